@@ -1,0 +1,12 @@
+// The `qraft` subcommands. Each Register* adds a subcommand whose callback runs the library call
+// and stores the exit code in *exit_code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace qraft::cli {
+
+void RegisterIngest(CLI::App& app, int* exit_code);
+void RegisterData(CLI::App& app, int* exit_code);
+
+}  // namespace qraft::cli

@@ -1,0 +1,46 @@
+// Arrow IPC and Parquet: the snapshot files and columnar inputs.
+//
+// Arrow C++ (from the pyarrow wheel) stays inside this file pair; the rest of Qraft sees Panels
+// and SourceTables only.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "qraft/core/panel.h"
+#include "qraft/core/status.h"
+#include "qraft/data/mapping.h"
+#include "qraft/data/snapshot.h"
+#include "qraft/data/source_table.h"
+#include "qraft/data/time_label.h"
+
+namespace qraft::data::io {
+
+/// Schema-level key/value metadata.
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+/// panel.arrow: an Arrow IPC file, uncompressed, one record batch with 64-byte aligned buffers.
+/// Columns: symbol (dictionary<int32, utf8>), time (timestamp[ns, UTC]), one float64 column per
+/// field (NaN for missing, no validity bitmap); num_symbols * num_times rows, symbol-major.
+/// Each field column is therefore exactly the Panel's layout and maps with zero copies.
+Status WritePanelArrow(const Panel& panel, const std::filesystem::path& path, const KeyValues& meta);
+
+/// Memory-maps a file written by WritePanelArrow. The Panel's fields point into the map, which
+/// stays open as long as any copy of the Panel lives. Errors name the file and the problem.
+Result<Panel> ReadPanelArrow(const std::filesystem::path& path);
+
+/// bars.parquet: long format for tools without Qraft (DuckDB, polars, pandas): one row per
+/// calendar time inside each symbol's first..last bar, columns symbol, date (date32; daily) or
+/// time (timestamp[ns, UTC]; intraday), then the fields with null for missing; zstd-compressed.
+Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::path& path,
+                        const KeyValues& meta);
+
+/// Reads a Parquet, Feather v2 or Arrow IPC file of bars (any column layout the CSV reader
+/// accepts: a time column of timestamp/date/string/epoch type, an optional symbol column,
+/// numeric fields). Symbol for files without a symbol column: SymbolFromFileName.
+Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path, const ColumnMapping& mapping,
+                                     const TimeLabeler& labeler);
+
+}  // namespace qraft::data::io
