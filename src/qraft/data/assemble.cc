@@ -193,7 +193,11 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
                               t.source, dup_identical, t.Where(dup_first_row));
       out.report.Add(std::move(i));
     }
-    t = SourceTable();  // free as we go
+    // Free the rows as we go; keep the name for messages about later conflicts.
+    t.time = {};
+    t.symbol = {};
+    t.line = {};
+    t.fields = {};
   }
   if (off_session > 0) {
     QualityIssue i;

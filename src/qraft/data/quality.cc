@@ -27,7 +27,7 @@ struct Tally {
 
 struct SymbolFindings {
   std::vector<Tally> missing;  // per field
-  Tally ohlc, non_positive, negative_volume, zero_volume, gap, stale, outlier, split_mismatch;
+  Tally ohlc, non_positive, negative_volume, zero_volume, gap, stale, outlier, large, split_mismatch;
   std::size_t longest_gap = 0;
   std::size_t valid = 0;
 };
@@ -189,16 +189,17 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
         // Stale: runs of unchanged closes.
         std::size_t same = 0;
         double prev = std::nan("");
-        std::size_t run_start = 0;
+        std::size_t prev_t = first, run_start = first;
         for (std::size_t t = first; t <= last; ++t) {
           if (std::isnan(c[t])) continue;
           if (c[t] == prev) {
-            if (same++ == 0) run_start = t;
+            if (same++ == 0) run_start = prev_t;  // the run starts at the first of the equal closes
             if (same == static_cast<std::size_t>(opt.stale_run)) out.stale.Hit(run_start, c[t]);
           } else {
             same = 0;
           }
           prev = c[t];
+          prev_t = t;
         }
         // Outliers: close-to-close returns across gaps.
         returns.clear();
@@ -225,7 +226,11 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
             const bool big = std::fabs(r) > opt.max_abs_return;
             const bool far = mad > 0 && std::fabs(r - median) / mad > opt.outlier_mads &&
                              std::fabs(r) > opt.min_outlier_return;
-            if (big || far) out.outlier.Hit(at[i], r);
+            if (big) {
+              out.outlier.Hit(at[i], r);
+            } else if (far) {
+              out.large.Hit(at[i], r);
+            }
           }
         }
         // Splits that the prices already reflect.
@@ -281,7 +286,11 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
     add(Severity::kWarning, "stale_price", f.stale,
         fmt::format("{} run(s) of {}+ unchanged closes (e.g. {})", f.stale.count, opt.stale_run + 1, f.stale.example));
     add(Severity::kWarning, "outlier_return", f.outlier,
-        fmt::format("{} outlier return(s) (e.g. {:+.1f}%)", f.outlier.count, 100 * f.outlier.example));
+        fmt::format("{} close-to-close move(s) beyond {:.0f}% (e.g. {:+.1f}%): unadjusted corporate action or bad print?",
+                    f.outlier.count, 100 * opt.max_abs_return, 100 * f.outlier.example));
+    add(Severity::kInfo, "large_return", f.large,
+        fmt::format("{} move(s) over {:.0f} robust deviations from the median (e.g. {:+.1f}%)", f.large.count,
+                    opt.outlier_mads, 100 * f.large.example));
     add(Severity::kWarning, "split_mismatch", f.split_mismatch,
         fmt::format("{} split(s) (e.g. ratio {}) where the price does not jump by the ratio: prices "
                     "look already split-adjusted",

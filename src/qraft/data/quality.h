@@ -9,7 +9,8 @@
 //   parse errors and schema problems stop the reader before this stage (file:line messages);
 //   duplicate_timestamp, unsorted_time, off_calendar, off_session  (raised during assembly)
 //   missing_values, ohlc_inconsistent, non_positive_price, negative_volume, zero_volume,
-//   calendar_gap, stale_price, outlier_return, short_history, split_mismatch  (CheckPanel)
+//   calendar_gap, stale_price, outlier_return, large_return, short_history, split_mismatch
+//   (CheckPanel)
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -55,10 +56,11 @@ struct QualityReport {
 };
 
 struct QualityOptions {
-  /// A bar whose |close/prev_close - 1| exceeds this is an outlier (daily default 0.5).
-  double max_abs_return = 0.5;
-  /// ...as is one whose return is more than this many robust standard deviations (MAD) from the
-  /// symbol's median return (and above min_outlier_return in size).
+  /// A close-to-close move larger than this (|close/prev_close - 1|) is a warning: at this size it
+  /// is usually an unadjusted split or spin-off, or a bad print.
+  double max_abs_return = 0.4;
+  /// A move more than this many robust standard deviations (MAD) from the symbol's median
+  /// return, and at least min_outlier_return in size, is recorded as info (earnings days...).
   double outlier_mads = 15.0;
   double min_outlier_return = 0.15;
   /// This many consecutive bars with an unchanged close (after the first) is a stale price.

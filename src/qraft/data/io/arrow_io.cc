@@ -94,7 +94,7 @@ Status WritePanelArrow(const Panel& panel, const std::filesystem::path& path, co
 
   QRAFT_ARROW_ASSIGN(auto sink, arrow::io::FileOutputStream::Open(path.string()), path, "cannot create");
   auto options = arrow::ipc::IpcWriteOptions::Defaults();
-  options.alignment = 64;
+  options.alignment = 64;  // buffer lengths padded to 64 bytes; offsets in the file are 8-aligned
   QRAFT_ARROW_ASSIGN(auto writer, arrow::ipc::MakeFileWriter(sink, schema, options), path, "cannot write");
   QRAFT_RETURN_NOT_OK(FromArrow(writer->WriteRecordBatch(*batch), path, "write failed"));
   QRAFT_RETURN_NOT_OK(FromArrow(writer->Close(), path, "write failed"));

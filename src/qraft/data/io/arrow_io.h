@@ -21,7 +21,7 @@ namespace qraft::data::io {
 /// Schema-level key/value metadata.
 using KeyValues = std::vector<std::pair<std::string, std::string>>;
 
-/// panel.arrow: an Arrow IPC file, uncompressed, one record batch with 64-byte aligned buffers.
+/// panel.arrow: an Arrow IPC file, uncompressed, one record batch (buffers 8-byte aligned).
 /// Columns: symbol (dictionary<int32, utf8>), time (timestamp[ns, UTC]), one float64 column per
 /// field (NaN for missing, no validity bitmap); num_symbols * num_times rows, symbol-major.
 /// Each field column is therefore exactly the Panel's layout and maps with zero copies.
