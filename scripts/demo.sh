@@ -16,5 +16,5 @@ echo
 echo "== quality report"
 $qraft data check "$id" --store "$store" || true
 echo
-echo "== AAPL around its 7:1 split (raw prices; corporate actions are not in this sample)"
-$qraft data show "$id" --store "$store" --symbols AAPL --start 2014-06-05 --end 2014-06-11
+echo "== EBAY around the PayPal spin-off (the sample has no dividend/spin-off columns, so the drop stays)"
+$qraft data show "$id" --store "$store" --symbols EBAY --start 2015-07-15 --end 2015-07-21
