@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 
 namespace qraft::data {
@@ -36,6 +37,69 @@ std::vector<std::uint32_t> SortedOrder(const SourceTable& t, const std::vector<s
 }
 
 std::string Label(Timestamp t, bool daily) { return FormatTimestamp(t, daily); }
+
+// Maps daily labels (whole days) to calendar slots in O(1) through a table indexed by day number;
+// falls back to binary search for calendars that are not whole days or span absurd ranges.
+class SlotIndex {
+ public:
+  explicit SlotIndex(const Calendar& cal) : cal_(cal) {
+    if (cal.empty()) return;
+    for (Timestamp t : cal.times()) {
+      if (t % kNanosPerDay != 0) return;
+    }
+    first_day_ = DayNumber(cal.front());
+    const std::int64_t range = DayNumber(cal.back()) - first_day_ + 1;
+    if (range > kMaxDays) return;
+    slots_.assign(static_cast<std::size_t>(range), -1);
+    for (std::size_t i = 0; i < cal.size(); ++i) slots_[static_cast<std::size_t>(DayNumber(cal[i]) - first_day_)] = static_cast<std::int32_t>(i);
+  }
+  std::optional<std::size_t> Find(Timestamp t) const {
+    if (slots_.empty()) return cal_.Find(t);
+    if (t % kNanosPerDay != 0) return std::nullopt;
+    const std::int64_t d = DayNumber(t) - first_day_;
+    if (d < 0 || d >= static_cast<std::int64_t>(slots_.size()) || slots_[static_cast<std::size_t>(d)] < 0) return std::nullopt;
+    return static_cast<std::size_t>(slots_[static_cast<std::size_t>(d)]);
+  }
+
+ private:
+  static constexpr std::int64_t kMaxDays = 4'000'000;  // about 11,000 years
+  const Calendar& cal_;
+  std::int64_t first_day_ = 0;
+  std::vector<std::int32_t> slots_;
+};
+
+// The sorted distinct labels of all tables. Daily labels are whole days, so a bitmap over the day
+// range replaces a sort of every row's time.
+Calendar UnionOfLabels(const std::vector<SourceTable>& tables) {
+  std::int64_t lo = INT64_MAX, hi = INT64_MIN;
+  bool whole_days = true;
+  std::size_t rows = 0;
+  for (const SourceTable& t : tables) {
+    rows += t.rows();
+    for (Timestamp x : t.time) {
+      whole_days &= x % kNanosPerDay == 0;
+      lo = std::min(lo, x);
+      hi = std::max(hi, x);
+    }
+  }
+  if (rows == 0) return Calendar();
+  if (whole_days && (hi - lo) / kNanosPerDay < 4'000'000) {
+    const std::int64_t first = DayNumber(lo);
+    std::vector<std::uint8_t> seen(static_cast<std::size_t>(DayNumber(hi) - first + 1), 0);
+    for (const SourceTable& t : tables) {
+      for (Timestamp x : t.time) seen[static_cast<std::size_t>(DayNumber(x) - first)] = 1;
+    }
+    std::vector<Timestamp> days;
+    for (std::size_t d = 0; d < seen.size(); ++d) {
+      if (seen[d]) days.push_back((first + static_cast<std::int64_t>(d)) * kNanosPerDay);
+    }
+    return Calendar(std::move(days));
+  }
+  std::vector<Timestamp> all;
+  all.reserve(rows);
+  for (const SourceTable& t : tables) all.insert(all.end(), t.time.begin(), t.time.end());
+  return Calendar::FromUnsorted(std::move(all));
+}
 
 }  // namespace
 
@@ -68,9 +132,7 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
   if (opt.calendar) {
     calendar = *opt.calendar;
   } else if (daily) {
-    std::vector<Timestamp> all;
-    for (const SourceTable& t : tables) all.insert(all.end(), t.time.begin(), t.time.end());
-    calendar = Calendar::FromUnsorted(std::move(all));
+    calendar = UnionOfLabels(tables);
   } else {
     std::vector<Timestamp> days;
     for (const SourceTable& t : tables) {
@@ -83,6 +145,7 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
   const std::size_t S = symbols.size(), T = calendar.size();
   const Timestamp step = daily ? 0 : opt.freq.nanos();
 
+  const SlotIndex slots(calendar);
   PanelBuilder builder(calendar, symbols);
   std::vector<std::span<double>> data;
   for (const std::string& f : fields) data.push_back(builder.AddField(f));
@@ -123,7 +186,7 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
       // Calendar slot.
       std::size_t slot;
       if (daily) {
-        auto found = calendar.Find(t.time[r]);
+        auto found = slots.Find(t.time[r]);
         if (!found) {
           return Status::DataError(fmt::format(
               "{}: {} at {} is not a day of the exchange calendar; fix the data or the --calendar file",

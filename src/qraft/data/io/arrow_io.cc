@@ -207,9 +207,13 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
   }
   auto table = arrow::Table::Make(arrow::schema(fields, ToMetadata(meta)), columns, rows);
   QRAFT_ARROW_ASSIGN(auto sink, arrow::io::FileOutputStream::Open(path.string()), path, "cannot create");
+  // Dictionary-encoding doubles costs more time than it saves space (prices rarely repeat);
+  // the symbol column keeps it.
   auto props = parquet::WriterProperties::Builder()
                    .compression(parquet::Compression::ZSTD)
                    ->compression_level(1)
+                   ->disable_dictionary()
+                   ->enable_dictionary("symbol")
                    ->build();
   auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
   QRAFT_RETURN_NOT_OK(FromArrow(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), sink,

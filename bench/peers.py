@@ -1,0 +1,115 @@
+"""Side-by-side timings of Qraft and its peers, measured in the same run on the same machine.
+
+Prints one JSON object per benchmark. Run by bench/run.sh; see bench/RESULTS.md.
+
+  ingest   qraft ingest of sp500-5yr (505 CSV files, 619,040 rows) -- full snapshot written and
+           fsync'ed, and --dry-run (read, align, check) -- vs pandas read_csv + concat and
+           pyarrow.csv read_csv + concat_tables of the same files.
+  load     loading a 5,000 x 5,000 daily snapshot (6 fields) into memory and touching every value:
+           Qraft's Panel (bench/load_panel) vs pandas.read_parquet of the same snapshot's
+           bars.parquet and pyarrow memory-mapping its panel.arrow.
+"""
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.ipc as ipc
+
+
+def timed(fn, repeat):
+    fn()  # warm the page cache and imports; not timed
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), min(times)
+
+
+def bench_ingest(qraft, data_dir, repeat):
+    files = sorted(Path(data_dir).glob("*.csv"))
+    env = {**os.environ, "CI": "1"}
+
+    def qraft_full():
+        store = tempfile.mkdtemp(prefix="qraft-bench-")
+        try:
+            subprocess.run([qraft, "ingest", data_dir, "--market", "us_stock", "--store", store, "--quiet"],
+                           check=True, stdout=subprocess.DEVNULL, env=env)
+        finally:
+            shutil.rmtree(store)
+
+    def qraft_dry():
+        subprocess.run([qraft, "ingest", data_dir, "--market", "us_stock", "--dry-run", "--quiet"],
+                       check=True, stdout=subprocess.DEVNULL, env=env)
+
+    def pandas_concat():
+        df = pd.concat([pd.read_csv(f, parse_dates=["date"]) for f in files], ignore_index=True)
+        assert len(df) == 619040
+
+    def pyarrow_concat():
+        t = pa.concat_tables([pacsv.read_csv(f) for f in files])
+        assert t.num_rows == 619040
+
+    results = {}
+    for name, fn in [("qraft_ingest", qraft_full), ("qraft_ingest_dry_run", qraft_dry),
+                     ("pandas_read_csv_concat", pandas_concat), ("pyarrow_csv_concat", pyarrow_concat)]:
+        median, best = timed(fn, repeat)
+        results[name] = {"median_s": median, "best_s": best}
+    return {"benchmark": "ingest_sp500", "files": len(files), "rows": 619040, "results": results,
+            "versions": {"pandas": pd.__version__, "pyarrow": pa.__version__}}
+
+
+def bench_load(load_panel, store, snapshot, repeat):
+    fields = ["open", "high", "low", "close", "volume", "amount"]
+    out = subprocess.run([load_panel, store, snapshot, "--repeat", str(repeat + 1), "--fields", ",".join(fields)],
+                         check=True, capture_output=True, text=True).stdout
+    ours = json.loads(out)
+    snap_dir = Path(store) / "snapshots" / snapshot
+
+    def pandas_parquet():
+        df = pd.read_parquet(snap_dir / "bars.parquet", columns=["symbol", "date", *fields])
+        return float(np.nansum(df[fields].to_numpy()))
+
+    def pyarrow_mmap():
+        with pa.memory_map(str(snap_dir / "panel.arrow")) as src:
+            t = ipc.open_file(src).read_all()
+            return float(sum(np.nansum(t.column(f).to_numpy()) for f in fields))
+
+    results = {"qraft_panel": {"median_s": ours["warm_median_s"], "best_s": ours["warm_best_s"],
+                               "peak_rss_bytes": ours["peak_rss_bytes"], "raw_bytes": ours["raw_bytes"]}}
+    for name, fn in [("pandas_read_parquet", pandas_parquet), ("pyarrow_ipc_mmap", pyarrow_mmap)]:
+        median, best = timed(fn, repeat)
+        results[name] = {"median_s": median, "best_s": best}
+    return {"benchmark": "load_panel_5000x5000", "cells": ours["cells"], "fields": ours["fields"],
+            "results": results, "versions": {"pandas": pd.__version__, "pyarrow": pa.__version__}}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--qraft", required=True)
+    ap.add_argument("--load-panel", required=True)
+    ap.add_argument("--sp500", required=True)
+    ap.add_argument("--store", required=True)
+    ap.add_argument("--snapshot", required=True)
+    ap.add_argument("--repeat", type=int, default=5)
+    a = ap.parse_args()
+    if Path(a.sp500).exists():
+        print(json.dumps(bench_ingest(a.qraft, a.sp500, a.repeat)), flush=True)
+    else:
+        print(f"skipping ingest benchmark: {a.sp500} not found", file=sys.stderr)
+    print(json.dumps(bench_load(a.load_panel, a.store, a.snapshot, a.repeat)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
