@@ -244,7 +244,8 @@ Result<EpochUnit> ParseEpochUnit(std::string_view name) {
       fmt::format("epoch unit '{}': expected one of auto, s, ms, us, ns", name));
 }
 
-Timestamp EpochToTimestamp(std::int64_t v, EpochUnit unit) {
+std::optional<Timestamp> EpochToTimestamp(std::int64_t v, EpochUnit unit) {
+  if (v == std::numeric_limits<std::int64_t>::min()) return std::nullopt;
   if (unit == EpochUnit::kAuto) {
     const std::int64_t a = v < 0 ? -v : v;
     // 1e11 s is the year 5138; 1e14 ms is 5138 too; beyond 1e17 only ns make sense.
@@ -253,15 +254,23 @@ Timestamp EpochToTimestamp(std::int64_t v, EpochUnit unit) {
            : a < 100'000'000'000'000'000LL ? EpochUnit::kMicros
                                            : EpochUnit::kNanos;
   }
-  switch (unit) {
-    case EpochUnit::kSeconds: return v * kNanosPerSecond;
-    case EpochUnit::kMillis: return v * kNanosPerMilli;
-    case EpochUnit::kMicros: return v * kNanosPerMicro;
-    default: return v;
-  }
+  const Timestamp scale = unit == EpochUnit::kSeconds  ? kNanosPerSecond
+                          : unit == EpochUnit::kMillis ? kNanosPerMilli
+                          : unit == EpochUnit::kMicros ? kNanosPerMicro
+                                                       : 1;
+  Timestamp out;
+  if (__builtin_mul_overflow(v, scale, &out)) return std::nullopt;
+  return out;
 }
 
 Result<Frequency> Frequency::Parse(std::string_view text) {
+  // "1M" is a month (Binance and pandas spell it so); every other unit is case-insensitive.
+  if (!text.empty() && text.back() == 'M' && (text.size() == 1 || IsDigit(text[text.size() - 2]))) {
+    std::size_t pos = 0;
+    int n = 0;
+    while (pos + 1 < text.size() && IsDigit(text[pos])) n = n * 10 + (text[pos++] - '0');
+    if (pos + 1 == text.size() && (pos == 0 || n > 0)) return Frequency(Unit::kMonth, pos == 0 ? 1 : n);
+  }
   std::string t;
   for (char c : text) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (t == "tick") return Frequency(Unit::kTick, 0);

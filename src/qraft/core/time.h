@@ -124,10 +124,12 @@ class TimeFormat {
 enum class EpochUnit { kAuto, kSeconds, kMillis, kMicros, kNanos };
 Result<EpochUnit> ParseEpochUnit(std::string_view name);
 /// Converts an integer epoch value; kAuto picks the unit from its magnitude, which is unambiguous
-/// for dates between 1973 and 2286.
-Timestamp EpochToTimestamp(std::int64_t value, EpochUnit unit);
+/// for dates between 1973 and 2262. nullopt when the time does not fit int64 nanoseconds (the
+/// years 1677 to 2262).
+std::optional<Timestamp> EpochToTimestamp(std::int64_t value, EpochUnit unit);
 
-/// A bar frequency: "1d", "1w", "1mo", "5m"/"5min", "1h", "30s", "8h", or "tick".
+/// A bar frequency: "1d", "1w", "1mo" (also "1M", as Binance writes it), "5m"/"5min", "1h",
+/// "30s", "8h", or "tick". Units are case-insensitive except that "M" is a month and "m" a minute.
 class Frequency {
  public:
   enum class Unit { kTick, kSecond, kMinute, kHour, kDay, kWeek, kMonth };

@@ -88,6 +88,11 @@ TEST(EpochTest, AutoUnitByMagnitude) {
   EXPECT_EQ(EpochToTimestamp(1516424100000000, EpochUnit::kAuto), t);
   EXPECT_EQ(EpochToTimestamp(1516424100000000000, EpochUnit::kAuto), t);
   EXPECT_EQ(EpochToTimestamp(1516424100000, EpochUnit::kMillis), t);
+  // Out of the int64-nanosecond range: no wrap-around.
+  EXPECT_FALSE(EpochToTimestamp(99'999'999'999LL, EpochUnit::kAuto).has_value());
+  EXPECT_FALSE(EpochToTimestamp(INT64_MIN, EpochUnit::kNanos).has_value());
+  EXPECT_FALSE(EpochToTimestamp(10'000'000'000'000LL, EpochUnit::kSeconds).has_value());
+  EXPECT_EQ(EpochToTimestamp(-86400, EpochUnit::kSeconds), -kNanosPerDay);
 }
 
 TEST(FormatTest, DatesAndTimes) {
@@ -107,7 +112,9 @@ TEST(FrequencyTest, ParseAndPrint) {
                {"day", "1d", kNanosPerDay, false},  {"5m", "5m", 5 * kNanosPerMinute, true},
                {"5min", "5m", 5 * kNanosPerMinute, true}, {"8h", "8h", 8 * kNanosPerHour, true},
                {"1w", "1w", 7 * kNanosPerDay, false}, {"1mo", "1mo", 0, false},
-               {"tick", "tick", 0, true},           {"30s", "30s", 30 * kNanosPerSecond, true}};
+               {"tick", "tick", 0, true},           {"30s", "30s", 30 * kNanosPerSecond, true},
+               {"1M", "1mo", 0, false},             {"3M", "3mo", 0, false},
+               {"1MIN", "1m", kNanosPerMinute, true}, {"1H", "1h", kNanosPerHour, true}};
   for (const Case& c : cases) {
     auto f = Frequency::Parse(c.in);
     ASSERT_TRUE(f.ok()) << c.in;
@@ -116,6 +123,7 @@ TEST(FrequencyTest, ParseAndPrint) {
     EXPECT_EQ(f->intraday(), c.intraday) << c.in;
   }
   EXPECT_FALSE(Frequency::Parse("0d").ok());
+  EXPECT_FALSE(Frequency::Parse("0M").ok());
   EXPECT_FALSE(Frequency::Parse("5x").ok());
 }
 

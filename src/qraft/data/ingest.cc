@@ -288,6 +288,14 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
                        {"gap_source", r.same_day ? "same_day" : "close_to_close"}});
     }
     provenance["rolls"] = std::move(rolls);
+    const ContinuousOptions& c = *opt.continuous;
+    provenance["continuous"] = {
+        {"rule", c.rule == RollRule::kHeld            ? "held"
+                 : c.rule == RollRule::kVolume        ? "volume"
+                 : c.rule == RollRule::kOpenInterest  ? "open_interest"
+                                                      : fmt::format("calendar:{}", c.days_before_expiry)},
+        {"adjust", c.adjust == RollAdjust::kBack ? "back" : c.adjust == RollAdjust::kRatio ? "ratio" : "none"},
+        {"contract_pattern", c.rule == RollRule::kHeld ? "" : c.contract_pattern}};
   }
   content.panel = std::move(panel);
 

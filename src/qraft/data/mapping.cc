@@ -29,10 +29,15 @@ std::string Key(std::string_view s) {
 }
 
 // Standard fields, in display order.
-constexpr std::array<std::string_view, 17> kStandard = {
-    "open",   "high",          "low",          "close",  "volume",   "amount",
-    "vwap",   "open_interest", "trades",       "factor", "adj_close", "dividend",
-    "split",  "funding_rate",  "contract",     "taker_buy_volume", "taker_buy_amount"};
+constexpr std::array<std::string_view, 22> kStandard = {
+    "open",      "high",          "low",       "close",      "volume",   "amount",
+    "vwap",      "open_interest", "trades",    "factor",     "adj_close", "dividend",
+    "split",     "funding_rate",  "contract",  "taker_buy_volume", "taker_buy_amount",
+    "mark_open", "mark_high",     "mark_low",  "mark_close", "mark_price"};
+
+// Columns that carry no bar data and are dropped unless mapped explicitly (Binance klines'
+// close_time is the bar's open time plus its length; "ignore" is literally unused).
+constexpr std::array<std::string_view, 2> kDropped = {"close_time", "ignore"};
 
 const std::unordered_map<std::string, std::string>& Aliases() {
   static const auto* m = new std::unordered_map<std::string, std::string>{
@@ -51,9 +56,11 @@ const std::unordered_map<std::string, std::string>& Aliases() {
       {"dividends", "dividend"}, {"ex_dividend", "dividend"}, {"cash_dividend", "dividend"},
       {"splits", "split"}, {"split_ratio", "split"}, {"stock_splits", "split"},
       {"fundingrate", "funding_rate"}, {"last_funding_rate", "funding_rate"},
-      {"number_of_trades", "trades"}, {"num_trades", "trades"}, {"trade_count", "trades"},
+      {"number_of_trades", "trades"}, {"num_trades", "trades"}, {"trade_count", "trades"}, {"count", "trades"},
       {"taker_buy_base_asset_volume", "taker_buy_volume"}, {"taker_buy_base", "taker_buy_volume"},
+      {"taker_buy_base_volume", "taker_buy_volume"},
       {"taker_buy_quote_asset_volume", "taker_buy_amount"}, {"taker_buy_quote", "taker_buy_amount"},
+      {"taker_buy_quote_volume", "taker_buy_amount"},
   };
   return *m;
 }
@@ -290,6 +297,7 @@ Result<ColumnPlan> PlanColumns(const std::vector<std::string>& header, const Col
   // Every other column is a field under its canonical name (unless ignored or only_mapped).
   for (std::size_t i = 0; i < n; ++i) {
     if (claimed[i] || is_ignored(static_cast<int>(i))) continue;
+    if (std::find(kDropped.begin(), kDropped.end(), keys[i]) != kDropped.end()) continue;
     const std::string name = CanonicalFieldName(header[i]);
     if (mapping.only_mapped && !IsStandardField(name)) continue;
     plan.roles[i] = ColumnRole::kField;

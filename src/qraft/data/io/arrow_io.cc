@@ -346,11 +346,16 @@ Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path, const Co
           break;
         }
         case arrow::Type::INT64:
-          label = labeler.FromInstant(EpochToTimestamp(static_cast<const arrow::Int64Array&>(*chunk).Value(i), unit));
+        case arrow::Type::INT32: {
+          const std::int64_t v = ttype.id() == arrow::Type::INT64 ? static_cast<const arrow::Int64Array&>(*chunk).Value(i)
+                                                                  : static_cast<const arrow::Int32Array&>(*chunk).Value(i);
+          const std::optional<Timestamp> instant = EpochToTimestamp(v, unit);
+          if (!instant) {
+            return Status::DataError(fmt::format("{}: epoch time {} is outside the years 1677 to 2262", where(), v));
+          }
+          label = labeler.FromInstant(*instant);
           break;
-        case arrow::Type::INT32:
-          label = labeler.FromInstant(EpochToTimestamp(static_cast<const arrow::Int32Array&>(*chunk).Value(i), unit));
-          break;
+        }
         default: {
           auto text = StringAt(*chunk, i);
           if (!text) {

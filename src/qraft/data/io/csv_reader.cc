@@ -343,7 +343,9 @@ Result<SourceTable> ParseCsv(std::string_view text, std::string source, std::str
       std::int64_t v = 0;
       auto [p, ec] = std::from_chars(ttext.data(), ttext.data() + ttext.size(), v);
       if (ec != std::errc() || p != ttext.data() + ttext.size()) return bad_time("an integer epoch time like the first row");
-      label = labeler.FromInstant(EpochToTimestamp(v, epoch_unit));
+      const std::optional<Timestamp> instant = EpochToTimestamp(v, epoch_unit);
+      if (!instant) return bad_time("an epoch time between the years 1677 and 2262");
+      label = labeler.FromInstant(*instant);
     } else {
       std::optional<ParsedTime> t;
       if (mode == TimeMode::kFormat) {

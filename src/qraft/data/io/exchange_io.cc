@@ -151,24 +151,6 @@ bool ToDouble(const Json& v, double& out) {
   }
 }
 
-// Converts an integer epoch time, refusing values whose conversion to ns would overflow: int64 ns
-// span the years 1677 to 2262.
-std::optional<Timestamp> EpochInstant(std::int64_t v, EpochUnit unit) {
-  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
-  if (v == std::numeric_limits<std::int64_t>::min()) return std::nullopt;  // -v would overflow
-  const std::int64_t a = v < 0 ? -v : v;
-  if (unit == EpochUnit::kAuto) {
-    // EpochToTimestamp reads values below 1e11 as seconds; the larger ones overflow.
-    if (a < 100'000'000'000LL && a > kMax / kNanosPerSecond) return std::nullopt;
-  } else {
-    const std::int64_t factor = unit == EpochUnit::kSeconds  ? kNanosPerSecond
-                                : unit == EpochUnit::kMillis ? kNanosPerMilli
-                                : unit == EpochUnit::kMicros ? kNanosPerMicro
-                                                             : 1;
-    if (a > kMax / factor) return std::nullopt;
-  }
-  return EpochToTimestamp(v, unit);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Layouts
@@ -321,7 +303,7 @@ class RecordReader {
           fmt::format("{}: {}: expected an integer epoch time such as 1637971200000 (ms), got {}",
                       Where(), what, Shown(v)));
     }
-    const std::optional<Timestamp> t = EpochInstant(epoch, unit_);
+    const std::optional<Timestamp> t = EpochToTimestamp(epoch, unit_);
     if (!t) {
       return Status::DataError(fmt::format(
           "{}: {}: epoch time {} is out of range (Qraft times span the years 1677 to 2262)",
