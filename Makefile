@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS ?= 2
 PY := .venv/bin/python
 
-.PHONY: setup build build-asan test demo bench fmt lint clean
+.PHONY: setup build build-asan test demo bench crosscheck fmt lint clean
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +30,11 @@ demo: build
 
 bench: build
 	@bash bench/run.sh
+
+# Cross-checks against the peers' own code (installed into .venv-peers from PyPI).
+crosscheck: build
+	@bash scripts/setup-peers.sh
+	@bash scripts/crosscheck.sh
 
 SOURCES = $(shell git ls-files 'src/*.cc' 'src/*.h' 'bench/*.cc')
 

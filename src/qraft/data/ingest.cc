@@ -309,6 +309,9 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
 
   progress.Start("check", 1);
   content.quality = CheckPanel(content.panel, opt.quality, !freq.intraday());
+  if (!opt.instruments_file.empty()) {
+    content.quality.Append(CheckListings(content.panel, content.instruments, !freq.intraday()));
+  }
   progress.Advance();
   progress.Finish();
   content.quality.Append(assembled.report);

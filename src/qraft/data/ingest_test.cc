@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 
 #include "qraft/data/testing.h"
 
@@ -93,6 +94,19 @@ TEST(IngestTest, CalendarAndInstrumentsFiles) {
   EXPECT_TRUE(std::isnan(r->content.panel.at(0, 0, 1)));
   ASSERT_EQ(r->content.instruments.size(), 2u);          // the delisted name is kept
   EXPECT_EQ(r->content.instruments[0].symbol, "GONE");
+  for (const QualityIssue& i : r->content.quality.issues) {
+    EXPECT_NE(i.check, "outside_listing");
+    EXPECT_NE(i.check, "unlisted_symbol");
+  }
+  // Data outside the listed span, and a symbol the file does not list, are warnings.
+  IngestOptions outside = Options({data, dir.Write("b2.csv", "date,close,Name\n2014-01-06,5,NEW\n")});
+  outside.instruments_file = dir.Write("short.txt", "a\t2014-01-02\t2014-01-03\n");
+  auto w = Ingest(outside, nullptr, NullProgress());
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  std::map<std::string, std::size_t> found;
+  for (const QualityIssue& i : w->content.quality.issues) found[i.check] += i.count;
+  EXPECT_EQ(found["outside_listing"], 1u);
+  EXPECT_EQ(found["unlisted_symbol"], 1u);
 
   IngestOptions off = Options({dir.Write("b.csv", "date,close\n2014-01-04,1\n")});
   off.calendar_file = o.calendar_file;

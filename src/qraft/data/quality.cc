@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "qraft/core/parallel.h"
+#include "qraft/data/snapshot.h"
 
 namespace qraft::data {
 namespace {
@@ -304,6 +305,43 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
       i.message = fmt::format("{}: only {} bar(s) of data (fewer than {})", sym, f.valid, opt.min_history);
       report.Add(std::move(i));
     }
+  }
+  return report;
+}
+
+QualityReport CheckListings(const Panel& panel, const std::vector<InstrumentSpan>& spans, bool date_only) {
+  QualityReport report;
+  const std::size_t T = panel.num_times(), F = panel.num_fields();
+  for (std::size_t s = 0; s < panel.num_symbols(); ++s) {
+    const std::string& sym = panel.symbols()[s];
+    auto lo = std::lower_bound(spans.begin(), spans.end(), sym,
+                               [](const InstrumentSpan& a, const std::string& b) { return a.symbol < b; });
+    auto hi = lo;
+    while (hi != spans.end() && hi->symbol == sym) ++hi;
+    std::size_t outside = 0, first = T;
+    for (std::size_t t = 0; t < T; ++t) {
+      bool any = false;
+      for (std::size_t f = 0; f < F && !any; ++f) any = !std::isnan(panel.at(f, s, t));
+      if (!any) continue;
+      const Timestamp x = panel.calendar()[t];
+      const bool listed = std::any_of(lo, hi, [&](const InstrumentSpan& sp) { return sp.start <= x && x <= sp.end; });
+      if (!listed && outside++ == 0) first = t;
+    }
+    if (outside == 0) continue;
+    QualityIssue i;
+    i.severity = Severity::kWarning;
+    i.symbol = sym;
+    i.first = panel.calendar()[first];
+    i.count = outside;
+    if (lo == hi) {
+      i.check = "unlisted_symbol";
+      i.message = fmt::format("{}: has {} bar(s) but no listing span in the instruments file", sym, outside);
+    } else {
+      i.check = "outside_listing";
+      i.message = fmt::format("{}: {} bar(s) outside its listing span(s) (first {})", sym, outside,
+                              FormatTimestamp(panel.calendar()[first], date_only));
+    }
+    report.Add(std::move(i));
   }
   return report;
 }

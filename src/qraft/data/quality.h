@@ -73,4 +73,11 @@ struct QualityOptions {
 /// Deterministic; parallel across symbols.
 QualityReport CheckPanel(const Panel& panel, const QualityOptions& options, bool date_only);
 
+struct InstrumentSpan;
+
+/// Checks data against given listing spans (an instruments file): a symbol with data but no span
+/// (`unlisted_symbol`) and bars outside every span of their symbol (`outside_listing`), both
+/// warnings. Spans must be sorted by symbol.
+QualityReport CheckListings(const Panel& panel, const std::vector<InstrumentSpan>& spans, bool date_only);
+
 }  // namespace qraft::data
