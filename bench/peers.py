@@ -41,13 +41,14 @@ def bench_ingest(qraft, data_dir, repeat):
     files = sorted(Path(data_dir).glob("*.csv"))
     env = {**os.environ, "CI": "1"}
 
+    # Each full ingest writes into a fresh store (an existing snapshot would be a no-op); the stores
+    # are created and removed outside the timed calls.
+    scratch = Path(tempfile.mkdtemp(prefix="qraft-bench-"))
+    stores = iter(scratch / f"store{i}" for i in range(1000))
+
     def qraft_full():
-        store = tempfile.mkdtemp(prefix="qraft-bench-")
-        try:
-            subprocess.run([qraft, "ingest", data_dir, "--market", "us_stock", "--store", store, "--quiet"],
-                           check=True, stdout=subprocess.DEVNULL, env=env)
-        finally:
-            shutil.rmtree(store)
+        subprocess.run([qraft, "ingest", data_dir, "--market", "us_stock", "--store", next(stores), "--quiet"],
+                       check=True, stdout=subprocess.DEVNULL, env=env)
 
     def qraft_dry():
         subprocess.run([qraft, "ingest", data_dir, "--market", "us_stock", "--dry-run", "--quiet"],
@@ -66,6 +67,7 @@ def bench_ingest(qraft, data_dir, repeat):
                      ("pandas_read_csv_concat", pandas_concat), ("pyarrow_csv_concat", pyarrow_concat)]:
         median, best = timed(fn, repeat)
         results[name] = {"median_s": median, "best_s": best}
+    shutil.rmtree(scratch)
     return {"benchmark": "ingest_sp500", "files": len(files), "rows": 619040, "results": results,
             "versions": {"pandas": pd.__version__, "pyarrow": pa.__version__}}
 

@@ -7,6 +7,10 @@
 #include <cstring>
 #include <limits>
 
+#include <sys/mman.h>
+
+#include "qraft/core/parallel.h"
+
 namespace qraft {
 
 SymbolIndex::SymbolIndex(std::vector<std::string> names) : names_(std::move(names)) {
@@ -80,10 +84,41 @@ PanelBuilder::PanelBuilder(std::shared_ptr<const Calendar> calendar,
   panel_.symbols_ = symbols_;
 }
 
+namespace {
+
+// Field storage: large blocks are 2 MiB-aligned and marked for transparent huge pages, so first
+// touching 100 MB costs ~50 page faults instead of ~25,000; they are filled with NaN in parallel.
+struct FieldBlock {
+  explicit FieldBlock(std::size_t n) : size(n) {
+    const std::size_t bytes = std::max<std::size_t>(n, 1) * sizeof(double);
+    if (bytes >= kHugeThreshold) {
+      const std::size_t rounded = (bytes + kHuge - 1) / kHuge * kHuge;
+      data = static_cast<double*>(std::aligned_alloc(kHuge, rounded));
+      if (data != nullptr) ::madvise(data, rounded, MADV_HUGEPAGE);
+    } else {
+      data = static_cast<double*>(std::malloc(bytes));
+    }
+    QRAFT_CHECK(data != nullptr);
+    ParallelFor(n, 1 << 18, [this](std::size_t b, std::size_t e) {
+      std::fill(data + b, data + e, std::numeric_limits<double>::quiet_NaN());
+    });
+  }
+  ~FieldBlock() { std::free(data); }
+  FieldBlock(const FieldBlock&) = delete;
+  FieldBlock& operator=(const FieldBlock&) = delete;
+
+  static constexpr std::size_t kHuge = 2 << 20;
+  static constexpr std::size_t kHugeThreshold = 4 << 20;
+  double* data = nullptr;
+  std::size_t size = 0;
+};
+
+}  // namespace
+
 std::span<double> PanelBuilder::AddField(std::string name) {
   const std::size_t n = num_symbols() * num_times();
-  auto storage = std::make_shared<std::vector<double>>(n, std::numeric_limits<double>::quiet_NaN());
-  double* data = storage->data();
+  auto storage = std::make_shared<FieldBlock>(n);
+  double* data = storage->data;
   AddExternalField(std::move(name), data, std::move(storage));
   return {data, n};
 }

@@ -149,12 +149,13 @@ void Result<T>::AbortOnError(const Status& status) {
 #define QRAFT_CONCAT(a, b) QRAFT_CONCAT_IMPL(a, b)
 
 /// Returns from the enclosing function if `expr` (a Status or Result) is an error.
-#define QRAFT_RETURN_NOT_OK(expr)                                      \
-  do {                                                                 \
-    auto&& _qraft_st = (expr);                                         \
-    if (!_qraft_st.ok()) [[unlikely]] {                                \
-      return ::qraft::internal::ToStatus(std::move(_qraft_st));        \
-    }                                                                  \
+#define QRAFT_RETURN_NOT_OK(expr) QRAFT_RETURN_NOT_OK_IMPL(QRAFT_CONCAT(_qraft_st_, __LINE__), expr)
+#define QRAFT_RETURN_NOT_OK_IMPL(st, expr)                       \
+  do {                                                           \
+    auto&& st = (expr);                                          \
+    if (!st.ok()) [[unlikely]] {                                 \
+      return ::qraft::internal::ToStatus(std::move(st));         \
+    }                                                            \
   } while (false)
 
 /// `QRAFT_ASSIGN_OR_RETURN(auto x, F());` declares/assigns x from a Result or returns its error.

@@ -1,4 +1,5 @@
 #include "qraft/data/assemble.h"
+#include "qraft/core/parallel.h"
 #include "qraft/data/mapping.h"
 
 #include <fmt/format.h>
@@ -22,13 +23,16 @@ std::vector<std::uint32_t> SortedOrder(const SourceTable& t, const std::vector<s
   std::iota(order.begin(), order.end(), 0u);
   was_sorted = true;
   first_unsorted = 0;
+  bool in_order = true;  // already sorted by (symbol, time): nothing to do
   for (std::size_t r = 1; r < t.rows(); ++r) {
-    if (t.symbol[r] == t.symbol[r - 1] && t.time[r] < t.time[r - 1]) {
+    const std::uint32_t sa = global[t.symbol[r - 1]], sb = global[t.symbol[r]];
+    if (sa == sb && t.time[r] < t.time[r - 1] && was_sorted) {
       was_sorted = false;
       first_unsorted = r;
-      break;
     }
+    in_order &= sa < sb || (sa == sb && t.time[r - 1] <= t.time[r]);
   }
+  if (in_order) return order;
   std::stable_sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
     const std::uint32_t sa = global[t.symbol[a]], sb = global[t.symbol[b]];
     return sa != sb ? sa < sb : t.time[a] < t.time[b];
@@ -152,14 +156,27 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
   // Which table wrote each (symbol, time) cell, for messages about conflicts across files.
   std::vector<std::uint32_t> owner(S * T, UINT32_MAX);
 
-  std::size_t off_session = 0;
-  std::string off_session_example;
-  Timestamp off_session_first = kNoTimestamp;
+  // Tables fill their own symbols' cells; when no symbol appears in two tables (one file per
+  // symbol, the common case) they fill in parallel. Per-table findings merge in table order, and
+  // an error is the first table's, so the result does not depend on scheduling.
+  struct Findings {
+    QualityReport report;
+    std::size_t off_session = 0;
+    std::string off_session_example;
+    Timestamp off_session_first = kNoTimestamp;
+  };
+  std::vector<Findings> findings(tables.size());
+  std::vector<std::uint32_t> tables_per_symbol(S, 0);
+  for (const SourceTable& t : tables) {
+    for (const std::string& name : t.symbols) ++tables_per_symbol[symbol_index[name]];
+  }
+  const bool disjoint = std::all_of(tables_per_symbol.begin(), tables_per_symbol.end(), [](std::uint32_t n) { return n <= 1; });
 
-  for (std::size_t ti = 0; ti < tables.size(); ++ti) {
+  auto fill = [&](std::size_t ti) -> Status {
     SourceTable& t = tables[ti];
+    Findings& found = findings[ti];
     std::vector<std::uint32_t> global(t.symbols.size());
-    for (std::size_t i = 0; i < t.symbols.size(); ++i) global[i] = symbol_index[t.symbols[i]];
+    for (std::size_t i = 0; i < t.symbols.size(); ++i) global[i] = symbol_index.at(t.symbols[i]);
     std::vector<int> field_map(t.field_names.size());
     for (std::size_t f = 0; f < t.field_names.size(); ++f) {
       field_map[f] = static_cast<int>(std::find(fields.begin(), fields.end(), t.field_names[f]) - fields.begin());
@@ -175,7 +192,7 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
       i.first = t.time[first_unsorted];
       i.message = fmt::format("{}: rows are not in time order (first at {}); they were sorted", t.source,
                               t.Where(first_unsorted));
-      out.report.Add(std::move(i));
+      found.report.Add(std::move(i));
     }
 
     std::size_t dup_identical = 0;
@@ -186,19 +203,19 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
       // Calendar slot.
       std::size_t slot;
       if (daily) {
-        auto found = slots.Find(t.time[r]);
-        if (!found) {
+        auto hit = slots.Find(t.time[r]);
+        if (!hit) {
           return Status::DataError(fmt::format(
               "{}: {} at {} is not a day of the exchange calendar; fix the data or the --calendar file",
               t.Where(r), t.symbols[t.symbol[r]], Label(t.time[r], true)));
         }
-        slot = *found;
+        slot = *hit;
       } else {
         const std::size_t ub = calendar.UpperBound(t.time[r]);
         if (ub == 0 || t.time[r] - calendar[ub - 1] >= step) {
-          if (off_session++ == 0) {
-            off_session_example = t.Where(r);
-            off_session_first = t.time[r];
+          if (found.off_session++ == 0) {
+            found.off_session_example = t.Where(r);
+            found.off_session_first = t.time[r];
           }
           continue;
         }
@@ -224,7 +241,7 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
         }
         if (opt.on_duplicate == DuplicatePolicy::kFirst) continue;
       }
-      // Conflict with another table.
+      // Conflict with another table (only possible when tables share symbols: sequential).
       if (owner[cell] != UINT32_MAX && owner[cell] != ti) {
         const SourceTable& other = tables[owner[cell]];
         for (std::size_t f = 0; f < t.fields.size(); ++f) {
@@ -254,13 +271,34 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
       i.count = dup_identical;
       i.message = fmt::format("{}: {} duplicate row(s) with identical values were dropped (first at {})",
                               t.source, dup_identical, t.Where(dup_first_row));
-      out.report.Add(std::move(i));
+      found.report.Add(std::move(i));
     }
     // Free the rows as we go; keep the name for messages about later conflicts.
     t.time = {};
     t.symbol = {};
     t.line = {};
     t.fields = {};
+    return Status::OK();
+  };
+  if (disjoint) {
+    QRAFT_RETURN_NOT_OK(ParallelForStatus(tables.size(), 1, [&](std::size_t b, std::size_t e) -> Status {
+      for (std::size_t ti = b; ti < e; ++ti) QRAFT_RETURN_NOT_OK(fill(ti));
+      return Status::OK();
+    }));
+  } else {
+    for (std::size_t ti = 0; ti < tables.size(); ++ti) QRAFT_RETURN_NOT_OK(fill(ti));
+  }
+
+  std::size_t off_session = 0;
+  std::string off_session_example;
+  Timestamp off_session_first = kNoTimestamp;
+  for (Findings& f : findings) {
+    out.report.Append(f.report);
+    if (f.off_session > 0 && off_session == 0) {
+      off_session_example = f.off_session_example;
+      off_session_first = f.off_session_first;
+    }
+    off_session += f.off_session;
   }
   if (off_session > 0) {
     QualityIssue i;

@@ -168,7 +168,11 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
   Status read_status = ParallelForStatus(inputs.size(), 1, [&](std::size_t b, std::size_t e) -> Status {
     for (std::size_t i = b; i < e; ++i) {
       const Input& in = inputs[i];
-      QRAFT_ASSIGN_OR_RETURN(hashes[i], HashSource(in.path));
+      // CSV files are hashed from the same read that parses them; other formats read their own way.
+      const bool csv = in.format == InputFormat::kCsv || in.format == InputFormat::kBinance;
+      if (!csv) {
+        QRAFT_ASSIGN_OR_RETURN(hashes[i], HashSource(in.path));
+      }
       switch (in.format) {
         case InputFormat::kQlib: {
           QRAFT_ASSIGN_OR_RETURN(io::QlibData q, io::ReadQlibDir(in.path, freq, input_tz));
@@ -190,19 +194,19 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
           break;
         }
         default: {
-          io::CsvOptions csv;
-          csv.mapping = opt.mapping;
-          csv.labeler = labeler;
+          io::CsvOptions csv_options;
+          csv_options.mapping = opt.mapping;
+          csv_options.labeler = labeler;
           const std::string stem = io::BareStem(in.path);
           auto name = io::ParseExchangeFileName(stem);
           if (in.format == InputFormat::kBinance || (name && name->freq)) {
-            csv.headerless_names = io::BinanceKlineColumns();
-            if (name && csv.mapping.symbol.empty() && csv.mapping.symbol_value.empty() &&
-                csv.mapping.symbol_pattern.empty()) {
-              csv.mapping.symbol_value = name->symbol;
+            csv_options.headerless_names = io::BinanceKlineColumns();
+            if (name && csv_options.mapping.symbol.empty() && csv_options.mapping.symbol_value.empty() &&
+                csv_options.mapping.symbol_pattern.empty()) {
+              csv_options.mapping.symbol_value = name->symbol;
             }
           }
-          QRAFT_ASSIGN_OR_RETURN(SourceTable t, io::ReadCsvFile(in.path, csv));
+          QRAFT_ASSIGN_OR_RETURN(SourceTable t, io::ReadCsvFile(in.path, csv_options, &hashes[i]));
           per_input[i].push_back(std::move(t));
         }
       }

@@ -254,28 +254,38 @@ class LocalStore final : public SnapshotStore {
   Status WriteSnapshotFiles(const SnapshotContent& c, const SnapshotHashes& h, const fs::path& dir, Progress& progress) {
     const io::KeyValues kv = {{"qraft.snapshot_id", h.id}, {"qraft.market", c.market},
                               {"qraft.freq", c.freq.ToString()}, {"qraft.timezone", c.timezone}};
+    // Each data file is written, fsync'ed and hashed by its own task; the metadata is built
+    // meanwhile. The metadata file comes last: a directory with snapshot_meta.json is complete.
+    struct Written {
+      Status status;
+      std::string xxh3;
+    };
+    auto write = [&](const char* name, auto&& writer) {
+      Written w;
+      w.status = writer(dir / name);
+      if (w.status.ok()) w.status = FsyncPath(dir / name, false);
+      if (w.status.ok()) {
+        auto x = Xxh3_128FileHex(dir / name);
+        w.status = x.status();
+        if (x.ok()) w.xxh3 = *x;
+      }
+      progress.Advance();
+      return w;
+    };
     progress.Start("write", 2);
-    // The two files are independent: write them side by side.
-    Status panel_st, bars_st;
+    Written panel, bars;
+    nlohmann::json meta;
     tbb::parallel_invoke(
+        [&] { panel = write(kPanel, [&](const fs::path& p) { return io::WritePanelArrow(c.panel, p, kv); }); },
         [&] {
-          panel_st = io::WritePanelArrow(c.panel, dir / kPanel, kv);
-          progress.Advance();
+          bars = write(kBars, [&](const fs::path& p) { return io::WriteBarsParquet(c.panel, !c.freq.intraday(), p, kv); });
         },
-        [&] {
-          bars_st = io::WriteBarsParquet(c.panel, !c.freq.intraday(), dir / kBars, kv);
-          progress.Advance();
-        });
+        [&] { meta = BuildMeta(c, h); });
     progress.Finish();
-    QRAFT_RETURN_NOT_OK(panel_st);
-    QRAFT_RETURN_NOT_OK(bars_st);
-    nlohmann::json meta = BuildMeta(c, h);
-    for (const char* f : {kPanel, kBars}) {
-      QRAFT_RETURN_NOT_OK(FsyncPath(dir / f, false));
-      QRAFT_ASSIGN_OR_RETURN(std::string x, Xxh3_128FileHex(dir / f));
-      meta["files"][f] = {{"bytes", fs::file_size(dir / f)}, {"xxh3_128", x}};
-    }
-    // Metadata last: a directory with snapshot_meta.json is complete.
+    QRAFT_RETURN_NOT_OK(panel.status);
+    QRAFT_RETURN_NOT_OK(bars.status);
+    meta["files"][kPanel] = {{"bytes", fs::file_size(dir / kPanel)}, {"xxh3_128", panel.xxh3}};
+    meta["files"][kBars] = {{"bytes", fs::file_size(dir / kBars)}, {"xxh3_128", bars.xxh3}};
     return WriteFileDurably(dir / kMeta, meta.dump(1) + "\n");
   }
 

@@ -33,7 +33,7 @@ Result<Panel> ReadPanelArrow(const std::filesystem::path& path);
 
 /// bars.parquet: long format for tools without Qraft (DuckDB, polars, pandas): one row per
 /// calendar time inside each symbol's first..last bar, columns symbol, date (date32; daily) or
-/// time (timestamp[ns, UTC]; intraday), then the fields with null for missing; zstd-compressed.
+/// time (timestamp[ns, UTC]; intraday), then the fields with null for missing; snappy-compressed.
 Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::path& path,
                         const KeyValues& meta);
 

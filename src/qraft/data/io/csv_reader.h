@@ -30,7 +30,9 @@ struct CsvOptions {
 };
 
 /// Reads one file. The symbol of a file without a symbol column comes from SymbolFromFileName.
-Result<SourceTable> ReadCsvFile(const std::filesystem::path& path, const CsvOptions& options);
+/// With `file_sha256`, also returns the SHA-256 of the file as stored (from the same read).
+Result<SourceTable> ReadCsvFile(const std::filesystem::path& path, const CsvOptions& options,
+                                std::string* file_sha256 = nullptr);
 
 /// Parses CSV text. `source` names it in messages; `file_symbol` is used when there is no symbol
 /// column (empty: then a symbol column is required).

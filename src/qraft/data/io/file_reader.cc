@@ -1,9 +1,14 @@
 #include "qraft/data/io/file_reader.h"
 
+#include "qraft/core/hash.h"
+
 #include <fmt/format.h>
 #include <zip.h>
 #include <zlib.h>
 #include <zstd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -20,22 +25,28 @@ std::string Lower(std::string s) {
 }
 
 Result<std::string> ReadRaw(const std::filesystem::path& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     return Status::NotFound(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
   }
   std::string data;
-  if (std::fseek(f, 0, SEEK_END) == 0) {
-    const long size = std::ftell(f);
-    if (size > 0) data.reserve(static_cast<std::size_t>(size));
-    std::fseek(f, 0, SEEK_SET);
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) data.resize(static_cast<std::size_t>(st.st_size));
+  std::size_t done = 0;
+  while (true) {
+    if (done == data.size()) data.resize(std::max<std::size_t>(data.size() * 2, 1 << 16));  // grew, or a pipe
+    const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return Status::IOError(fmt::format("{}: read error: {}", path.string(), std::strerror(err)));
+    }
+    if (n == 0) break;
+    done += static_cast<std::size_t>(n);
   }
-  char buf[1 << 16];
-  std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) data.append(buf, n);
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return Status::IOError(fmt::format("{}: read error", path.string()));
+  ::close(fd);
+  data.resize(done);
   return data;
 }
 
@@ -139,13 +150,17 @@ std::string BareStem(const std::filesystem::path& path) {
   return name;
 }
 
-Result<std::string> ReadDecompressed(const std::filesystem::path& path) {
+Result<std::string> ReadDecompressed(const std::filesystem::path& path, std::string* file_sha256) {
   const std::string ext = Lower(path.extension().string());
   std::string data;
   if (ext == ".zip") {
     QRAFT_ASSIGN_OR_RETURN(data, Unzip(path));
+    if (file_sha256 != nullptr) {
+      QRAFT_ASSIGN_OR_RETURN(*file_sha256, Sha256FileHex(path));
+    }
   } else {
     QRAFT_ASSIGN_OR_RETURN(std::string raw, ReadRaw(path));
+    if (file_sha256 != nullptr) *file_sha256 = Sha256Hex(raw);
     if (ext == ".gz") {
       QRAFT_ASSIGN_OR_RETURN(data, Gunzip(raw, path));
     } else if (ext == ".zst") {
