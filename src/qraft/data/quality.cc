@@ -128,15 +128,23 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
   std::vector<SymbolFindings> found(S);
   ParallelFor(S, 8, [&](std::size_t b, std::size_t e) {
     std::vector<std::uint8_t> present(T);
+    std::vector<std::size_t> values(F);
     std::vector<double> returns;
+    std::vector<std::size_t> at;
     for (std::size_t s = b; s < e; ++s) {
       SymbolFindings& out = found[s];
       out.missing.resize(F);
-      // A bar exists when any field has a value.
+      // A bar exists when any field has a value; count each field's values on the way.
       std::fill(present.begin(), present.end(), 0);
       for (std::size_t f = 0; f < F; ++f) {
         auto x = panel.series(f, s);
-        for (std::size_t t = 0; t < T; ++t) present[t] |= !std::isnan(x[t]);
+        std::size_t n = 0;
+        for (std::size_t t = 0; t < T; ++t) {
+          const bool has = !std::isnan(x[t]);
+          present[t] |= has;
+          n += has;
+        }
+        values[f] = n;
       }
       std::size_t first = T, last = 0;
       for (std::size_t t = 0; t < T; ++t) {
@@ -148,7 +156,9 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
       }
       if (first == T) continue;  // no data at all; short_history reports it
 
+      // A field is missing on a bar that exists but lacks it; find where only when it happens.
       for (std::size_t f = 0; f < F; ++f) {
+        if (values[f] == out.valid) continue;
         auto x = panel.series(f, s);
         for (std::size_t t = first; t <= last; ++t) {
           if (present[t] && std::isnan(x[t])) out.missing[f].Hit(t);
@@ -204,7 +214,7 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
         }
         // Outliers: close-to-close returns across gaps.
         returns.clear();
-        std::vector<std::size_t> at;
+        at.clear();
         prev = std::nan("");
         for (std::size_t t = first; t <= last; ++t) {
           if (std::isnan(c[t])) continue;
