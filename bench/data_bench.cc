@@ -22,8 +22,9 @@ std::string MakeCsv(std::size_t n) {
     const qraft::CivilDate d = qraft::CivilFromDays(15744 + static_cast<std::int64_t>(i));
     const double c = u(rng);
     char line[160];
-    std::snprintf(line, sizeof line, "%04d-%02d-%02d,%.4f,%.4f,%.4f,%.4f,%llu,AAPL\n", d.year, d.month, d.day,
-                  c * 0.99, c * 1.01, c * 0.98, c, static_cast<unsigned long long>(rng() % 100000000));
+    std::snprintf(line, sizeof line, "%04d-%02d-%02d,%.4f,%.4f,%.4f,%.4f,%llu,AAPL\n", d.year,
+                  d.month, d.day, c * 0.99, c * 1.01, c * 0.98, c,
+                  static_cast<unsigned long long>(rng() % 100000000));
     s += line;
   }
   return s;
@@ -34,7 +35,8 @@ void BM_ParseCsv(benchmark::State& state) {
   qraft::data::io::CsvOptions o;
   for (auto _ : state) {
     auto t = qraft::data::io::ParseCsv(text, "bench.csv", "", o);
-    if (!t.ok() || t->rows() != static_cast<std::size_t>(state.range(0))) state.SkipWithError("parse failed");
+    if (!t.ok() || t->rows() != static_cast<std::size_t>(state.range(0)))
+      state.SkipWithError("parse failed");
     benchmark::DoNotOptimize(t);
   }
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * text.size()));
@@ -45,21 +47,25 @@ BENCHMARK(BM_ParseCsv)->Arg(1259)->Arg(100000);
 void BM_SnapshotHash(benchmark::State& state) {
   const std::size_t S = static_cast<std::size_t>(state.range(0)), T = 1000;
   std::vector<std::string> syms;
-  for (std::size_t i = 0; i < S; ++i) syms.push_back("S" + std::to_string(i));
+  for (std::size_t i = 0; i < S; ++i)
+    syms.push_back("S" + std::to_string(i));
   qraft::PanelBuilder b(qraft::Calendar::FromUnsorted([&] {
                           std::vector<qraft::Timestamp> t;
-                          for (std::size_t i = 0; i < T; ++i) t.push_back(static_cast<qraft::Timestamp>(i));
+                          for (std::size_t i = 0; i < T; ++i)
+                            t.push_back(static_cast<qraft::Timestamp>(i));
                           return t;
                         }()),
                         syms);
   for (const char* f : {"open", "high", "low", "close", "volume", "amount"}) {
     auto d = b.AddField(f);
-    for (std::size_t i = 0; i < d.size(); ++i) d[i] = std::sqrt(static_cast<double>(i));
+    for (std::size_t i = 0; i < d.size(); ++i)
+      d[i] = std::sqrt(static_cast<double>(i));
   }
   qraft::data::SnapshotContent c;
   c.market = "bench";
   c.panel = std::move(b).Build();
-  for (auto _ : state) benchmark::DoNotOptimize(qraft::data::ComputeHashes(c));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(qraft::data::ComputeHashes(c));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * S * T * 6 * 8));
 }
 BENCHMARK(BM_SnapshotHash)->Arg(500)->Arg(5000)->Unit(benchmark::kMillisecond);

@@ -62,7 +62,8 @@ int main(int argc, char** argv) {
           [&](std::size_t b, std::size_t e) {
             double s = 0;
             const double* x = panel->field(f).data();
-            for (std::size_t i = b; i < e; ++i) s += std::isnan(x[i]) ? 0.0 : x[i];
+            for (std::size_t i = b; i < e; ++i)
+              s += std::isnan(x[i]) ? 0.0 : x[i];
             return s;
           },
           [](double a, double b) { return a + b; });
@@ -78,10 +79,13 @@ int main(int argc, char** argv) {
   const double raw_bytes = static_cast<double>(cells) * static_cast<double>(num_fields) * 8.0;
   std::vector<double> warm(seconds.begin() + (seconds.size() > 1 ? 1 : 0), seconds.end());
   std::sort(warm.begin(), warm.end());
-  std::printf("%s\n", fmt::format(R"({{"first_s": {:.4f}, "warm_best_s": {:.4f}, "warm_median_s": {:.4f}, )"
-                                  R"("peak_rss_bytes": {}, "raw_bytes": {:.0f}, "cells": {}, "fields": {}, "checksum": {:.6e}}})",
-                                  seconds.front(), warm.front(), warm[warm.size() / 2],
-                                  static_cast<long long>(ru.ru_maxrss) * 1024, raw_bytes, cells, num_fields, checksum)
-                          .c_str());
+  std::printf(
+      "%s\n",
+      fmt::format(
+          R"({{"first_s": {:.4f}, "warm_best_s": {:.4f}, "warm_median_s": {:.4f}, )"
+          R"("peak_rss_bytes": {}, "raw_bytes": {:.0f}, "cells": {}, "fields": {}, "checksum": {:.6e}}})",
+          seconds.front(), warm.front(), warm[warm.size() / 2],
+          static_cast<long long>(ru.ru_maxrss) * 1024, raw_bytes, cells, num_fields, checksum)
+          .c_str());
   return 0;
 }

@@ -21,11 +21,13 @@ int Fail(const Status& status) {
 
 void StoreOptions::Add(CLI::App& app) {
   app.add_option("--store", store, "Snapshot store directory (default: $QRAFT_HOME or ~/.qraft)");
-  app.add_option("--threads", threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", threads, "Worker threads (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
 }
 
 Result<std::unique_ptr<data::SnapshotStore>> StoreOptions::Open() const {
-  return data::OpenLocalStore(store.empty() ? data::DefaultStoreRoot() : std::filesystem::path(store));
+  return data::OpenLocalStore(store.empty() ? data::DefaultStoreRoot()
+                                            : std::filesystem::path(store));
 }
 
 std::vector<std::string> SplitList(const std::string& text) {

@@ -28,16 +28,23 @@ int List(const Common& c) {
   if (c.json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& s : *list) {
-      j.push_back({{"snapshot_id", s.id}, {"market", s.market}, {"freq", s.freq}, {"symbols", s.symbols},
-                   {"bars", s.bars}, {"start", s.start}, {"end", s.end}});
+      j.push_back({{"snapshot_id", s.id},
+                   {"market", s.market},
+                   {"freq", s.freq},
+                   {"symbols", s.symbols},
+                   {"bars", s.bars},
+                   {"start", s.start},
+                   {"end", s.end}});
     }
     std::printf("%s\n", j.dump().c_str());
     return kExitOk;
   }
-  std::printf("%-14s %-14s %-5s %8s %10s  %-19s  %-19s\n", "id", "market", "freq", "symbols", "bars", "start", "end");
+  std::printf("%-14s %-14s %-5s %8s %10s  %-19s  %-19s\n", "id", "market", "freq", "symbols",
+              "bars", "start", "end");
   for (const auto& s : *list) {
-    std::printf("%-14s %-14s %-5s %8zu %10zu  %-19s  %-19s\n", s.id.substr(0, 12).c_str(), s.market.c_str(),
-                s.freq.c_str(), s.symbols, s.bars, s.start.c_str(), s.end.c_str());
+    std::printf("%-14s %-14s %-5s %8zu %10zu  %-19s  %-19s\n", s.id.substr(0, 12).c_str(),
+                s.market.c_str(), s.freq.c_str(), s.symbols, s.bars, s.start.c_str(),
+                s.end.c_str());
   }
   return kExitOk;
 }
@@ -51,41 +58,49 @@ int Info(const Common& c, const std::string& ref) {
   std::vector<std::string> fields = snap->panel().field_names();
   nlohmann::json q = m.value("quality", nlohmann::json::object());
   if (c.json) {
-    nlohmann::json j = {{"snapshot_id", snap->id()},
-                        {"market", m["market"]},
-                        {"freq", m["freq"]},
-                        {"timezone", m["timezone"]},
-                        {"symbols", m["symbols"]},
-                        {"times", m["times"]},
-                        {"rows", m["rows"]},
-                        {"bars", m["bars"]},
-                        {"start", m["start"]},
-                        {"end", m["end"]},
-                        {"fields", fields},
-                        {"field_details", m["fields"]},
-                        {"created_by", m["created_by"]},
-                        {"files", m.value("files", nlohmann::json::object())},
-                        {"provenance", {{"sources", m["provenance"].value("sources", nlohmann::json::array()).size()},
-                                        {"adjustment", m["provenance"].value("adjustment", "")},
-                                        {"rolls", m["provenance"].value("rolls", nlohmann::json::array()).size()}}},
-                        {"quality", {{"errors", q.value("errors", 0)}, {"warnings", q.value("warnings", 0)},
-                                     {"info", q.value("info", 0)}, {"by_check", q.value("by_check", nlohmann::json::object())}}}};
+    nlohmann::json j = {
+        {"snapshot_id", snap->id()},
+        {"market", m["market"]},
+        {"freq", m["freq"]},
+        {"timezone", m["timezone"]},
+        {"symbols", m["symbols"]},
+        {"times", m["times"]},
+        {"rows", m["rows"]},
+        {"bars", m["bars"]},
+        {"start", m["start"]},
+        {"end", m["end"]},
+        {"fields", fields},
+        {"field_details", m["fields"]},
+        {"created_by", m["created_by"]},
+        {"files", m.value("files", nlohmann::json::object())},
+        {"provenance",
+         {{"sources", m["provenance"].value("sources", nlohmann::json::array()).size()},
+          {"adjustment", m["provenance"].value("adjustment", "")},
+          {"rolls", m["provenance"].value("rolls", nlohmann::json::array()).size()}}},
+        {"quality",
+         {{"errors", q.value("errors", 0)},
+          {"warnings", q.value("warnings", 0)},
+          {"info", q.value("info", 0)},
+          {"by_check", q.value("by_check", nlohmann::json::object())}}}};
     std::printf("%s\n", j.dump().c_str());
     return kExitOk;
   }
   std::printf("snapshot  %s\n", snap->id().c_str());
-  std::printf("market    %s (%s, %s)\n", m["market"].get<std::string>().c_str(), m["freq"].get<std::string>().c_str(),
-              m["timezone"].get<std::string>().c_str());
+  std::printf("market    %s (%s, %s)\n", m["market"].get<std::string>().c_str(),
+              m["freq"].get<std::string>().c_str(), m["timezone"].get<std::string>().c_str());
   std::printf("range     %s .. %s (%zu times)\n", m["start"].get<std::string>().c_str(),
               m["end"].get<std::string>().c_str(), m["times"].get<std::size_t>());
   std::printf("symbols   %zu\n", m["symbols"].get<std::size_t>());
-  std::printf("bars      %zu (from %zu source rows)\n", m["bars"].get<std::size_t>(), m["rows"].get<std::size_t>());
+  std::printf("bars      %zu (from %zu source rows)\n", m["bars"].get<std::size_t>(),
+              m["rows"].get<std::size_t>());
   std::printf("fields    %s\n", fmt::format("{}", fmt::join(fields, ", ")).c_str());
   if (m["provenance"].contains("adjustment")) {
     std::printf("adjust    %s\n", m["provenance"]["adjustment"].get<std::string>().c_str());
   }
-  if (m["provenance"].contains("rolls")) std::printf("rolls     %zu\n", m["provenance"]["rolls"].size());
-  std::printf("quality   %d errors, %d warnings, %d info\n", q.value("errors", 0), q.value("warnings", 0), q.value("info", 0));
+  if (m["provenance"].contains("rolls"))
+    std::printf("rolls     %zu\n", m["provenance"]["rolls"].size());
+  std::printf("quality   %d errors, %d warnings, %d info\n", q.value("errors", 0),
+              q.value("warnings", 0), q.value("info", 0));
   return kExitOk;
 }
 
@@ -131,7 +146,8 @@ int Show(const Common& c, const ShowArgs& a) {
   if (!start.ok()) return Fail(start.status());
   if (!end.ok()) return Fail(end.status());
   if (!adjust.ok()) return Fail(adjust.status());
-  if (a.format != "table" && a.format != "csv") return Fail(Status::InvalidArgument("--format: expected table or csv"));
+  if (a.format != "table" && a.format != "csv")
+    return Fail(Status::InvalidArgument("--format: expected table or csv"));
   req.start = *start;
   req.end = *end;
   req.adjust = *adjust;
@@ -146,7 +162,8 @@ int Show(const Common& c, const ShowArgs& a) {
   for (std::size_t s = 0; s < p.num_symbols(); ++s) {
     for (std::size_t t = 0; t < p.num_times(); ++t) {
       bool any = false;
-      for (std::size_t f = 0; f < p.num_fields() && !any; ++f) any = !std::isnan(p.at(f, s, t));
+      for (std::size_t f = 0; f < p.num_fields() && !any; ++f)
+        any = !std::isnan(p.at(f, s, t));
       if (any) rows.emplace_back(s, t);
     }
   }
@@ -161,12 +178,15 @@ int Show(const Common& c, const ShowArgs& a) {
   const bool csv = a.format == "csv";
   std::string header = csv ? fmt::format("symbol,{}", date_only ? "date" : "time")
                            : fmt::format("{:<10} {:<19}", "symbol", date_only ? "date" : "time");
-  for (const std::string& f : p.field_names()) header += csv ? "," + f : fmt::format(" {:>14}", f);
+  for (const std::string& f : p.field_names())
+    header += csv ? "," + f : fmt::format(" {:>14}", f);
   std::printf("%s\n", header.c_str());
   for (std::size_t i = b; i < e; ++i) {
     const auto [s, t] = rows[i];
-    std::string line = csv ? fmt::format("{},{}", p.symbols()[s], FormatTimestamp(p.calendar()[t], date_only))
-                           : fmt::format("{:<10} {:<19}", p.symbols()[s], FormatTimestamp(p.calendar()[t], date_only));
+    std::string line =
+        csv ? fmt::format("{},{}", p.symbols()[s], FormatTimestamp(p.calendar()[t], date_only))
+            : fmt::format("{:<10} {:<19}", p.symbols()[s],
+                          FormatTimestamp(p.calendar()[t], date_only));
     for (std::size_t f = 0; f < p.num_fields(); ++f) {
       const double v = p.at(f, s, t);
       if (csv) {
@@ -177,7 +197,8 @@ int Show(const Common& c, const ShowArgs& a) {
     }
     std::printf("%s\n", line.c_str());
   }
-  if (!csv && e - b < rows.size()) std::printf("(%zu of %zu rows; --limit 0 for all)\n", e - b, rows.size());
+  if (!csv && e - b < rows.size())
+    std::printf("(%zu of %zu rows; --limit 0 for all)\n", e - b, rows.size());
   return kExitOk;
 }
 
@@ -196,7 +217,9 @@ int Synth(const Common& c, const SynthArgs& a) {
   if (!freq.ok()) return Fail(freq.status());
   o.freq = *freq;
   auto start = ParseIsoDateTime(a.start);
-  if (!start) return Fail(Status::InvalidArgument(fmt::format("--start '{}': expected a date such as 2005-01-03", a.start)));
+  if (!start)
+    return Fail(Status::InvalidArgument(
+        fmt::format("--start '{}': expected a date such as 2005-01-03", a.start)));
   o.start = FloorToDay(start->value);
   o.seed = a.seed;
   o.market = a.market;
@@ -210,16 +233,19 @@ int Synth(const Common& c, const SynthArgs& a) {
   auto id = (*store)->Publish(*content, progress);
   if (!id.ok()) return Fail(id.status());
   if (c.json) {
-    std::printf("%s\n", nlohmann::json({{"snapshot_id", *id}, {"symbols", content->panel.num_symbols()},
-                                        {"times", content->panel.num_times()}}).dump().c_str());
+    std::printf("%s\n", nlohmann::json({{"snapshot_id", *id},
+                                        {"symbols", content->panel.num_symbols()},
+                                        {"times", content->panel.num_times()}})
+                            .dump()
+                            .c_str());
   } else {
     std::printf("%s\n", id->c_str());
   }
   return kExitOk;
 }
 
-int Export(const Common& c, const std::string& ref, const std::string& out, const std::string& format,
-           const std::string& adjust_name) {
+int Export(const Common& c, const std::string& ref, const std::string& out,
+           const std::string& format, const std::string& adjust_name) {
   auto store = c.store.Open();
   if (!store.ok()) return Fail(store.status());
   auto fmt_ = data::ParseExportFormat(format);
@@ -268,12 +294,14 @@ void RegisterData(CLI::App& app, int* exit_code) {
     cmd->callback([common = common, ref, exit_code] { *exit_code = Info(*common, *ref); });
   }
   {
-    auto [cmd, common] = add("check", "Verify a snapshot's integrity and re-run its quality checks");
+    auto [cmd, common] =
+        add("check", "Verify a snapshot's integrity and re-run its quality checks");
     auto ref = std::make_shared<std::string>();
     auto strict = std::make_shared<bool>(false);
     cmd->add_option("snapshot", *ref, "Snapshot reference")->required();
     cmd->add_flag("--strict", *strict, "Treat warnings as failures");
-    cmd->callback([common = common, ref, strict, exit_code] { *exit_code = Check(*common, *ref, *strict); });
+    cmd->callback(
+        [common = common, ref, strict, exit_code] { *exit_code = Check(*common, *ref, *strict); });
   }
   {
     auto [cmd, common] = add("show", "Print bars of a snapshot");

@@ -26,7 +26,8 @@ struct IngestArgs {
 
 Result<data::IngestOptions> ToOptions(const IngestArgs& a) {
   data::IngestOptions o;
-  for (const std::string& p : a.paths) o.paths.emplace_back(p);
+  for (const std::string& p : a.paths)
+    o.paths.emplace_back(p);
   o.market = a.market;
   o.market_file = a.market_file;
   if (!a.freq.empty()) {
@@ -50,7 +51,8 @@ Result<data::IngestOptions> ToOptions(const IngestArgs& a) {
   for (const std::string& f : a.fields) {
     const auto eq = f.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == f.size()) {
-      return Status::InvalidArgument(fmt::format("--field '{}': expected FIELD=COLUMN, e.g. close=PRICE", f));
+      return Status::InvalidArgument(
+          fmt::format("--field '{}': expected FIELD=COLUMN, e.g. close=PRICE", f));
     }
     flags.fields.emplace_back(f.substr(0, eq), f.substr(eq + 1));
   }
@@ -102,7 +104,8 @@ int Run(const IngestArgs& a) {
         {"quality", c.quality.ToJson(date_only)}};
     std::printf("%s\n", j.dump().c_str());
   } else if (a.dry_run) {
-    std::printf("dry run: %zu symbols, %zu rows checked; no snapshot written\n", c.panel.num_symbols(), c.source_rows);
+    std::printf("dry run: %zu symbols, %zu rows checked; no snapshot written\n",
+                c.panel.num_symbols(), c.source_rows);
   } else {
     std::printf("%s\n", result->snapshot_id.c_str());
   }
@@ -113,32 +116,48 @@ int Run(const IngestArgs& a) {
 
 void RegisterIngest(CLI::App& app, int* exit_code) {
   auto a = std::make_shared<IngestArgs>();
-  CLI::App* cmd = app.add_subcommand("ingest", "Ingest market data files into a versioned snapshot");
+  CLI::App* cmd =
+      app.add_subcommand("ingest", "Ingest market data files into a versioned snapshot");
   cmd->add_option("paths", a->paths, "Files or directories to ingest")->required();
-  cmd->add_option("--market", a->market, "Market name (us_stock, cn_stock, crypto_spot, crypto_perp, futures, or any)")->required();
-  cmd->add_option("--market-file", a->market_file, "Market pack YAML to use instead of the built-in one");
-  cmd->add_option("--freq", a->freq, "Bar frequency: 1d, 1h, 5m, 1m, ... (default 1d or from file names)");
+  cmd->add_option("--market", a->market,
+                  "Market name (us_stock, cn_stock, crypto_spot, crypto_perp, futures, or any)")
+      ->required();
+  cmd->add_option("--market-file", a->market_file,
+                  "Market pack YAML to use instead of the built-in one");
+  cmd->add_option("--freq", a->freq,
+                  "Bar frequency: 1d, 1h, 5m, 1m, ... (default 1d or from file names)");
   cmd->add_option("--format", a->format, "auto, csv, parquet, arrow, qlib, binance, json");
   cmd->add_option("--mapping", a->mapping_file, "YAML column mapping file (see docs/data.md)");
   cmd->add_option("--time-col", a->time_col, "Column with the date/time");
-  cmd->add_option("--date-col", a->date_col, "Column with the date, when the time of day is separate");
+  cmd->add_option("--date-col", a->date_col,
+                  "Column with the date, when the time of day is separate");
   cmd->add_option("--clock-col", a->clock_col, "Column with the time of day (with --date-col)");
   cmd->add_option("--symbol-col", a->symbol_col, "Column with the symbol");
   cmd->add_option("--symbol", a->symbol, "Symbol for files without a symbol column");
-  cmd->add_option("--symbol-pattern", a->symbol_pattern, "Regex with one group taking the symbol from the file name");
+  cmd->add_option("--symbol-pattern", a->symbol_pattern,
+                  "Regex with one group taking the symbol from the file name");
   cmd->add_option("--field", a->fields, "FIELD=COLUMN mapping (repeatable), e.g. close=PRICE");
   cmd->add_option("--ignore", a->ignore, "Column to skip (repeatable)");
-  cmd->add_option("--date-format", a->date_format, "strptime-like format of the time column, e.g. %m/%d/%Y");
+  cmd->add_option("--date-format", a->date_format,
+                  "strptime-like format of the time column, e.g. %m/%d/%Y");
   cmd->add_option("--epoch-unit", a->epoch_unit, "Unit of integer times: auto, s, ms, us, ns");
-  cmd->add_option("--tz", a->tz, "Time zone of naive date-times in the files (default: the market's)");
-  cmd->add_option("--calendar", a->calendar, "Exchange calendar file (one date per line); default: union of dates");
-  cmd->add_option("--instruments", a->instruments, "Instruments file with listing spans (Qlib all.txt format)");
+  cmd->add_option("--tz", a->tz,
+                  "Time zone of naive date-times in the files (default: the market's)");
+  cmd->add_option("--calendar", a->calendar,
+                  "Exchange calendar file (one date per line); default: union of dates");
+  cmd->add_option("--instruments", a->instruments,
+                  "Instruments file with listing spans (Qlib all.txt format)");
   cmd->add_flag("--resample", a->resample, "Aggregate finer rows into bars of --freq");
-  cmd->add_option("--on-duplicate", a->on_duplicate, "Rows with the same symbol and time but different values: error, first, last");
-  cmd->add_option("--dividend-method", a->dividend_method, "prev_close (CRSP/Yahoo) or ex_close (Quandl)");
-  cmd->add_option("--continuous", a->continuous, "Build continuous futures: held, volume, open_interest, calendar[:N]");
-  cmd->add_option("--roll-adjust", a->roll_adjust, "Continuous series adjustment: back, ratio, none");
-  cmd->add_option("--contract-pattern", a->contract_pattern, "Regex (root)(month code)(year) for per-contract symbols");
+  cmd->add_option("--on-duplicate", a->on_duplicate,
+                  "Rows with the same symbol and time but different values: error, first, last");
+  cmd->add_option("--dividend-method", a->dividend_method,
+                  "prev_close (CRSP/Yahoo) or ex_close (Quandl)");
+  cmd->add_option("--continuous", a->continuous,
+                  "Build continuous futures: held, volume, open_interest, calendar[:N]");
+  cmd->add_option("--roll-adjust", a->roll_adjust,
+                  "Continuous series adjustment: back, ratio, none");
+  cmd->add_option("--contract-pattern", a->contract_pattern,
+                  "Regex (root)(month code)(year) for per-contract symbols");
   cmd->add_flag("--strict", a->strict, "Treat quality warnings as errors");
   cmd->add_flag("--dry-run", a->dry_run, "Read and check only; write nothing");
   cmd->add_flag("--json", a->json, "Print a JSON object instead of the id");

@@ -1,6 +1,5 @@
 // qraft: the command-line tool. Subcommands live in cmd_*.cc; all logic lives in the library.
 #include <CLI/CLI.hpp>
-
 #include <cstdio>
 
 #include "qraft/cli/cli_common.h"

@@ -55,11 +55,13 @@ std::optional<std::size_t> Calendar::Find(Timestamp t) const {
 }
 
 std::size_t Calendar::LowerBound(Timestamp t) const {
-  return static_cast<std::size_t>(std::lower_bound(times_.begin(), times_.end(), t) - times_.begin());
+  return static_cast<std::size_t>(std::lower_bound(times_.begin(), times_.end(), t) -
+                                  times_.begin());
 }
 
 std::size_t Calendar::UpperBound(Timestamp t) const {
-  return static_cast<std::size_t>(std::upper_bound(times_.begin(), times_.end(), t) - times_.begin());
+  return static_cast<std::size_t>(std::upper_bound(times_.begin(), times_.end(), t) -
+                                  times_.begin());
 }
 
 Calendar Calendar::Slice(Timestamp start, Timestamp end) const {
@@ -89,7 +91,8 @@ Result<Session> ParseSession(std::string_view text) {
     return (text[p] - '0') * 10 + (text[p + 1] - '0');
   };
   const int oh = two(0), om = two(3), ch = two(6), cm = two(9);
-  if (oh < 0 || om < 0 || ch < 0 || cm < 0 || oh > 24 || ch > 24 || om > 59 || cm > 59) return bad();
+  if (oh < 0 || om < 0 || ch < 0 || cm < 0 || oh > 24 || ch > 24 || om > 59 || cm > 59)
+    return bad();
   Session s{oh * 60 + om, ch * 60 + cm};
   if (s.close_minute <= s.open_minute) s.close_minute += 24 * 60;  // runs past midnight
   return s;
@@ -100,17 +103,18 @@ Result<Calendar> BuildIntradayCalendar(std::span<const Timestamp> days,
                                        const TimeZone& tz) {
   const Timestamp step = freq.nanos();
   if (!freq.intraday() || step <= 0) {
-    return Status::InvalidArgument(
-        fmt::format("intraday calendar: frequency {} is not a fixed intraday length", freq.ToString()));
+    return Status::InvalidArgument(fmt::format(
+        "intraday calendar: frequency {} is not a fixed intraday length", freq.ToString()));
   }
   std::vector<Session> all(sessions.begin(), sessions.end());
   if (all.empty()) all.push_back(Session{});
   for (const Session& s : all) {
     if (((s.close_minute - s.open_minute) * kNanosPerMinute) % step != 0) {
-      return Status::InvalidArgument(fmt::format(
-          "intraday calendar: bar length {} does not divide the session {:02d}:{:02d}-{:02d}:{:02d}",
-          freq.ToString(), s.open_minute / 60, s.open_minute % 60, (s.close_minute / 60) % 24,
-          s.close_minute % 60));
+      return Status::InvalidArgument(
+          fmt::format("intraday calendar: bar length {} does not divide the session "
+                      "{:02d}:{:02d}-{:02d}:{:02d}",
+                      freq.ToString(), s.open_minute / 60, s.open_minute % 60,
+                      (s.close_minute / 60) % 24, s.close_minute % 60));
     }
   }
   std::vector<Timestamp> out;

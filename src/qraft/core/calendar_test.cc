@@ -65,7 +65,8 @@ TEST(CalendarTest, SessionParsing) {
 TEST(CalendarTest, IntradayGridFollowsDst) {
   auto ny = TimeZone::Find("America/New_York");
   ASSERT_TRUE(ny.ok());
-  const Timestamp days[] = {DateTimestamp(2021, 3, 12), DateTimestamp(2021, 3, 15)};  // DST starts 03-14
+  const Timestamp days[] = {DateTimestamp(2021, 3, 12),
+                            DateTimestamp(2021, 3, 15)};  // DST starts 03-14
   const Session regular[] = {*ParseSession("09:30-16:00")};
   auto cal = BuildIntradayCalendar(days, regular, *Frequency::Parse("1m"), *ny);
   ASSERT_TRUE(cal.ok()) << cal.status().ToString();

@@ -35,7 +35,8 @@ void Sha256::UpdateString(std::string_view s) {
 
 void Sha256::UpdateU64(std::uint64_t v) {
   std::uint8_t b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<std::uint8_t>(v >> (8 * i));  // little-endian
+  for (int i = 0; i < 8; ++i)
+    b[i] = static_cast<std::uint8_t>(v >> (8 * i));  // little-endian
   Update(b, 8);
 }
 
@@ -67,11 +68,13 @@ template <class Sink>
 Status StreamFile(const std::filesystem::path& path, Sink&& sink) {
   std::FILE* f = std::fopen(path.c_str(), "rb");
   if (f == nullptr) {
-    return Status::NotFound(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+    return Status::NotFound(
+        fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
   }
   std::vector<char> buf(1 << 20);
   std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) sink(buf.data(), n);
+  while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0)
+    sink(buf.data(), n);
   const bool failed = std::ferror(f) != 0;
   std::fclose(f);
   if (failed) return Status::IOError(fmt::format("{}: read error", path.string()));
@@ -105,7 +108,8 @@ Result<std::string> Xxh3_128FileHex(const std::filesystem::path& path) {
   XXH3_state_t* state = XXH3_createState();
   QRAFT_CHECK(state != nullptr);
   XXH3_128bits_reset(state);
-  Status st = StreamFile(path, [&](const char* p, std::size_t n) { XXH3_128bits_update(state, p, n); });
+  Status st =
+      StreamFile(path, [&](const char* p, std::size_t n) { XXH3_128bits_update(state, p, n); });
   const XXH128_hash_t h = XXH3_128bits_digest(state);
   XXH3_freeState(state);
   QRAFT_RETURN_NOT_OK(st);

@@ -43,7 +43,9 @@ class Sha256 {
 };
 
 std::string ToHex(const std::uint8_t* data, std::size_t size);
-inline std::string ToHex(const Sha256Digest& d) { return ToHex(d.data(), d.size()); }
+inline std::string ToHex(const Sha256Digest& d) {
+  return ToHex(d.data(), d.size());
+}
 
 std::string Sha256Hex(std::string_view data);
 /// Streams the file; errors name it.

@@ -41,7 +41,8 @@ TEST(HashTest, Xxh3KnownVectors) {
 TEST(HashTest, FileHashesMatchInMemory) {
   const auto path = std::filesystem::temp_directory_path() / "qraft_hash_test.bin";
   std::string data(3 << 20, '\0');  // larger than the 1 MiB read buffer
-  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 31 + 7);
+  for (std::size_t i = 0; i < data.size(); ++i)
+    data[i] = static_cast<char>(i * 31 + 7);
   {
     std::ofstream out(path, std::ios::binary);
     out << data;

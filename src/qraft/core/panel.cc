@@ -1,13 +1,12 @@
 #include "qraft/core/panel.h"
 
 #include <fmt/format.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
-
-#include <sys/mman.h>
 
 #include "qraft/core/parallel.h"
 
@@ -67,7 +66,8 @@ Result<Panel> Panel::Select(std::span<const std::string> symbols, Timestamp star
   for (std::size_t f = 0; f < num_fields(); ++f) {
     std::span<double> dst = b.AddField(field_names_[f]);
     for (std::size_t i = 0; i < rows.size(); ++i) {
-      if (T > 0) std::memcpy(dst.data() + i * T, series(f, rows[i]).data() + t0, T * sizeof(double));
+      if (T > 0)
+        std::memcpy(dst.data() + i * T, series(f, rows[i]).data() + t0, T * sizeof(double));
     }
   }
   return std::move(b).Build();
@@ -131,6 +131,8 @@ void PanelBuilder::AddExternalField(std::string name, const double* data,
   panel_.owners_.push_back(std::move(owner));
 }
 
-Panel PanelBuilder::Build() && { return std::move(panel_); }
+Panel PanelBuilder::Build() && {
+  return std::move(panel_);
+}
 
 }  // namespace qraft

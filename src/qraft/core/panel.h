@@ -69,7 +69,8 @@ class Panel {
     return data_[f][s * num_times() + t];
   }
 
-  /// A Panel with only `fields` (in that order), sharing their storage. Errors name a missing field.
+  /// A Panel with only `fields` (in that order), sharing their storage. Errors name a missing
+  /// field.
   Result<Panel> SelectFields(std::span<const std::string> fields) const;
   /// A Panel restricted to `symbols` (in that order) and the calendar range [start, end]
   /// (kNoTimestamp = open). Copies the data. Errors name a missing symbol.
@@ -89,7 +90,8 @@ class Panel {
 class PanelBuilder {
  public:
   PanelBuilder(Calendar calendar, std::vector<std::string> symbols);
-  PanelBuilder(std::shared_ptr<const Calendar> calendar, std::shared_ptr<const SymbolIndex> symbols);
+  PanelBuilder(std::shared_ptr<const Calendar> calendar,
+               std::shared_ptr<const SymbolIndex> symbols);
 
   std::size_t num_symbols() const { return symbols_->size(); }
   std::size_t num_times() const { return calendar_->size(); }

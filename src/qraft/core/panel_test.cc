@@ -10,7 +10,8 @@ namespace {
 Panel TwoByThree() {
   PanelBuilder b(Calendar({10, 20, 30}), {"AAA", "BBB"});
   auto close = b.AddField("close");
-  for (std::size_t i = 0; i < close.size(); ++i) close[i] = static_cast<double>(i);
+  for (std::size_t i = 0; i < close.size(); ++i)
+    close[i] = static_cast<double>(i);
   auto vol = b.AddField("volume");
   vol[4] = 7.0;
   return std::move(b).Build();

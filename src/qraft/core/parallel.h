@@ -70,7 +70,8 @@ T ParallelReduce(std::size_t n, std::size_t grain, T init, Map&& map, Combine&& 
   grain = std::max<std::size_t>(grain, 1);
   std::vector<std::optional<T>> parts(NumChunks(n, grain));
   ParallelFor(n, grain, [&](std::size_t b, std::size_t e) { parts[b / grain].emplace(map(b, e)); });
-  for (auto& p : parts) init = combine(std::move(init), std::move(*p));
+  for (auto& p : parts)
+    init = combine(std::move(init), std::move(*p));
   return init;
 }
 
@@ -79,8 +80,8 @@ class ThreadLimit {
  public:
   explicit ThreadLimit(int threads) {
     if (threads > 0) {
-      control_ = std::make_unique<tbb::global_control>(
-          tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+      control_ = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                       static_cast<std::size_t>(threads));
     }
   }
 

@@ -16,7 +16,8 @@ double ChunkedSum(const std::vector<double>& v) {
       v.size(), 1000, 0.0,
       [&](std::size_t b, std::size_t e) {
         double s = 0;
-        for (std::size_t i = b; i < e; ++i) s += v[i];
+        for (std::size_t i = b; i < e; ++i)
+          s += v[i];
         return s;
       },
       [](double a, double b) { return a + b; });
@@ -24,7 +25,8 @@ double ChunkedSum(const std::vector<double>& v) {
 
 TEST(ParallelTest, ReductionIsBitIdenticalAcrossThreadCounts) {
   std::vector<double> v(1'000'003);
-  for (std::size_t i = 0; i < v.size(); ++i) v[i] = std::sin(static_cast<double>(i)) * 1e6 / (1.0 + i);
+  for (std::size_t i = 0; i < v.size(); ++i)
+    v[i] = std::sin(static_cast<double>(i)) * 1e6 / (1.0 + i);
   double one, two, many;
   {
     ThreadLimit limit(1);
@@ -41,7 +43,8 @@ TEST(ParallelTest, ReductionIsBitIdenticalAcrossThreadCounts) {
   double seq = 0;
   for (std::size_t b = 0; b < v.size(); b += 1000) {
     double s = 0;
-    for (std::size_t i = b; i < std::min(v.size(), b + 1000); ++i) s += v[i];
+    for (std::size_t i = b; i < std::min(v.size(), b + 1000); ++i)
+      s += v[i];
     seq += s;
   }
   EXPECT_EQ(one, seq);
@@ -50,9 +53,11 @@ TEST(ParallelTest, ReductionIsBitIdenticalAcrossThreadCounts) {
 TEST(ParallelTest, ForVisitsEveryIndexOnce) {
   std::vector<std::atomic<int>> hits(12345);
   ParallelFor(hits.size(), 7, [&](std::size_t b, std::size_t e) {
-    for (std::size_t i = b; i < e; ++i) hits[i]++;
+    for (std::size_t i = b; i < e; ++i)
+      hits[i]++;
   });
-  for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+  for (auto& h : hits)
+    ASSERT_EQ(h.load(), 1);
   int calls = 0;
   ParallelFor(0, 7, [&](std::size_t, std::size_t) { ++calls; });
   EXPECT_EQ(calls, 0);
@@ -64,7 +69,8 @@ TEST(ParallelTest, StatusIsLowestFailingChunk) {
     return Status::OK();
   });
   EXPECT_EQ(s.message(), "chunk 30");
-  EXPECT_TRUE(ParallelForStatus(100, 10, [](std::size_t, std::size_t) { return Status::OK(); }).ok());
+  EXPECT_TRUE(
+      ParallelForStatus(100, 10, [](std::size_t, std::size_t) { return Status::OK(); }).ok());
 }
 
 }  // namespace

@@ -26,8 +26,7 @@ Progress& NullProgress() {
 }
 
 TerminalProgress::TerminalProgress(std::FILE* stream)
-    : stream_(stream),
-      enabled_(isatty(fileno(stream)) == 1 && std::getenv("CI") == nullptr) {}
+    : stream_(stream), enabled_(isatty(fileno(stream)) == 1 && std::getenv("CI") == nullptr) {}
 
 void TerminalProgress::Start(std::string_view label, std::uint64_t total) {
   label_ = std::string(label);
@@ -46,7 +45,9 @@ void TerminalProgress::Advance(std::uint64_t n) {
   if (now >= next && next_draw_ns_.compare_exchange_strong(next, now + 100'000'000)) Draw(false);
 }
 
-void TerminalProgress::Finish() { Draw(true); }
+void TerminalProgress::Finish() {
+  Draw(true);
+}
 
 void TerminalProgress::Draw(bool final) {
   if (!enabled_) return;
@@ -56,9 +57,12 @@ void TerminalProgress::Draw(bool final) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   constexpr int kWidth = 30;
   const int filled =
-      total_ == 0 ? kWidth : static_cast<int>(kWidth * static_cast<double>(done) / static_cast<double>(total_));
+      total_ == 0
+          ? kWidth
+          : static_cast<int>(kWidth * static_cast<double>(done) / static_cast<double>(total_));
   char bar[kWidth + 1];
-  for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '#' : '.';
+  for (int i = 0; i < kWidth; ++i)
+    bar[i] = i < filled ? '#' : '.';
   bar[kWidth] = '\0';
   std::fprintf(stream_, "\r%-10s [%s] %llu/%llu  %.1fs%s", label_.c_str(), bar,
                static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), secs,

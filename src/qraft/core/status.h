@@ -1,8 +1,8 @@
 // Status and Result<T>: how every Qraft library function reports failure.
 //
-// Library code never throws for expected failures (bad input, missing files, I/O errors); it returns
-// a Status or a Result<T>, both [[nodiscard]]. Exceptions, exit codes and HTTP codes exist only at
-// the edges (CLI, service, Python bindings), which map StatusCode to their own vocabulary.
+// Library code never throws for expected failures (bad input, missing files, I/O errors); it
+// returns a Status or a Result<T>, both [[nodiscard]]. Exceptions, exit codes and HTTP codes exist
+// only at the edges (CLI, service, Python bindings), which map StatusCode to their own vocabulary.
 //
 // Messages name *where* and *what*: "prices.csv:17: field 'close': expected a number, got 'n/a'".
 // Layers add context on the way up with WithContext(), never by re-wording the inner message.
@@ -26,9 +26,9 @@ enum class StatusCode : int {
   kInvalidArgument,  // a caller-supplied option or argument is wrong
   kNotFound,         // a named file, snapshot, symbol or field does not exist
   kAlreadyExists,
-  kDataError,        // input data is malformed or fails a check (file, line and field in message)
-  kIOError,          // the operating system failed us (disk full, permission, ...)
-  kInternal,         // a bug in Qraft
+  kDataError,  // input data is malformed or fails a check (file, line and field in message)
+  kIOError,    // the operating system failed us (disk full, permission, ...)
+  kInternal,   // a bug in Qraft
   kCancelled,
   kUnimplemented,
 };
@@ -49,14 +49,20 @@ class [[nodiscard]] Status {
   ~Status() = default;
 
   static Status OK() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {StatusCode::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {StatusCode::kInvalidArgument, std::move(msg)};
+  }
   static Status NotFound(std::string msg) { return {StatusCode::kNotFound, std::move(msg)}; }
-  static Status AlreadyExists(std::string msg) { return {StatusCode::kAlreadyExists, std::move(msg)}; }
+  static Status AlreadyExists(std::string msg) {
+    return {StatusCode::kAlreadyExists, std::move(msg)};
+  }
   static Status DataError(std::string msg) { return {StatusCode::kDataError, std::move(msg)}; }
   static Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }
   static Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
   static Status Cancelled(std::string msg) { return {StatusCode::kCancelled, std::move(msg)}; }
-  static Status Unimplemented(std::string msg) { return {StatusCode::kUnimplemented, std::move(msg)}; }
+  static Status Unimplemented(std::string msg) {
+    return {StatusCode::kUnimplemented, std::move(msg)};
+  }
 
   bool ok() const { return state_ == nullptr; }
   StatusCode code() const { return ok() ? StatusCode::kOk : state_->code; }
@@ -88,7 +94,7 @@ class [[nodiscard]] Result {
 
  public:
   // Implicit on purpose, so functions can `return value;` or `return Status::...;`.
-  Result(T value) : v_(std::in_place_index<1>, std::move(value)) {}  // NOLINT
+  Result(T value) : v_(std::in_place_index<1>, std::move(value)) {}        // NOLINT
   Result(Status status) : v_(std::in_place_index<0>, std::move(status)) {  // NOLINT
     if (std::get<0>(v_).ok()) {
       v_ = Status::Internal("Result constructed from an OK Status without a value");
@@ -126,8 +132,12 @@ class [[nodiscard]] Result {
 
 namespace internal {
 [[noreturn]] void AbortWithStatus(const Status& status, const char* what);
-inline Status ToStatus(const Status& s) { return s; }
-inline Status ToStatus(Status&& s) { return std::move(s); }
+inline Status ToStatus(const Status& s) {
+  return s;
+}
+inline Status ToStatus(Status&& s) {
+  return std::move(s);
+}
 template <class T>
 Status ToStatus(const Result<T>& r) {
   return r.status();
@@ -150,12 +160,12 @@ void Result<T>::AbortOnError(const Status& status) {
 
 /// Returns from the enclosing function if `expr` (a Status or Result) is an error.
 #define QRAFT_RETURN_NOT_OK(expr) QRAFT_RETURN_NOT_OK_IMPL(QRAFT_CONCAT(_qraft_st_, __LINE__), expr)
-#define QRAFT_RETURN_NOT_OK_IMPL(st, expr)                       \
-  do {                                                           \
-    auto&& st = (expr);                                          \
-    if (!st.ok()) [[unlikely]] {                                 \
-      return ::qraft::internal::ToStatus(std::move(st));         \
-    }                                                            \
+#define QRAFT_RETURN_NOT_OK_IMPL(st, expr)               \
+  do {                                                   \
+    auto&& st = (expr);                                  \
+    if (!st.ok()) [[unlikely]] {                         \
+      return ::qraft::internal::ToStatus(std::move(st)); \
+    }                                                    \
   } while (false)
 
 /// `QRAFT_ASSIGN_OR_RETURN(auto x, F());` declares/assigns x from a Result or returns its error.
@@ -170,9 +180,9 @@ void Result<T>::AbortOnError(const Status& status) {
   lhs = std::move(tmp).value()
 
 /// Programmer-error check (never for user input): aborts with a message when false, in all builds.
-#define QRAFT_CHECK(cond)                                                                     \
-  do {                                                                                        \
-    if (!(cond)) [[unlikely]] {                                                               \
+#define QRAFT_CHECK(cond)                                                                      \
+  do {                                                                                         \
+    if (!(cond)) [[unlikely]] {                                                                \
       ::qraft::internal::AbortWithStatus(::qraft::Status::Internal(#cond), __FILE__ ":check"); \
-    }                                                                                         \
+    }                                                                                          \
   } while (false)

@@ -5,13 +5,15 @@
 
 #include <array>
 #include <cctype>
-#include <chrono>
 #include <charconv>
+#include <chrono>
 
 namespace qraft {
 namespace {
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads exactly n digits at s[pos..]; advances pos. -1 when not n digits.
 int Digits(std::string_view s, std::size_t& pos, int n) {
@@ -39,7 +41,8 @@ bool Fraction(std::string_view s, std::size_t& pos, Timestamp& nanos) {
     ++pos;
   }
   if (pos == start) return false;
-  for (; n < 9; ++n) v *= 10;
+  for (; n < 9; ++n)
+    v *= 10;
   nanos = v;
   return true;
 }
@@ -100,7 +103,8 @@ std::string FormatDateTime(Timestamp t) {
   std::string out = fmt::format("{} {:02d}:{:02d}:{:02d}", FormatDate(day), h, m, s);
   if (ns != 0) {
     std::string frac = fmt::format("{:09d}", ns);
-    while (!frac.empty() && frac.back() == '0') frac.pop_back();
+    while (!frac.empty() && frac.back() == '0')
+      frac.pop_back();
     out += '.';
     out += frac;
   }
@@ -113,8 +117,10 @@ std::string FormatTimestamp(Timestamp t, bool date_only) {
 }
 
 std::optional<ParsedTime> ParseIsoDateTime(std::string_view s) {
-  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ')
+    s.remove_suffix(1);
+  while (!s.empty() && s.front() == ' ')
+    s.remove_prefix(1);
   std::size_t pos = 0;
   const int y = Digits(s, pos, 4);
   if (y < 0) return std::nullopt;
@@ -162,13 +168,15 @@ Result<TimeFormat> TimeFormat::Compile(std::string_view pattern) {
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] != '%') continue;
     if (i + 1 >= pattern.size()) {
-      return Status::InvalidArgument(fmt::format("time format '{}': ends with a lone '%'", pattern));
+      return Status::InvalidArgument(
+          fmt::format("time format '{}': ends with a lone '%'", pattern));
     }
     const char c = pattern[++i];
     if (std::string_view("YmdHMSfybz%").find(c) == std::string_view::npos) {
-      return Status::InvalidArgument(fmt::format(
-          "time format '{}': unsupported directive '%{}' (supported: %Y %m %d %H %M %S %f %y %b %z %%)",
-          pattern, c));
+      return Status::InvalidArgument(
+          fmt::format("time format '{}': unsupported directive '%{}' (supported: %Y %m %d %H %M %S "
+                      "%f %y %b %z %%)",
+                      pattern, c));
     }
   }
   TimeFormat f;
@@ -201,20 +209,45 @@ std::optional<ParsedTime> TimeFormat::Parse(std::string_view s) const {
     const char c = p[++i];
     bool ok = true;
     switch (c) {
-      case 'Y': ok = number(4, y); break;
-      case 'y': ok = number(2, y); y += y < 69 ? 2000 : 1900; break;
-      case 'm': ok = number(2, mo); break;
-      case 'd': ok = number(2, d); break;
-      case 'H': ok = number(2, h); has_time = true; break;
-      case 'M': ok = number(2, mi); has_time = true; break;
-      case 'S': ok = number(2, sec); has_time = true; break;
-      case 'f': ok = Fraction(s, pos, frac); break;
-      case 'z': ok = Offset(s, pos, offset); has_offset = true; break;
+      case 'Y':
+        ok = number(4, y);
+        break;
+      case 'y':
+        ok = number(2, y);
+        y += y < 69 ? 2000 : 1900;
+        break;
+      case 'm':
+        ok = number(2, mo);
+        break;
+      case 'd':
+        ok = number(2, d);
+        break;
+      case 'H':
+        ok = number(2, h);
+        has_time = true;
+        break;
+      case 'M':
+        ok = number(2, mi);
+        has_time = true;
+        break;
+      case 'S':
+        ok = number(2, sec);
+        has_time = true;
+        break;
+      case 'f':
+        ok = Fraction(s, pos, frac);
+        break;
+      case 'z':
+        ok = Offset(s, pos, offset);
+        has_offset = true;
+        break;
       case 'b': {
         ok = false;
         if (pos + 3 <= s.size()) {
           std::string m3;
-          for (int k = 0; k < 3; ++k) m3 += static_cast<char>(std::tolower(static_cast<unsigned char>(s[pos + static_cast<std::size_t>(k)])));
+          for (int k = 0; k < 3; ++k)
+            m3 += static_cast<char>(
+                std::tolower(static_cast<unsigned char>(s[pos + static_cast<std::size_t>(k)])));
           for (std::size_t k = 0; k < kMonths.size(); ++k) {
             if (kMonths[k] == m3) {
               mo = static_cast<int>(k) + 1;
@@ -225,8 +258,11 @@ std::optional<ParsedTime> TimeFormat::Parse(std::string_view s) const {
         }
         break;
       }
-      case '%': ok = pos < s.size() && s[pos++] == '%'; break;
-      default: ok = false;
+      case '%':
+        ok = pos < s.size() && s[pos++] == '%';
+        break;
+      default:
+        ok = false;
     }
     if (!ok) return std::nullopt;
   }
@@ -249,8 +285,8 @@ std::optional<Timestamp> EpochToTimestamp(std::int64_t v, EpochUnit unit) {
   if (unit == EpochUnit::kAuto) {
     const std::int64_t a = v < 0 ? -v : v;
     // 1e11 s is the year 5138; 1e14 ms is 5138 too; beyond 1e17 only ns make sense.
-    unit = a < 100'000'000'000LL         ? EpochUnit::kSeconds
-           : a < 100'000'000'000'000LL   ? EpochUnit::kMillis
+    unit = a < 100'000'000'000LL           ? EpochUnit::kSeconds
+           : a < 100'000'000'000'000LL     ? EpochUnit::kMillis
            : a < 100'000'000'000'000'000LL ? EpochUnit::kMicros
                                            : EpochUnit::kNanos;
   }
@@ -268,23 +304,28 @@ Result<Frequency> Frequency::Parse(std::string_view text) {
   if (!text.empty() && text.back() == 'M' && (text.size() == 1 || IsDigit(text[text.size() - 2]))) {
     std::size_t pos = 0;
     int n = 0;
-    while (pos + 1 < text.size() && IsDigit(text[pos])) n = n * 10 + (text[pos++] - '0');
-    if (pos + 1 == text.size() && (pos == 0 || n > 0)) return Frequency(Unit::kMonth, pos == 0 ? 1 : n);
+    while (pos + 1 < text.size() && IsDigit(text[pos]))
+      n = n * 10 + (text[pos++] - '0');
+    if (pos + 1 == text.size() && (pos == 0 || n > 0))
+      return Frequency(Unit::kMonth, pos == 0 ? 1 : n);
   }
   std::string t;
-  for (char c : text) t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char c : text)
+    t += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (t == "tick") return Frequency(Unit::kTick, 0);
   if (t == "day" || t == "daily") return Frequency(Unit::kDay, 1);
   if (t == "week" || t == "weekly") return Frequency(Unit::kWeek, 1);
   if (t == "month" || t == "monthly") return Frequency(Unit::kMonth, 1);
   std::size_t pos = 0;
   int n = 0;
-  while (pos < t.size() && IsDigit(t[pos])) n = n * 10 + (t[pos++] - '0');
+  while (pos < t.size() && IsDigit(t[pos]))
+    n = n * 10 + (t[pos++] - '0');
   if (pos == 0) n = 1;
   const std::string unit = t.substr(pos);
   auto bad = [&] {
     return Status::InvalidArgument(fmt::format(
-        "frequency '{}': expected <n><unit> with unit s, m/min, h, d, w or mo (e.g. 1d, 5m, 8h)", text));
+        "frequency '{}': expected <n><unit> with unit s, m/min, h, d, w or mo (e.g. 1d, 5m, 8h)",
+        text));
   };
   if (n <= 0) return bad();
   if (unit == "s" || unit == "sec") return Frequency(Unit::kSecond, n);
@@ -298,24 +339,37 @@ Result<Frequency> Frequency::Parse(std::string_view text) {
 
 Timestamp Frequency::nanos() const {
   switch (unit_) {
-    case Unit::kSecond: return count_ * kNanosPerSecond;
-    case Unit::kMinute: return count_ * kNanosPerMinute;
-    case Unit::kHour: return count_ * kNanosPerHour;
-    case Unit::kDay: return count_ * kNanosPerDay;
-    case Unit::kWeek: return count_ * 7 * kNanosPerDay;
-    default: return 0;
+    case Unit::kSecond:
+      return count_ * kNanosPerSecond;
+    case Unit::kMinute:
+      return count_ * kNanosPerMinute;
+    case Unit::kHour:
+      return count_ * kNanosPerHour;
+    case Unit::kDay:
+      return count_ * kNanosPerDay;
+    case Unit::kWeek:
+      return count_ * 7 * kNanosPerDay;
+    default:
+      return 0;
   }
 }
 
 std::string Frequency::ToString() const {
   switch (unit_) {
-    case Unit::kTick: return "tick";
-    case Unit::kSecond: return fmt::format("{}s", count_);
-    case Unit::kMinute: return fmt::format("{}m", count_);
-    case Unit::kHour: return fmt::format("{}h", count_);
-    case Unit::kDay: return fmt::format("{}d", count_);
-    case Unit::kWeek: return fmt::format("{}w", count_);
-    case Unit::kMonth: return fmt::format("{}mo", count_);
+    case Unit::kTick:
+      return "tick";
+    case Unit::kSecond:
+      return fmt::format("{}s", count_);
+    case Unit::kMinute:
+      return fmt::format("{}m", count_);
+    case Unit::kHour:
+      return fmt::format("{}h", count_);
+    case Unit::kDay:
+      return fmt::format("{}d", count_);
+    case Unit::kWeek:
+      return fmt::format("{}w", count_);
+    case Unit::kMonth:
+      return fmt::format("{}mo", count_);
   }
   return "?";
 }
@@ -326,10 +380,10 @@ Result<TimeZone> TimeZone::Find(std::string_view name) {
   try {
     tz.zone_ = date::locate_zone(name);
   } catch (const std::exception&) {
-    return Status::InvalidArgument(fmt::format(
-        "time zone '{}': not in the system tz database (expected an IANA name such as "
-        "America/New_York or Asia/Shanghai)",
-        name));
+    return Status::InvalidArgument(
+        fmt::format("time zone '{}': not in the system tz database (expected an IANA name such as "
+                    "America/New_York or Asia/Shanghai)",
+                    name));
   }
   tz.name_ = std::string(name);
   return tz;

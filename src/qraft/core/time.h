@@ -46,7 +46,8 @@ constexpr std::int64_t DaysFromCivil(int y, int m, int d) {
   y -= m <= 2;
   const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
   const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * static_cast<unsigned>(m > 2 ? m - 3 : m + 9) + 2) / 5 + static_cast<unsigned>(d) - 1;
+  const unsigned doy =
+      (153 * static_cast<unsigned>(m > 2 ? m - 3 : m + 9) + 2) / 5 + static_cast<unsigned>(d) - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
 }
@@ -71,14 +72,20 @@ constexpr bool IsValidCivil(int y, int m, int d) {
   return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
 }
 
-constexpr Timestamp DateTimestamp(int y, int m, int d) { return DaysFromCivil(y, m, d) * kNanosPerDay; }
+constexpr Timestamp DateTimestamp(int y, int m, int d) {
+  return DaysFromCivil(y, m, d) * kNanosPerDay;
+}
 
 /// Floor division to whole days (correct for times before 1970).
 constexpr std::int64_t DayNumber(Timestamp t) {
   return t >= 0 ? t / kNanosPerDay : -((-t + kNanosPerDay - 1) / kNanosPerDay);
 }
-constexpr Timestamp FloorToDay(Timestamp t) { return DayNumber(t) * kNanosPerDay; }
-constexpr CivilDate ToCivil(Timestamp t) { return CivilFromDays(DayNumber(t)); }
+constexpr Timestamp FloorToDay(Timestamp t) {
+  return DayNumber(t) * kNanosPerDay;
+}
+constexpr CivilDate ToCivil(Timestamp t) {
+  return CivilFromDays(DayNumber(t));
+}
 /// 0 = Monday ... 6 = Sunday.
 constexpr int Weekday(Timestamp t) {
   const std::int64_t d = DayNumber(t);

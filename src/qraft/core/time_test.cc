@@ -24,9 +24,9 @@ TEST(CivilTest, KnownDayNumbers) {
 TEST(CivilTest, FloorAndWeekdayBeforeEpoch) {
   const Timestamp t = DateTimestamp(1969, 12, 31) + 5 * kNanosPerHour;
   EXPECT_EQ(FloorToDay(t), DateTimestamp(1969, 12, 31));
-  EXPECT_EQ(Weekday(DateTimestamp(1970, 1, 1)), 3);   // Thursday
-  EXPECT_EQ(Weekday(DateTimestamp(2013, 2, 8)), 4);   // Friday
-  EXPECT_EQ(Weekday(DateTimestamp(1969, 12, 28)), 6); // Sunday
+  EXPECT_EQ(Weekday(DateTimestamp(1970, 1, 1)), 3);    // Thursday
+  EXPECT_EQ(Weekday(DateTimestamp(2013, 2, 8)), 4);    // Friday
+  EXPECT_EQ(Weekday(DateTimestamp(1969, 12, 28)), 6);  // Sunday
 }
 
 TEST(ParseTest, IsoForms) {
@@ -97,9 +97,11 @@ TEST(EpochTest, AutoUnitByMagnitude) {
 
 TEST(FormatTest, DatesAndTimes) {
   EXPECT_EQ(FormatDate(DateTimestamp(2013, 2, 8)), "2013-02-08");
-  EXPECT_EQ(FormatDateTime(DateTimestamp(2013, 2, 8) + 9 * kNanosPerHour + 1500), "2013-02-08 09:00:00.0000015");
+  EXPECT_EQ(FormatDateTime(DateTimestamp(2013, 2, 8) + 9 * kNanosPerHour + 1500),
+            "2013-02-08 09:00:00.0000015");
   EXPECT_EQ(FormatTimestamp(DateTimestamp(1965, 5, 6), true), "1965-05-06");
-  EXPECT_EQ(FormatTimestamp(DateTimestamp(1965, 5, 6) + kNanosPerMinute, true), "1965-05-06 00:01:00");
+  EXPECT_EQ(FormatTimestamp(DateTimestamp(1965, 5, 6) + kNanosPerMinute, true),
+            "1965-05-06 00:01:00");
 }
 
 TEST(FrequencyTest, ParseAndPrint) {
@@ -108,13 +110,20 @@ TEST(FrequencyTest, ParseAndPrint) {
     const char* out;
     Timestamp nanos;
     bool intraday;
-  } cases[] = {{"1d", "1d", kNanosPerDay, false},   {"1D", "1d", kNanosPerDay, false},
-               {"day", "1d", kNanosPerDay, false},  {"5m", "5m", 5 * kNanosPerMinute, true},
-               {"5min", "5m", 5 * kNanosPerMinute, true}, {"8h", "8h", 8 * kNanosPerHour, true},
-               {"1w", "1w", 7 * kNanosPerDay, false}, {"1mo", "1mo", 0, false},
-               {"tick", "tick", 0, true},           {"30s", "30s", 30 * kNanosPerSecond, true},
-               {"1M", "1mo", 0, false},             {"3M", "3mo", 0, false},
-               {"1MIN", "1m", kNanosPerMinute, true}, {"1H", "1h", kNanosPerHour, true}};
+  } cases[] = {{"1d", "1d", kNanosPerDay, false},
+               {"1D", "1d", kNanosPerDay, false},
+               {"day", "1d", kNanosPerDay, false},
+               {"5m", "5m", 5 * kNanosPerMinute, true},
+               {"5min", "5m", 5 * kNanosPerMinute, true},
+               {"8h", "8h", 8 * kNanosPerHour, true},
+               {"1w", "1w", 7 * kNanosPerDay, false},
+               {"1mo", "1mo", 0, false},
+               {"tick", "tick", 0, true},
+               {"30s", "30s", 30 * kNanosPerSecond, true},
+               {"1M", "1mo", 0, false},
+               {"3M", "3mo", 0, false},
+               {"1MIN", "1m", kNanosPerMinute, true},
+               {"1H", "1h", kNanosPerHour, true}};
   for (const Case& c : cases) {
     auto f = Frequency::Parse(c.in);
     ASSERT_TRUE(f.ok()) << c.in;

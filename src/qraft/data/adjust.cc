@@ -16,21 +16,26 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 Result<DividendMethod> ParseDividendMethod(std::string_view name) {
   if (name == "prev_close") return DividendMethod::kPrevClose;
   if (name == "ex_close") return DividendMethod::kExClose;
-  return Status::InvalidArgument(fmt::format("dividend method '{}': expected prev_close or ex_close", name));
+  return Status::InvalidArgument(
+      fmt::format("dividend method '{}': expected prev_close or ex_close", name));
 }
 
 Result<Adjust> ParseAdjust(std::string_view name) {
   if (name == "none" || name == "raw") return Adjust::kNone;
   if (name == "forward" || name == "qfq") return Adjust::kForward;
   if (name == "backward" || name == "hfq") return Adjust::kBackward;
-  return Status::InvalidArgument(fmt::format("adjust '{}': expected none, forward (qfq) or backward (hfq)", name));
+  return Status::InvalidArgument(
+      fmt::format("adjust '{}': expected none, forward (qfq) or backward (hfq)", name));
 }
 
 std::string_view AdjustName(Adjust a) {
   switch (a) {
-    case Adjust::kNone: return "none";
-    case Adjust::kForward: return "forward";
-    case Adjust::kBackward: return "backward";
+    case Adjust::kNone:
+      return "none";
+    case Adjust::kForward:
+      return "forward";
+    case Adjust::kBackward:
+      return "backward";
   }
   return "?";
 }
@@ -62,11 +67,13 @@ Result<Panel> AddAdjustmentFactor(const Panel& raw, DividendMethod method, std::
       double* out = factor.data() + s * T;
       if (!from_actions) {
         auto a = raw.series(*adj_close, s);
-        for (std::size_t t = 0; t < T; ++t) out[t] = (c[t] > 0 && !std::isnan(a[t])) ? a[t] / c[t] : kNaN;
+        for (std::size_t t = 0; t < T; ++t)
+          out[t] = (c[t] > 0 && !std::isnan(a[t])) ? a[t] / c[t] : kNaN;
         continue;
       }
       const std::span<const double> sp = split ? raw.series(*split, s) : std::span<const double>();
-      const std::span<const double> dv = dividend ? raw.series(*dividend, s) : std::span<const double>();
+      const std::span<const double> dv =
+          dividend ? raw.series(*dividend, s) : std::span<const double>();
       double cum = 1.0;
       double prev_close = kNaN;
       bool started = false;
@@ -75,21 +82,24 @@ Result<Panel> AddAdjustmentFactor(const Panel& raw, DividendMethod method, std::
         const double r = sp.empty() || std::isnan(sp[t]) || sp[t] == 0 ? 1.0 : sp[t];
         if (started && (d != 0 || r != 1)) {
           if (r < 0) {
-            return Status::DataError(fmt::format("{} at {}: split ratio {} is negative", raw.symbols()[s],
-                                                 FormatDate(raw.calendar()[t]), r));
+            return Status::DataError(fmt::format("{} at {}: split ratio {} is negative",
+                                                 raw.symbols()[s], FormatDate(raw.calendar()[t]),
+                                                 r));
           }
           double ratio = 1.0;
           if (d != 0) {
             const double base = method == DividendMethod::kPrevClose ? prev_close : c[t];
             if (std::isnan(base)) {
-              return Status::DataError(fmt::format("{} at {}: dividend {} without a {} close to adjust by",
-                                                   raw.symbols()[s], FormatDate(raw.calendar()[t]), d,
-                                                   method == DividendMethod::kPrevClose ? "previous" : "same-day"));
+              return Status::DataError(
+                  fmt::format("{} at {}: dividend {} without a {} close to adjust by",
+                              raw.symbols()[s], FormatDate(raw.calendar()[t]), d,
+                              method == DividendMethod::kPrevClose ? "previous" : "same-day"));
             }
             ratio = method == DividendMethod::kPrevClose ? 1.0 - d / base : base / (base + d);
             if (!(ratio > 0)) {
-              return Status::DataError(fmt::format("{} at {}: dividend {} is not below the close {}",
-                                                   raw.symbols()[s], FormatDate(raw.calendar()[t]), d, base));
+              return Status::DataError(
+                  fmt::format("{} at {}: dividend {} is not below the close {}", raw.symbols()[s],
+                              FormatDate(raw.calendar()[t]), d, base));
             }
           }
           cum /= ratio / r;
@@ -119,7 +129,8 @@ Result<Panel> ApplyAdjustment(const Panel& panel, Adjust adjust) {
   const auto factor = panel.FindField("factor");
   if (!factor) {
     return Status::InvalidArgument(
-        "this snapshot has no 'factor' field (no split/dividend, adj_close or factor column was ingested), "
+        "this snapshot has no 'factor' field (no split/dividend, adj_close or factor column was "
+        "ingested), "
         "so it cannot be adjusted; use adjust=none");
   }
   const std::size_t S = panel.num_symbols(), T = panel.num_times();

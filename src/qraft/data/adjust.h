@@ -5,7 +5,8 @@
 //   * from split/dividend columns: the cumulative factor, 1 at the symbol's first bar, multiplied
 //     at each ex-date by 1 / m with m = (dividend ratio) / (split ratio);
 //       dividend ratio = 1 - D / C_prev          (CRSP/Yahoo convention, the default)
-//                      = C_ex / (C_ex + D)       (Quandl WIKI convention, --dividend-method ex_close)
+//                      = C_ex / (C_ex + D)       (Quandl WIKI convention, --dividend-method
+//                      ex_close)
 //   * from an adj_close column (Yahoo "Adj Close"): factor = adj_close / close;
 //   * a factor column in the data (Qlib's $factor) is kept as it is.
 // Views (Adjust):

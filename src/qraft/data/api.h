@@ -43,7 +43,8 @@ Result<Panel> GetData(const SnapshotStore& store, std::string_view market,
 
 /// Verifies a snapshot's integrity (store.h Verify) and re-runs the quality checks on its data.
 /// Errors: the snapshot is damaged or missing. The report is the caller's to judge (Failed()).
-Result<QualityReport> CheckSnapshot(const SnapshotStore& store, std::string_view ref, const QualityOptions& options);
+Result<QualityReport> CheckSnapshot(const SnapshotStore& store, std::string_view ref,
+                                    const QualityOptions& options);
 
 /// Parses "2013-02-08" or a date-time (UTC) for request ranges; "" gives kNoTimestamp.
 Result<Timestamp> ParseRequestTime(std::string_view text);

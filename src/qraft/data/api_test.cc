@@ -11,8 +11,8 @@ namespace {
 
 // Two symbols, four days; AAA has a 2:1 split on day 3 (factor 1,1,2,2).
 std::string Publish(SnapshotStore& store) {
-  PanelBuilder b(Calendar({DateTimestamp(2014, 1, 2), DateTimestamp(2014, 1, 3), DateTimestamp(2014, 1, 6),
-                           DateTimestamp(2014, 1, 7)}),
+  PanelBuilder b(Calendar({DateTimestamp(2014, 1, 2), DateTimestamp(2014, 1, 3),
+                           DateTimestamp(2014, 1, 6), DateTimestamp(2014, 1, 7)}),
                  {"AAA", "BBB"});
   const double close[] = {100, 102, 51, 52, 10, 11, 12, 13};
   const double volume[] = {1, 1, 2, 2, 5, 5, 5, 5};
@@ -46,9 +46,10 @@ TEST(ApiTest, SymbolsRangeFieldsAndAdjustment) {
   Publish(*store);
   const std::string syms[] = {"AAA"};
   const std::string fields[] = {"close", "volume"};
-  // The market's latest snapshot, days 2..3, forward-adjusted: normalised by the *last* factor of the
-  // whole history (2), so 2014-01-03 becomes 102 * 1/2 = 51.
-  auto p = GetData(*store, "us_stock", syms, DateTimestamp(2014, 1, 3), DateTimestamp(2014, 1, 6), fields, Adjust::kForward);
+  // The market's latest snapshot, days 2..3, forward-adjusted: normalised by the *last* factor of
+  // the whole history (2), so 2014-01-03 becomes 102 * 1/2 = 51.
+  auto p = GetData(*store, "us_stock", syms, DateTimestamp(2014, 1, 3), DateTimestamp(2014, 1, 6),
+                   fields, Adjust::kForward);
   ASSERT_TRUE(p.ok()) << p.status().ToString();
   EXPECT_EQ(p->symbols().names(), std::vector<std::string>{"AAA"});
   EXPECT_EQ(p->field_names(), (std::vector<std::string>{"close", "volume"}));
@@ -68,7 +69,8 @@ TEST(ApiTest, ErrorsNameWhatIsMissing) {
   const std::string bad_sym[] = {"ZZZ"};
   const std::string bad_field[] = {"vwap"};
   const std::string ok_field[] = {"close"};
-  auto a = GetData(*store, "us_stock", bad_sym, kNoTimestamp, kNoTimestamp, ok_field, Adjust::kNone);
+  auto a =
+      GetData(*store, "us_stock", bad_sym, kNoTimestamp, kNoTimestamp, ok_field, Adjust::kNone);
   EXPECT_EQ(a.status().message(), "symbol 'ZZZ' is not in this panel");
   auto b = GetData(*store, "us_stock", {}, kNoTimestamp, kNoTimestamp, bad_field, Adjust::kNone);
   EXPECT_EQ(b.status().code(), StatusCode::kNotFound);
@@ -84,7 +86,8 @@ TEST(ApiTest, CheckSnapshotVerifiesAndReports) {
   auto r = CheckSnapshot(*store, id, QualityOptions());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->Count(Severity::kError), 0u);
-  EXPECT_GE(r->Count(Severity::kWarning), 1u);  // AAA's unadjusted split jump (102 -> 51), short history
+  EXPECT_GE(r->Count(Severity::kWarning),
+            1u);  // AAA's unadjusted split jump (102 -> 51), short history
 }
 
 }  // namespace

@@ -1,6 +1,4 @@
 #include "qraft/data/assemble.h"
-#include "qraft/core/parallel.h"
-#include "qraft/data/mapping.h"
 
 #include <fmt/format.h>
 
@@ -11,13 +9,19 @@
 #include <optional>
 #include <set>
 
+#include "qraft/core/parallel.h"
+#include "qraft/data/mapping.h"
+
 namespace qraft::data {
 namespace {
 
-bool SameValue(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)); }
+bool SameValue(double a, double b) {
+  return a == b || (std::isnan(a) && std::isnan(b));
+}
 
 // Row order of a table sorted by (global symbol, time); stable, so file order breaks ties.
-std::vector<std::uint32_t> SortedOrder(const SourceTable& t, const std::vector<std::uint32_t>& global, bool& was_sorted,
+std::vector<std::uint32_t> SortedOrder(const SourceTable& t,
+                                       const std::vector<std::uint32_t>& global, bool& was_sorted,
                                        std::size_t& first_unsorted) {
   std::vector<std::uint32_t> order(t.rows());
   std::iota(order.begin(), order.end(), 0u);
@@ -40,7 +44,9 @@ std::vector<std::uint32_t> SortedOrder(const SourceTable& t, const std::vector<s
   return order;
 }
 
-std::string Label(Timestamp t, bool daily) { return FormatTimestamp(t, daily); }
+std::string Label(Timestamp t, bool daily) {
+  return FormatTimestamp(t, daily);
+}
 
 // Maps daily labels (whole days) to calendar slots in O(1) through a table indexed by day number;
 // falls back to binary search for calendars that are not whole days or span absurd ranges.
@@ -55,13 +61,17 @@ class SlotIndex {
     const std::int64_t range = DayNumber(cal.back()) - first_day_ + 1;
     if (range > kMaxDays) return;
     slots_.assign(static_cast<std::size_t>(range), -1);
-    for (std::size_t i = 0; i < cal.size(); ++i) slots_[static_cast<std::size_t>(DayNumber(cal[i]) - first_day_)] = static_cast<std::int32_t>(i);
+    for (std::size_t i = 0; i < cal.size(); ++i)
+      slots_[static_cast<std::size_t>(DayNumber(cal[i]) - first_day_)] =
+          static_cast<std::int32_t>(i);
   }
   std::optional<std::size_t> Find(Timestamp t) const {
     if (slots_.empty()) return cal_.Find(t);
     if (t % kNanosPerDay != 0) return std::nullopt;
     const std::int64_t d = DayNumber(t) - first_day_;
-    if (d < 0 || d >= static_cast<std::int64_t>(slots_.size()) || slots_[static_cast<std::size_t>(d)] < 0) return std::nullopt;
+    if (d < 0 || d >= static_cast<std::int64_t>(slots_.size()) ||
+        slots_[static_cast<std::size_t>(d)] < 0)
+      return std::nullopt;
     return static_cast<std::size_t>(slots_[static_cast<std::size_t>(d)]);
   }
 
@@ -91,7 +101,8 @@ Calendar UnionOfLabels(const std::vector<SourceTable>& tables) {
     const std::int64_t first = DayNumber(lo);
     std::vector<std::uint8_t> seen(static_cast<std::size_t>(DayNumber(hi) - first + 1), 0);
     for (const SourceTable& t : tables) {
-      for (Timestamp x : t.time) seen[static_cast<std::size_t>(DayNumber(x) - first)] = 1;
+      for (Timestamp x : t.time)
+        seen[static_cast<std::size_t>(DayNumber(x) - first)] = 1;
     }
     std::vector<Timestamp> days;
     for (std::size_t d = 0; d < seen.size(); ++d) {
@@ -101,7 +112,8 @@ Calendar UnionOfLabels(const std::vector<SourceTable>& tables) {
   }
   std::vector<Timestamp> all;
   all.reserve(rows);
-  for (const SourceTable& t : tables) all.insert(all.end(), t.time.begin(), t.time.end());
+  for (const SourceTable& t : tables)
+    all.insert(all.end(), t.time.begin(), t.time.end());
   return Calendar::FromUnsorted(std::move(all));
 }
 
@@ -111,7 +123,8 @@ Result<DuplicatePolicy> ParseDuplicatePolicy(std::string_view name) {
   if (name == "error") return DuplicatePolicy::kError;
   if (name == "first") return DuplicatePolicy::kFirst;
   if (name == "last") return DuplicatePolicy::kLast;
-  return Status::InvalidArgument(fmt::format("on-duplicate '{}': expected error, first or last", name));
+  return Status::InvalidArgument(
+      fmt::format("on-duplicate '{}': expected error, first or last", name));
 }
 
 Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOptions& opt) {
@@ -120,14 +133,17 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
 
   // Symbols: sorted union.
   std::set<std::string> symbol_set;
-  for (const SourceTable& t : tables) symbol_set.insert(t.symbols.begin(), t.symbols.end());
+  for (const SourceTable& t : tables)
+    symbol_set.insert(t.symbols.begin(), t.symbols.end());
   std::vector<std::string> symbols(symbol_set.begin(), symbol_set.end());
   std::map<std::string, std::uint32_t> symbol_index;
-  for (std::size_t i = 0; i < symbols.size(); ++i) symbol_index[symbols[i]] = static_cast<std::uint32_t>(i);
+  for (std::size_t i = 0; i < symbols.size(); ++i)
+    symbol_index[symbols[i]] = static_cast<std::uint32_t>(i);
 
   // Fields: union in canonical order.
   std::set<std::string> field_set;
-  for (const SourceTable& t : tables) field_set.insert(t.field_names.begin(), t.field_names.end());
+  for (const SourceTable& t : tables)
+    field_set.insert(t.field_names.begin(), t.field_names.end());
   std::vector<std::string> fields(field_set.begin(), field_set.end());
   SortFieldNames(fields);
 
@@ -140,7 +156,8 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
   } else {
     std::vector<Timestamp> days;
     for (const SourceTable& t : tables) {
-      for (Timestamp x : t.time) days.push_back(FloorToDay(opt.tz.UtcToLocal(x)));
+      for (Timestamp x : t.time)
+        days.push_back(FloorToDay(opt.tz.UtcToLocal(x)));
     }
     std::sort(days.begin(), days.end());
     days.erase(std::unique(days.begin(), days.end()), days.end());
@@ -152,7 +169,8 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
   const SlotIndex slots(calendar);
   PanelBuilder builder(calendar, symbols);
   std::vector<std::span<double>> data;
-  for (const std::string& f : fields) data.push_back(builder.AddField(f));
+  for (const std::string& f : fields)
+    data.push_back(builder.AddField(f));
   // Which table wrote each (symbol, time) cell, for messages about conflicts across files.
   std::vector<std::uint32_t> owner(S * T, UINT32_MAX);
 
@@ -168,18 +186,22 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
   std::vector<Findings> findings(tables.size());
   std::vector<std::uint32_t> tables_per_symbol(S, 0);
   for (const SourceTable& t : tables) {
-    for (const std::string& name : t.symbols) ++tables_per_symbol[symbol_index[name]];
+    for (const std::string& name : t.symbols)
+      ++tables_per_symbol[symbol_index[name]];
   }
-  const bool disjoint = std::all_of(tables_per_symbol.begin(), tables_per_symbol.end(), [](std::uint32_t n) { return n <= 1; });
+  const bool disjoint = std::all_of(tables_per_symbol.begin(), tables_per_symbol.end(),
+                                    [](std::uint32_t n) { return n <= 1; });
 
   auto fill = [&](std::size_t ti) -> Status {
     SourceTable& t = tables[ti];
     Findings& found = findings[ti];
     std::vector<std::uint32_t> global(t.symbols.size());
-    for (std::size_t i = 0; i < t.symbols.size(); ++i) global[i] = symbol_index.at(t.symbols[i]);
+    for (std::size_t i = 0; i < t.symbols.size(); ++i)
+      global[i] = symbol_index.at(t.symbols[i]);
     std::vector<int> field_map(t.field_names.size());
     for (std::size_t f = 0; f < t.field_names.size(); ++f) {
-      field_map[f] = static_cast<int>(std::find(fields.begin(), fields.end(), t.field_names[f]) - fields.begin());
+      field_map[f] = static_cast<int>(std::find(fields.begin(), fields.end(), t.field_names[f]) -
+                                      fields.begin());
     }
     bool sorted;
     std::size_t first_unsorted;
@@ -190,8 +212,8 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
       i.check = "unsorted_time";
       i.symbol = t.symbols[t.symbol[first_unsorted]];
       i.first = t.time[first_unsorted];
-      i.message = fmt::format("{}: rows are not in time order (first at {}); they were sorted", t.source,
-                              t.Where(first_unsorted));
+      i.message = fmt::format("{}: rows are not in time order (first at {}); they were sorted",
+                              t.source, t.Where(first_unsorted));
       found.report.Add(std::move(i));
     }
 
@@ -205,9 +227,10 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
       if (daily) {
         auto hit = slots.Find(t.time[r]);
         if (!hit) {
-          return Status::DataError(fmt::format(
-              "{}: {} at {} is not a day of the exchange calendar; fix the data or the --calendar file",
-              t.Where(r), t.symbols[t.symbol[r]], Label(t.time[r], true)));
+          return Status::DataError(
+              fmt::format("{}: {} at {} is not a day of the exchange calendar; fix the data or the "
+                          "--calendar file",
+                          t.Where(r), t.symbols[t.symbol[r]], Label(t.time[r], true)));
         }
         slot = *hit;
       } else {
@@ -227,17 +250,19 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
       if (owner[cell] == ti) {
         const std::uint32_t prev = order[k - 1];
         bool identical = true;
-        for (std::size_t f = 0; f < t.fields.size(); ++f) identical &= SameValue(t.fields[f][r], t.fields[f][prev]);
+        for (std::size_t f = 0; f < t.fields.size(); ++f)
+          identical &= SameValue(t.fields[f][r], t.fields[f][prev]);
         if (identical) {
           if (dup_identical++ == 0) dup_first_row = r;
           continue;
         }
         if (opt.on_duplicate == DuplicatePolicy::kError) {
-          return Status::DataError(fmt::format(
-              "{} and {}: two different rows for {} at {} (duplicate timestamp); remove one, or pass "
-              "--on-duplicate first|last{}",
-              t.Where(prev), t.Where(r), symbols[s], Label(calendar[slot], daily),
-              daily ? ", or --resample if these are intraday rows" : ""));
+          return Status::DataError(
+              fmt::format("{} and {}: two different rows for {} at {} (duplicate timestamp); "
+                          "remove one, or pass "
+                          "--on-duplicate first|last{}",
+                          t.Where(prev), t.Where(r), symbols[s], Label(calendar[slot], daily),
+                          daily ? ", or --resample if these are intraday rows" : ""));
         }
         if (opt.on_duplicate == DuplicatePolicy::kFirst) continue;
       }
@@ -247,18 +272,21 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
         for (std::size_t f = 0; f < t.fields.size(); ++f) {
           double& dst = data[static_cast<std::size_t>(field_map[f])][cell];
           const double v = t.fields[f][r];
-          if (!std::isnan(dst) && !std::isnan(v) && dst != v && opt.on_duplicate == DuplicatePolicy::kError) {
+          if (!std::isnan(dst) && !std::isnan(v) && dst != v &&
+              opt.on_duplicate == DuplicatePolicy::kError) {
             return Status::DataError(fmt::format(
                 "{}: {} at {} field '{}' is {}, but {} already gave {}; remove the overlap or pass "
                 "--on-duplicate first|last",
-                t.Where(r), symbols[s], Label(calendar[slot], daily), t.field_names[f], v, other.source, dst));
+                t.Where(r), symbols[s], Label(calendar[slot], daily), t.field_names[f], v,
+                other.source, dst));
           }
         }
       }
       for (std::size_t f = 0; f < t.fields.size(); ++f) {
         const double v = t.fields[f][r];
         double& dst = data[static_cast<std::size_t>(field_map[f])][cell];
-        if (!std::isnan(v) && (std::isnan(dst) || opt.on_duplicate != DuplicatePolicy::kFirst)) dst = v;
+        if (!std::isnan(v) && (std::isnan(dst) || opt.on_duplicate != DuplicatePolicy::kFirst))
+          dst = v;
       }
       owner[cell] = static_cast<std::uint32_t>(ti);
     }
@@ -269,8 +297,9 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
       i.symbol = t.symbols[t.symbol[dup_first_row]];
       i.first = t.time[dup_first_row];
       i.count = dup_identical;
-      i.message = fmt::format("{}: {} duplicate row(s) with identical values were dropped (first at {})",
-                              t.source, dup_identical, t.Where(dup_first_row));
+      i.message =
+          fmt::format("{}: {} duplicate row(s) with identical values were dropped (first at {})",
+                      t.source, dup_identical, t.Where(dup_first_row));
       found.report.Add(std::move(i));
     }
     // Free the rows as we go; keep the name for messages about later conflicts.
@@ -281,12 +310,15 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
     return Status::OK();
   };
   if (disjoint) {
-    QRAFT_RETURN_NOT_OK(ParallelForStatus(tables.size(), 1, [&](std::size_t b, std::size_t e) -> Status {
-      for (std::size_t ti = b; ti < e; ++ti) QRAFT_RETURN_NOT_OK(fill(ti));
-      return Status::OK();
-    }));
+    QRAFT_RETURN_NOT_OK(
+        ParallelForStatus(tables.size(), 1, [&](std::size_t b, std::size_t e) -> Status {
+          for (std::size_t ti = b; ti < e; ++ti)
+            QRAFT_RETURN_NOT_OK(fill(ti));
+          return Status::OK();
+        }));
   } else {
-    for (std::size_t ti = 0; ti < tables.size(); ++ti) QRAFT_RETURN_NOT_OK(fill(ti));
+    for (std::size_t ti = 0; ti < tables.size(); ++ti)
+      QRAFT_RETURN_NOT_OK(fill(ti));
   }
 
   std::size_t off_session = 0;
@@ -306,8 +338,9 @@ Result<Assembled> Assemble(std::vector<SourceTable> tables, const AssembleOption
     i.check = "off_session";
     i.first = off_session_first;
     i.count = off_session;
-    i.message = fmt::format("{} bar(s) outside the market's session hours were left out (first at {})",
-                            off_session, off_session_example);
+    i.message =
+        fmt::format("{} bar(s) outside the market's session hours were left out (first at {})",
+                    off_session, off_session_example);
     out.report.Add(std::move(i));
   }
   out.panel = std::move(builder).Build();
@@ -335,12 +368,14 @@ SourceTable Resample(const SourceTable& in, Frequency target, const TimeLabeler&
   for (std::size_t f = 0; f < in.field_names.size(); ++f) {
     const std::string& n = in.field_names[f];
     if (n == "volume") volume = static_cast<int>(f);
-    agg.push_back(n == "open"   ? Agg::kFirst
-                  : n == "high" ? Agg::kMax
-                  : n == "low"  ? Agg::kMin
-                  : (n == "volume" || n == "amount" || n == "trades" || n.rfind("taker_buy_", 0) == 0) ? Agg::kSum
-                  : n == "vwap" ? Agg::kVwap
-                                : Agg::kLast);
+    agg.push_back(
+        n == "open"   ? Agg::kFirst
+        : n == "high" ? Agg::kMax
+        : n == "low"  ? Agg::kMin
+        : (n == "volume" || n == "amount" || n == "trades" || n.rfind("taker_buy_", 0) == 0)
+            ? Agg::kSum
+        : n == "vwap" ? Agg::kVwap
+                      : Agg::kLast);
   }
   std::vector<std::uint32_t> order(in.rows());
   std::iota(order.begin(), order.end(), 0u);
@@ -353,7 +388,9 @@ SourceTable Resample(const SourceTable& in, Frequency target, const TimeLabeler&
     const std::uint32_t r0 = order[k];
     const Timestamp b = bucket(in.time[r0]);
     std::size_t end = k;
-    while (end < order.size() && in.symbol[order[end]] == in.symbol[r0] && bucket(in.time[order[end]]) == b) ++end;
+    while (end < order.size() && in.symbol[order[end]] == in.symbol[r0] &&
+           bucket(in.time[order[end]]) == b)
+      ++end;
     for (std::size_t f = 0; f < in.fields.size(); ++f) {
       const std::vector<double>& x = in.fields[f];
       double acc = nan, wsum = 0;
@@ -361,13 +398,24 @@ SourceTable Resample(const SourceTable& in, Frequency target, const TimeLabeler&
         const double v = x[order[i]];
         if (std::isnan(v)) continue;
         switch (agg[f]) {
-          case Agg::kFirst: if (std::isnan(acc)) acc = v; break;
-          case Agg::kMax: acc = std::isnan(acc) ? v : std::max(acc, v); break;
-          case Agg::kMin: acc = std::isnan(acc) ? v : std::min(acc, v); break;
-          case Agg::kLast: acc = v; break;
-          case Agg::kSum: acc = std::isnan(acc) ? v : acc + v; break;
+          case Agg::kFirst:
+            if (std::isnan(acc)) acc = v;
+            break;
+          case Agg::kMax:
+            acc = std::isnan(acc) ? v : std::max(acc, v);
+            break;
+          case Agg::kMin:
+            acc = std::isnan(acc) ? v : std::min(acc, v);
+            break;
+          case Agg::kLast:
+            acc = v;
+            break;
+          case Agg::kSum:
+            acc = std::isnan(acc) ? v : acc + v;
+            break;
           case Agg::kVwap: {
-            const double w = volume >= 0 ? in.fields[static_cast<std::size_t>(volume)][order[i]] : 1.0;
+            const double w =
+                volume >= 0 ? in.fields[static_cast<std::size_t>(volume)][order[i]] : 1.0;
             if (std::isnan(w)) break;
             acc = std::isnan(acc) ? v * w : acc + v * w;
             wsum += w;

@@ -7,16 +7,18 @@
 namespace qraft::data {
 namespace {
 
-const Timestamp D1 = DateTimestamp(2014, 1, 2), D2 = DateTimestamp(2014, 1, 3), D3 = DateTimestamp(2014, 1, 6);
+const Timestamp D1 = DateTimestamp(2014, 1, 2), D2 = DateTimestamp(2014, 1, 3),
+                D3 = DateTimestamp(2014, 1, 6);
 
-SourceTable Table(std::string source, std::string symbol, std::vector<Timestamp> times, std::vector<double> close,
-                  std::string field = "close") {
+SourceTable Table(std::string source, std::string symbol, std::vector<Timestamp> times,
+                  std::vector<double> close, std::string field = "close") {
   SourceTable t;
   t.source = std::move(source);
   t.symbols = {std::move(symbol)};
   t.symbol.assign(times.size(), 0);
   t.time = std::move(times);
-  for (std::size_t i = 0; i < t.time.size(); ++i) t.line.push_back(static_cast<std::uint32_t>(i + 2));
+  for (std::size_t i = 0; i < t.time.size(); ++i)
+    t.line.push_back(static_cast<std::uint32_t>(i + 2));
   t.field_names = {std::move(field)};
   t.fields = {std::move(close)};
   return t;
@@ -47,7 +49,8 @@ TEST(AssembleTest, UnsortedRowsAreSortedAndReported) {
   EXPECT_EQ(a->panel.at(0, 0, 0), 1);
   ASSERT_EQ(a->report.issues.size(), 1u);
   EXPECT_EQ(a->report.issues[0].check, "unsorted_time");
-  EXPECT_EQ(a->report.issues[0].message, "a.csv: rows are not in time order (first at a.csv:3); they were sorted");
+  EXPECT_EQ(a->report.issues[0].message,
+            "a.csv: rows are not in time order (first at a.csv:3); they were sorted");
 }
 
 TEST(AssembleTest, IdenticalDuplicatesWarnConflictingOnesFail) {
@@ -64,10 +67,12 @@ TEST(AssembleTest, IdenticalDuplicatesWarnConflictingOnesFail) {
   auto b = Assemble(std::move(diff), {});
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().message(),
-            "a.csv:2 and a.csv:3: two different rows for AAA at 2014-01-02 (duplicate timestamp); remove one, or pass "
+            "a.csv:2 and a.csv:3: two different rows for AAA at 2014-01-02 (duplicate timestamp); "
+            "remove one, or pass "
             "--on-duplicate first|last, or --resample if these are intraday rows");
 
-  for (auto [policy, want] : {std::pair{DuplicatePolicy::kFirst, 1.0}, std::pair{DuplicatePolicy::kLast, 5.0}}) {
+  for (auto [policy, want] :
+       {std::pair{DuplicatePolicy::kFirst, 1.0}, std::pair{DuplicatePolicy::kLast, 5.0}}) {
     std::vector<SourceTable> again;
     again.push_back(Table("a.csv", "AAA", {D1, D1}, {1, 5}));
     AssembleOptions o;
@@ -93,7 +98,8 @@ TEST(AssembleTest, FilesMergeFieldsAndConflictsNameBothFiles) {
   auto b = Assemble(std::move(clash), {});
   ASSERT_FALSE(b.ok());
   EXPECT_EQ(b.status().message(),
-            "y.csv:2: AAA at 2014-01-02 field 'close' is 2, but x.csv already gave 1; remove the overlap or pass "
+            "y.csv:2: AAA at 2014-01-02 field 'close' is 2, but x.csv already gave 1; remove the "
+            "overlap or pass "
             "--on-duplicate first|last");
 }
 
@@ -105,14 +111,17 @@ TEST(AssembleTest, ExplicitCalendarRejectsOffCalendarRows) {
   auto a = Assemble(std::move(ts), o);
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().message(),
-            "a.csv:3: AAA at 2014-01-04 is not a day of the exchange calendar; fix the data or the --calendar file");
+            "a.csv:3: AAA at 2014-01-04 is not a day of the exchange calendar; fix the data or the "
+            "--calendar file");
 }
 
 TEST(AssembleTest, IntradayGridHasNaNForMissingMinutesAndDropsOffSession) {
   auto ny = *TimeZone::Find("America/New_York");
-  const Timestamp open = DateTimestamp(2021, 7, 6) + 13 * kNanosPerHour + 30 * kNanosPerMinute;  // 09:30 EDT
+  const Timestamp open =
+      DateTimestamp(2021, 7, 6) + 13 * kNanosPerHour + 30 * kNanosPerMinute;  // 09:30 EDT
   std::vector<SourceTable> ts;
-  ts.push_back(Table("m.csv", "SPY", {open - kNanosPerHour, open, open + 2 * kNanosPerMinute + 5 * kNanosPerSecond},
+  ts.push_back(Table("m.csv", "SPY",
+                     {open - kNanosPerHour, open, open + 2 * kNanosPerMinute + 5 * kNanosPerSecond},
                      {9, 1, 3}));
   AssembleOptions o;
   o.freq = *Frequency::Parse("1m");
@@ -135,12 +144,14 @@ TEST(AssembleTest, ResampleAggregatesIntoDailyBars) {
   t.source = "snap.csv";
   t.symbols = {"CORN"};
   const Timestamp d = DateTimestamp(2014, 12, 22);
-  t.time = {d + 14 * kNanosPerHour, d + 16 * kNanosPerHour, d + 23 * kNanosPerHour, d + kNanosPerDay + 15 * kNanosPerHour};
+  t.time = {d + 14 * kNanosPerHour, d + 16 * kNanosPerHour, d + 23 * kNanosPerHour,
+            d + kNanosPerDay + 15 * kNanosPerHour};
   t.symbol.assign(4, 0);
   t.line = {2, 3, 4, 5};
   t.field_names = {"open", "high", "low", "close", "volume", "carry"};
   const double nan = std::nan("");
-  t.fields = {{10, 11, 12, 20}, {10, 15, 12, 21}, {9, 11, 8, 19}, {10, 14, 12, 20}, {1, 2, 3, 4}, {nan, 7, nan, nan}};
+  t.fields = {{10, 11, 12, 20}, {10, 15, 12, 21}, {9, 11, 8, 19},
+              {10, 14, 12, 20}, {1, 2, 3, 4},     {nan, 7, nan, nan}};
   SourceTable r = Resample(t, Frequency::Daily(), TimeLabeler(true, TimeZone()));
   ASSERT_EQ(r.rows(), 2u);
   EXPECT_EQ(r.time[0], d);

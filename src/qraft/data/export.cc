@@ -17,14 +17,16 @@ Status WriteCsv(const Panel& p, bool daily, const fs::path& path) {
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (f == nullptr) return Status::IOError(fmt::format("{}: cannot create", path.string()));
   std::string line = fmt::format("symbol,{}", daily ? "date" : "time");
-  for (const std::string& name : p.field_names()) line += "," + name;
+  for (const std::string& name : p.field_names())
+    line += "," + name;
   line += "\n";
   std::fputs(line.c_str(), f);
   const std::size_t T = p.num_times(), F = p.num_fields();
   for (std::size_t s = 0; s < p.num_symbols(); ++s) {
     for (std::size_t t = 0; t < T; ++t) {
       bool any = false;
-      for (std::size_t k = 0; k < F && !any; ++k) any = !std::isnan(p.at(k, s, t));
+      for (std::size_t k = 0; k < F && !any; ++k)
+        any = !std::isnan(p.at(k, s, t));
       if (!any) continue;
       line = p.symbols()[s];
       line += ',';
@@ -39,7 +41,8 @@ Status WriteCsv(const Panel& p, bool daily, const fs::path& path) {
     }
   }
   const bool failed = std::ferror(f) != 0;
-  if (std::fclose(f) != 0 || failed) return Status::IOError(fmt::format("{}: write failed", path.string()));
+  if (std::fclose(f) != 0 || failed)
+    return Status::IOError(fmt::format("{}: write failed", path.string()));
   return Status::OK();
 }
 
@@ -49,20 +52,26 @@ Result<ExportFormat> ParseExportFormat(std::string_view name) {
   if (name == "parquet") return ExportFormat::kParquet;
   if (name == "csv") return ExportFormat::kCsv;
   if (name == "qlib") return ExportFormat::kQlib;
-  return Status::InvalidArgument(fmt::format("export format '{}': expected parquet, csv or qlib", name));
+  return Status::InvalidArgument(
+      fmt::format("export format '{}': expected parquet, csv or qlib", name));
 }
 
-Status ExportSnapshot(const Snapshot& snap, ExportFormat format, Adjust adjust, const fs::path& out) {
+Status ExportSnapshot(const Snapshot& snap, ExportFormat format, Adjust adjust,
+                      const fs::path& out) {
   std::error_code ec;
-  if (fs::exists(out, ec)) return Status::AlreadyExists(fmt::format("{}: already exists; choose a new name", out.string()));
+  if (fs::exists(out, ec))
+    return Status::AlreadyExists(
+        fmt::format("{}: already exists; choose a new name", out.string()));
   const bool daily = snap.date_only();
-  const fs::path tmp = out.parent_path() / fmt::format(".{}.tmp-{}", out.filename().string(), ::getpid());
+  const fs::path tmp =
+      out.parent_path() / fmt::format(".{}.tmp-{}", out.filename().string(), ::getpid());
   fs::remove_all(tmp, ec);
   Status st;
   if (format == ExportFormat::kQlib) {
     // Qlib keeps adjusted prices plus the factor itself; it always gets the raw data.
     if (adjust != Adjust::kNone) {
-      return Status::InvalidArgument("Qlib directories store prices with their factor; export them with adjust=none");
+      return Status::InvalidArgument(
+          "Qlib directories store prices with their factor; export them with adjust=none");
     }
     QRAFT_ASSIGN_OR_RETURN(const TimeZone tz, TimeZone::Find(snap.meta().value("timezone", "UTC")));
     st = io::WriteQlibDir(snap.panel(), snap.freq(), tz, tmp);
@@ -71,7 +80,8 @@ Status ExportSnapshot(const Snapshot& snap, ExportFormat format, Adjust adjust, 
     st = format == ExportFormat::kCsv
              ? WriteCsv(p, daily, tmp)
              : io::WriteBarsParquet(p, daily, tmp,
-                                    {{"qraft.snapshot_id", snap.id()}, {"qraft.adjust", std::string(AdjustName(adjust))}});
+                                    {{"qraft.snapshot_id", snap.id()},
+                                     {"qraft.adjust", std::string(AdjustName(adjust))}});
   }
   if (st.ok() && ::rename(tmp.c_str(), out.c_str()) != 0) {
     st = Status::IOError(fmt::format("{}: cannot rename into place", out.string()));

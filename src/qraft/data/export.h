@@ -17,6 +17,7 @@ Result<ExportFormat> ParseExportFormat(std::string_view name);
 /// symbol, date/time, fields; shortest round-trip number text, empty for missing) or a Qlib
 /// directory. Written to a temporary name and renamed, so `out` is complete or absent.
 /// Errors: `out` already exists, or adjustment without a factor.
-Status ExportSnapshot(const Snapshot& snapshot, ExportFormat format, Adjust adjust, const std::filesystem::path& out);
+Status ExportSnapshot(const Snapshot& snapshot, ExportFormat format, Adjust adjust,
+                      const std::filesystem::path& out);
 
 }  // namespace qraft::data

@@ -52,7 +52,8 @@ TEST(ExportTest, CsvAndParquetRoundTripToTheSameSnapshotId) {
             "AAPL,2014-01-07,552.5,540.0375,11328900\n"
             "MSFT,2014-01-02,37.35,37.16,30643745\n"
             "MSFT,2014-01-06,36.85,36.13,0.30000000000000004\n");
-  ASSERT_TRUE(ExportSnapshot(*snap, ExportFormat::kParquet, Adjust::kNone, dir / "out.parquet").ok());
+  ASSERT_TRUE(
+      ExportSnapshot(*snap, ExportFormat::kParquet, Adjust::kNone, dir / "out.parquet").ok());
 
   for (const char* out : {"out.csv", "out.parquet"}) {
     auto again = Ingest(Options({dir / out}), store.get(), NullProgress());

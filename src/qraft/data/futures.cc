@@ -27,9 +27,13 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
 
-bool Known(double x) { return !std::isnan(x); }
+bool Known(double x) {
+  return !std::isnan(x);
+}
 
-std::string When(const Calendar& cal, std::size_t t) { return FormatTimestamp(cal[t], true); }
+std::string When(const Calendar& cal, std::size_t t) {
+  return FormatTimestamp(cal[t], true);
+}
 
 // A change of held contract at bar t.
 struct Roll {
@@ -54,8 +58,9 @@ std::vector<Roll> FindRolls(std::span<const double> contract) {
 // `new_price_at(p, roll)` is the price of roll.to at bar p, NaN when unknown.
 template <class NewPriceAt>
 Result<std::vector<double>> MeasureRolls(const std::string& symbol, const Calendar& cal,
-                                         std::span<const double> close, const std::vector<Roll>& rolls,
-                                         RollAdjust adjust, NewPriceAt&& new_price_at,
+                                         std::span<const double> close,
+                                         const std::vector<Roll>& rolls, RollAdjust adjust,
+                                         NewPriceAt&& new_price_at,
                                          std::vector<RollEvent>* events) {
   const std::size_t T = close.size();
   const bool ratio = adjust == RollAdjust::kRatio;
@@ -64,7 +69,8 @@ Result<std::vector<double>> MeasureRolls(const std::string& symbol, const Calend
   for (std::size_t i = 0; i < rolls.size(); ++i) {
     const Roll& r = rolls[i];
     std::size_t p = r.t;
-    while (p > 0 && !Known(close[p - 1])) --p;
+    while (p > 0 && !Known(close[p - 1]))
+      --p;
     p = p > 0 ? p - 1 : kNone;
     RollEvent e;
     e.symbol = symbol;
@@ -79,16 +85,18 @@ Result<std::vector<double>> MeasureRolls(const std::string& symbol, const Calend
       // Close to close: the first close on the new contract, before the next roll.
       const std::size_t limit = i + 1 < rolls.size() ? rolls[i + 1].t : T;
       std::size_t q = r.t;
-      while (q < limit && !Known(close[q])) ++q;
+      while (q < limit && !Known(close[q]))
+        ++q;
       e.new_price = q < limit ? close[q] : kNaN;
     }
     const bool measured = Known(e.old_price) && Known(e.new_price);
     if (measured && ratio) {
       if (!(e.old_price > 0 && e.new_price > 0)) {
-        return Status::DataError(fmt::format(
-            "{} at {}: cannot ratio-adjust the roll from {} to {}: prices {} and {} must be positive "
-            "(use --roll-adjust back)",
-            symbol, When(cal, r.t), r.from, r.to, e.old_price, e.new_price));
+        return Status::DataError(
+            fmt::format("{} at {}: cannot ratio-adjust the roll from {} to {}: prices {} and {} "
+                        "must be positive "
+                        "(use --roll-adjust back)",
+                        symbol, When(cal, r.t), r.from, r.to, e.old_price, e.new_price));
       }
       e.gap = e.new_price / e.old_price;
     } else if (measured) {
@@ -104,7 +112,8 @@ Result<std::vector<double>> MeasureRolls(const std::string& symbol, const Calend
   double acc = neutral;
   std::size_t end = T;
   for (std::size_t i = rolls.size(); i-- > 0;) {
-    std::fill(adj.begin() + static_cast<std::ptrdiff_t>(rolls[i].t), adj.begin() + static_cast<std::ptrdiff_t>(end), acc);
+    std::fill(adj.begin() + static_cast<std::ptrdiff_t>(rolls[i].t),
+              adj.begin() + static_cast<std::ptrdiff_t>(end), acc);
     acc = ratio ? acc * gaps[i] : acc + gaps[i];
     end = rolls[i].t;
   }
@@ -112,8 +121,10 @@ Result<std::vector<double>> MeasureRolls(const std::string& symbol, const Calend
   return adj;
 }
 
-void AdjustSeries(std::span<const double> raw, const std::vector<double>& adj, bool ratio, double* out) {
-  for (std::size_t t = 0; t < raw.size(); ++t) out[t] = ratio ? raw[t] * adj[t] : raw[t] + adj[t];
+void AdjustSeries(std::span<const double> raw, const std::vector<double>& adj, bool ratio,
+                  double* out) {
+  for (std::size_t t = 0; t < raw.size(); ++t)
+    out[t] = ratio ? raw[t] * adj[t] : raw[t] + adj[t];
 }
 
 // The output field names: the input's, minus those we replace, plus raw_close and contract.
@@ -130,16 +141,18 @@ std::vector<std::string> OutputFields(const Panel& in) {
 
 Status RequireField(const Panel& in, std::string_view field, std::string_view why) {
   if (in.HasField(field)) return Status::OK();
-  return Status::InvalidArgument(fmt::format("continuous futures: the data has no '{}' field ({}); fields are: {}",
-                                             field, why, fmt::join(in.field_names(), ", ")));
+  return Status::InvalidArgument(
+      fmt::format("continuous futures: the data has no '{}' field ({}); fields are: {}", field, why,
+                  fmt::join(in.field_names(), ", ")));
 }
 
 // ---- held-contract input -------------------------------------------------------------------
 
 Result<ContinuousResult> BuildHeld(const Panel& in, const ContinuousOptions& opt) {
   QRAFT_RETURN_NOT_OK(RequireField(in, "close", "the prices to adjust"));
-  QRAFT_RETURN_NOT_OK(RequireField(
-      in, "contract", "the held contract id per bar, e.g. pysystemtrade's PRICE_CONTRACT; map it with --field contract=COLUMN"));
+  QRAFT_RETURN_NOT_OK(RequireField(in, "contract",
+                                   "the held contract id per bar, e.g. pysystemtrade's "
+                                   "PRICE_CONTRACT; map it with --field contract=COLUMN"));
   const std::size_t S = in.num_symbols(), T = in.num_times();
   const std::size_t close_f = *in.FindField("close"), contract_f = *in.FindField("contract");
   const auto carry_f = in.FindField("carry"), carry_contract_f = in.FindField("carry_contract");
@@ -172,7 +185,8 @@ Result<ContinuousResult> BuildHeld(const Panel& in, const ContinuousOptions& opt
       const auto given = in.series(contract_f, s);
       std::span<double> held(contract_out + s * T, T);
       double last = kNaN;
-      for (std::size_t t = 0; t < T && !Known(last); ++t) last = given[t];  // leading bars: first
+      for (std::size_t t = 0; t < T && !Known(last); ++t)
+        last = given[t];  // leading bars: first
       for (std::size_t t = 0; t < T; ++t) {
         if (Known(given[t])) {
           last = given[t];
@@ -185,16 +199,18 @@ Result<ContinuousResult> BuildHeld(const Panel& in, const ContinuousOptions& opt
       }
       const std::vector<Roll> rolls = FindRolls(held);
       const auto carry = carry_f ? in.series(*carry_f, s) : std::span<const double>();
-      const auto carry_contract = carry_contract_f ? in.series(*carry_contract_f, s) : std::span<const double>();
+      const auto carry_contract =
+          carry_contract_f ? in.series(*carry_contract_f, s) : std::span<const double>();
       auto new_price_at = [&](std::size_t p, const Roll& r) {
         // `carry` prices the new contract only when carry_contract names it.
         if (carry.empty() || carry_contract.empty() || carry_contract[p] != r.to) return kNaN;
         return carry[p];
       };
       QRAFT_ASSIGN_OR_RETURN(std::vector<double> adj,
-                             MeasureRolls(in.symbols()[s], in.calendar(), in.series(close_f, s), rolls,
-                                          opt.adjust, new_price_at, &events[s]));
-      for (const auto& [f, out] : adjusted) AdjustSeries(in.series(f, s), adj, ratio, out + s * T);
+                             MeasureRolls(in.symbols()[s], in.calendar(), in.series(close_f, s),
+                                          rolls, opt.adjust, new_price_at, &events[s]));
+      for (const auto& [f, out] : adjusted)
+        AdjustSeries(in.series(f, s), adj, ratio, out + s * T);
     }
     return Status::OK();
   });
@@ -202,7 +218,8 @@ Result<ContinuousResult> BuildHeld(const Panel& in, const ContinuousOptions& opt
 
   ContinuousResult result;
   result.panel = std::move(b).Build();
-  for (auto& e : events) std::move(e.begin(), e.end(), std::back_inserter(result.rolls));
+  for (auto& e : events)
+    std::move(e.begin(), e.end(), std::back_inserter(result.rolls));
   return result;
 }
 
@@ -211,7 +228,7 @@ Result<ContinuousResult> BuildHeld(const Panel& in, const ContinuousOptions& opt
 struct Contract {
   std::size_t symbol;  // input symbol index
   int year, month;
-  double id;           // year * 100 + month
+  double id;  // year * 100 + month
 };
 
 int MonthFromCode(char c) {
@@ -220,11 +237,15 @@ int MonthFromCode(char c) {
   return i == std::string_view::npos ? 0 : static_cast<int>(i) + 1;
 }
 
-bool IsMonthCode(const std::string& g) { return g.size() == 1 && MonthFromCode(g[0]) != 0; }
+bool IsMonthCode(const std::string& g) {
+  return g.size() == 1 && MonthFromCode(g[0]) != 0;
+}
 
 // Digits only (no sign).
 std::optional<int> ParseDigits(const std::string& g) {
-  if (g.empty() || !std::all_of(g.begin(), g.end(), [](unsigned char c) { return std::isdigit(c); })) return std::nullopt;
+  if (g.empty() ||
+      !std::all_of(g.begin(), g.end(), [](unsigned char c) { return std::isdigit(c); }))
+    return std::nullopt;
   int v = 0;
   const auto [ptr, ec] = std::from_chars(g.data(), g.data() + g.size(), v);
   if (ec != std::errc() || ptr != g.data() + g.size()) return std::nullopt;
@@ -233,13 +254,15 @@ std::optional<int> ParseDigits(const std::string& g) {
 
 // Root and contract of one symbol.
 Result<std::pair<std::string, Contract>> ParseContract(const std::string& symbol, std::size_t index,
-                                                      const std::regex& re, const ContinuousOptions& opt) {
+                                                       const std::regex& re,
+                                                       const ContinuousOptions& opt) {
   std::smatch m;
   if (!std::regex_match(symbol, m, re)) {
-    return Status::DataError(fmt::format(
-        "symbol '{}' does not match the contract pattern '{}' (groups: root, month, year; set it with "
-        "--contract-pattern)",
-        symbol, opt.contract_pattern));
+    return Status::DataError(
+        fmt::format("symbol '{}' does not match the contract pattern '{}' (groups: root, month, "
+                    "year; set it with "
+                    "--contract-pattern)",
+                    symbol, opt.contract_pattern));
   }
   const std::string root = m[1].str(), g2 = m[2].str(), g3 = m[3].str();
   // Which group is the month: a month-code letter, else not the 4-digit one, else by option.
@@ -252,12 +275,15 @@ Result<std::pair<std::string, Contract>> ParseContract(const std::string& symbol
   const std::string& month_text = month_first ? g2 : g3;
   const std::string& year_text = month_first ? g3 : g2;
   auto bad = [&](std::string_view what) {
-    return Status::DataError(fmt::format("symbol '{}' (contract pattern '{}'): {}", symbol, opt.contract_pattern, what));
+    return Status::DataError(
+        fmt::format("symbol '{}' (contract pattern '{}'): {}", symbol, opt.contract_pattern, what));
   };
   if (root.empty()) return bad("empty root (group 1)");
-  int month = IsMonthCode(month_text) ? MonthFromCode(month_text[0]) : ParseDigits(month_text).value_or(0);
+  int month =
+      IsMonthCode(month_text) ? MonthFromCode(month_text[0]) : ParseDigits(month_text).value_or(0);
   if (month < 1 || month > 12) {
-    return bad(fmt::format("month '{}' is neither a month code (F G H J K M N Q U V X Z) nor 1-12", month_text));
+    return bad(fmt::format("month '{}' is neither a month code (F G H J K M N Q U V X Z) nor 1-12",
+                           month_text));
   }
   const std::optional<int> year = ParseDigits(year_text);
   if (!year || (year_text.size() != 2 && year_text.size() != 4)) {
@@ -286,7 +312,8 @@ std::vector<std::size_t> ChooseContracts(const Panel& in, const std::vector<Cont
     std::vector<bool> traded(K, false);
     for (std::size_t k = 0; k < K; ++k) {
       const Contract& c = contracts[k];
-      leave[k] = static_cast<std::ptrdiff_t>(cal.LowerBound(DateTimestamp(c.year, c.month, 1))) - opt.days_before_expiry;
+      leave[k] = static_cast<std::ptrdiff_t>(cal.LowerBound(DateTimestamp(c.year, c.month, 1))) -
+                 opt.days_before_expiry;
       for (std::size_t t = 0; t < T; ++t) {
         if (Known(close(k, t))) {
           traded[k] = true;
@@ -298,7 +325,8 @@ std::vector<std::size_t> ChooseContracts(const Panel& in, const std::vector<Cont
     std::size_t k = 0;
     for (std::size_t t = lo; t <= hi && t < T; ++t) {
       // Leave times grow with the id, so one forward pointer finds the nearest contract.
-      while (k < K && (!traded[k] || static_cast<std::ptrdiff_t>(t) >= leave[k])) ++k;
+      while (k < K && (!traded[k] || static_cast<std::ptrdiff_t>(t) >= leave[k]))
+        ++k;
       if (k == K) break;
       chosen[t] = contracts[k].symbol;
     }
@@ -334,23 +362,28 @@ Result<ContinuousResult> BuildPerContract(const Panel& in, const ContinuousOptio
   QRAFT_RETURN_NOT_OK(RequireField(in, "close", "the prices to adjust"));
   std::optional<std::size_t> metric_f;
   if (opt.rule == RollRule::kVolume) {
-    QRAFT_RETURN_NOT_OK(RequireField(in, "volume", "the volume roll rule compares contract volumes"));
+    QRAFT_RETURN_NOT_OK(
+        RequireField(in, "volume", "the volume roll rule compares contract volumes"));
     metric_f = in.FindField("volume");
   } else if (opt.rule == RollRule::kOpenInterest) {
-    QRAFT_RETURN_NOT_OK(RequireField(in, "open_interest", "the open_interest roll rule compares contracts' open interest"));
+    QRAFT_RETURN_NOT_OK(RequireField(
+        in, "open_interest", "the open_interest roll rule compares contracts' open interest"));
     metric_f = in.FindField("open_interest");
   } else if (opt.days_before_expiry < 0) {
-    return Status::InvalidArgument(fmt::format("calendar roll: days before expiry must be >= 0, was {}", opt.days_before_expiry));
+    return Status::InvalidArgument(fmt::format(
+        "calendar roll: days before expiry must be >= 0, was {}", opt.days_before_expiry));
   }
   std::regex re;
   try {
     re = std::regex(opt.contract_pattern);
   } catch (const std::regex_error& e) {
-    return Status::InvalidArgument(fmt::format("contract pattern '{}': {}", opt.contract_pattern, e.what()));
+    return Status::InvalidArgument(
+        fmt::format("contract pattern '{}': {}", opt.contract_pattern, e.what()));
   }
   if (re.mark_count() < 3) {
-    return Status::InvalidArgument(fmt::format(
-        "contract pattern '{}': needs three groups (root, month, year), has {}", opt.contract_pattern, re.mark_count()));
+    return Status::InvalidArgument(
+        fmt::format("contract pattern '{}': needs three groups (root, month, year), has {}",
+                    opt.contract_pattern, re.mark_count()));
   }
 
   std::map<std::string, std::vector<Contract>> roots;
@@ -361,12 +394,14 @@ Result<ContinuousResult> BuildPerContract(const Panel& in, const ContinuousOptio
   std::vector<std::string> names;
   std::vector<std::vector<Contract>> groups;
   for (auto& [root, contracts] : roots) {
-    std::stable_sort(contracts.begin(), contracts.end(), [](const Contract& a, const Contract& b) { return a.id < b.id; });
+    std::stable_sort(contracts.begin(), contracts.end(),
+                     [](const Contract& a, const Contract& b) { return a.id < b.id; });
     for (std::size_t k = 1; k < contracts.size(); ++k) {
       if (contracts[k].id == contracts[k - 1].id) {
-        return Status::DataError(fmt::format("symbols '{}' and '{}' are the same contract ({} {:04d}-{:02d})",
-                                             in.symbols()[contracts[k - 1].symbol], in.symbols()[contracts[k].symbol],
-                                             root, contracts[k].year, contracts[k].month));
+        return Status::DataError(
+            fmt::format("symbols '{}' and '{}' are the same contract ({} {:04d}-{:02d})",
+                        in.symbols()[contracts[k - 1].symbol], in.symbols()[contracts[k].symbol],
+                        root, contracts[k].year, contracts[k].month));
       }
     }
     names.push_back(root);
@@ -377,7 +412,8 @@ Result<ContinuousResult> BuildPerContract(const Panel& in, const ContinuousOptio
   const std::size_t close_f = *in.FindField("close");
   std::vector<double> id_of(in.num_symbols(), kNaN);  // input symbol -> contract id
   for (const auto& contracts : groups) {
-    for (const Contract& c : contracts) id_of[c.symbol] = c.id;
+    for (const Contract& c : contracts)
+      id_of[c.symbol] = c.id;
   }
   PanelBuilder b(in.calendar(), names);
   std::vector<std::pair<std::size_t, double*>> gathered;  // input field, output storage
@@ -409,11 +445,13 @@ Result<ContinuousResult> BuildPerContract(const Panel& in, const ContinuousOptio
       }
       const std::vector<Roll> rolls = FindRolls(held);
       auto new_price_at = [&](std::size_t p, const Roll& roll) {
-        const auto c = std::find_if(contracts.begin(), contracts.end(), [&](const Contract& x) { return x.id == roll.to; });
+        const auto c = std::find_if(contracts.begin(), contracts.end(),
+                                    [&](const Contract& x) { return x.id == roll.to; });
         return in.at(close_f, c->symbol, p);
       };
       QRAFT_ASSIGN_OR_RETURN(std::vector<double> adj,
-                             MeasureRolls(names[r], in.calendar(), raw_close, rolls, opt.adjust, new_price_at, &events[r]));
+                             MeasureRolls(names[r], in.calendar(), raw_close, rolls, opt.adjust,
+                                          new_price_at, &events[r]));
       for (const auto& [f, out] : gathered) {
         double* o = out + r * T;
         const bool price = IsAdjustedPriceField(in.field_names()[f]);
@@ -429,7 +467,8 @@ Result<ContinuousResult> BuildPerContract(const Panel& in, const ContinuousOptio
 
   ContinuousResult result;
   result.panel = std::move(b).Build();
-  for (auto& e : events) std::move(e.begin(), e.end(), std::back_inserter(result.rolls));
+  for (auto& e : events)
+    std::move(e.begin(), e.end(), std::back_inserter(result.rolls));
   return result;
 }
 
@@ -449,8 +488,10 @@ Result<ContinuousOptions> ParseRollRule(std::string_view text, ContinuousOptions
     int days = -1;
     const auto [ptr, ec] = std::from_chars(n.data(), n.data() + n.size(), days);
     if (n.empty() || ec != std::errc() || ptr != n.data() + n.size() || days < 0) {
-      return Status::InvalidArgument(fmt::format(
-          "roll rule '{}': expected calendar:N with N a whole number of trading days >= 0, e.g. calendar:5", text));
+      return Status::InvalidArgument(
+          fmt::format("roll rule '{}': expected calendar:N with N a whole number of trading days "
+                      ">= 0, e.g. calendar:5",
+                      text));
     }
     base.rule = RollRule::kCalendar;
     base.days_before_expiry = days;
@@ -465,12 +506,13 @@ Result<RollAdjust> ParseRollAdjust(std::string_view text) {
   if (text == "back" || text == "difference" || text == "panama") return RollAdjust::kBack;
   if (text == "ratio") return RollAdjust::kRatio;
   if (text == "none") return RollAdjust::kNone;
-  return Status::InvalidArgument(
-      fmt::format("roll adjustment '{}': expected back (also difference, panama), ratio or none", text));
+  return Status::InvalidArgument(fmt::format(
+      "roll adjustment '{}': expected back (also difference, panama), ratio or none", text));
 }
 
 Result<ContinuousResult> BuildContinuous(const Panel& input, const ContinuousOptions& options) {
-  return options.rule == RollRule::kHeld ? BuildHeld(input, options) : BuildPerContract(input, options);
+  return options.rule == RollRule::kHeld ? BuildHeld(input, options)
+                                         : BuildPerContract(input, options);
 }
 
 }  // namespace qraft::data

@@ -96,10 +96,10 @@ struct RollEvent {
   Timestamp time = kNoTimestamp;  ///< first bar on the new contract
   double from_contract = 0;       ///< contract ids as numbers, e.g. 201512
   double to_contract = 0;
-  double old_price = 0;           ///< prices used for the gap (NaN: not measurable)
+  double old_price = 0;  ///< prices used for the gap (NaN: not measurable)
   double new_price = 0;
-  double gap = 0;                 ///< new - old (back, none) or new / old (ratio)
-  bool same_day = false;          ///< both prices from one bar (exact), else close-to-close
+  double gap = 0;         ///< new - old (back, none) or new / old (ratio)
+  bool same_day = false;  ///< both prices from one bar (exact), else close-to-close
 };
 
 struct ContinuousResult {

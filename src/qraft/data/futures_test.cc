@@ -32,12 +32,14 @@ using Series = std::vector<double>;
 // field -> one series per symbol
 using Fields = std::vector<std::pair<std::string, std::vector<Series>>>;
 
-Panel MakePanel(const std::vector<std::string>& symbols, std::vector<Timestamp> times, const Fields& fields) {
+Panel MakePanel(const std::vector<std::string>& symbols, std::vector<Timestamp> times,
+                const Fields& fields) {
   PanelBuilder b(Calendar(std::move(times)), symbols);
   for (const auto& [name, per_symbol] : fields) {
     auto out = b.AddField(name);
     for (std::size_t s = 0; s < per_symbol.size(); ++s) {
-      std::copy(per_symbol[s].begin(), per_symbol[s].end(), out.begin() + static_cast<std::ptrdiff_t>(s * b.num_times()));
+      std::copy(per_symbol[s].begin(), per_symbol[s].end(),
+                out.begin() + static_cast<std::ptrdiff_t>(s * b.num_times()));
     }
   }
   return std::move(b).Build();
@@ -45,7 +47,8 @@ Panel MakePanel(const std::vector<std::string>& symbols, std::vector<Timestamp> 
 
 std::vector<Timestamp> Days(std::size_t n) {
   std::vector<Timestamp> t;
-  for (std::size_t i = 0; i < n; ++i) t.push_back(DateTimestamp(2023, 1, 2) + static_cast<Timestamp>(i) * kNanosPerDay);
+  for (std::size_t i = 0; i < n; ++i)
+    t.push_back(DateTimestamp(2023, 1, 2) + static_cast<Timestamp>(i) * kNanosPerDay);
   return t;
 }
 
@@ -69,8 +72,8 @@ void ExpectSeries(const Series& actual, const Series& expected, std::string_view
   }
 }
 
-void ExpectRoll(const RollEvent& r, std::string_view symbol, Timestamp time, double from, double to, double old_price,
-                double new_price, double gap, bool same_day) {
+void ExpectRoll(const RollEvent& r, std::string_view symbol, Timestamp time, double from, double to,
+                double old_price, double new_price, double gap, bool same_day) {
   EXPECT_EQ(r.symbol, symbol);
   EXPECT_EQ(r.time, time) << FormatDate(r.time);
   EXPECT_EQ(r.from_contract, from);
@@ -81,7 +84,9 @@ void ExpectRoll(const RollEvent& r, std::string_view symbol, Timestamp time, dou
   EXPECT_EQ(r.same_day, same_day);
 }
 
-bool Contains(const Status& s, std::string_view text) { return s.message().find(text) != std::string_view::npos; }
+bool Contains(const Status& s, std::string_view text) {
+  return s.message().find(text) != std::string_view::npos;
+}
 
 // ---- parsing --------------------------------------------------------------------------------
 
@@ -106,13 +111,15 @@ TEST(FuturesTest, ParseRollRule) {
   EXPECT_EQ(cal3->adjust, RollAdjust::kRatio);
   EXPECT_EQ(cal3->contract_pattern, "^(.+)(\\d{4})(\\d{2})$");
 
-  for (const char* bad : {"", "Held", "vol", "calendar:", "calendar:-1", "calendar:x", "calendar:2.5", "calendar5"}) {
+  for (const char* bad :
+       {"", "Held", "vol", "calendar:", "calendar:-1", "calendar:x", "calendar:2.5", "calendar5"}) {
     auto r = ParseRollRule(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
     EXPECT_TRUE(Contains(r.status(), fmt::format("roll rule '{}'", bad))) << r.status().message();
   }
-  EXPECT_TRUE(Contains(ParseRollRule("weekly").status(), "expected held, volume, open_interest (oi), calendar or calendar:N"));
+  EXPECT_TRUE(Contains(ParseRollRule("weekly").status(),
+                       "expected held, volume, open_interest (oi), calendar or calendar:N"));
 }
 
 TEST(FuturesTest, ParseRollAdjust) {
@@ -124,13 +131,15 @@ TEST(FuturesTest, ParseRollAdjust) {
   auto bad = ParseRollAdjust("forward");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(bad.status().message(), "roll adjustment 'forward': expected back (also difference, panama), ratio or none");
+  EXPECT_EQ(bad.status().message(),
+            "roll adjustment 'forward': expected back (also difference, panama), ratio or none");
 }
 
 // ---- held-contract input --------------------------------------------------------------------
 
-// ES holds A (bars 0-2), B (3-5), C (6-7). Bar 2 carries B's price (109): the roll into B is measured
-// on bar 2, same day. Bar 5's carry is another contract's: the roll into C is close to close.
+// ES holds A (bars 0-2), B (3-5), C (6-7). Bar 2 carries B's price (109): the roll into B is
+// measured on bar 2, same day. Bar 5's carry is another contract's: the roll into C is close to
+// close.
 Panel HeldPanel() {
   return MakePanel({"ES"}, Days(8),
                    {{"close", {{100, 101, 102, 110, 111, 112, 120, 121}}},
@@ -173,7 +182,8 @@ TEST(FuturesTest, HeldRatioAdjustment) {
   ExpectSeries(Get(r->panel, "close"),
                {100 * m1, 101 * m1, 102 * m1, 110 * g2, 111 * g2, 112 * g2, 120, 121}, "close");
   ExpectSeries(Get(r->panel, "open"),
-               {99 * m1, 100.5 * m1, 101.5 * m1, 109 * g2, 110.5 * g2, 111 * g2, 119, 120.5}, "open");
+               {99 * m1, 100.5 * m1, 101.5 * m1, 109 * g2, 110.5 * g2, 111 * g2, 119, 120.5},
+               "open");
   ASSERT_EQ(r->rolls.size(), 2u);
   ExpectRoll(r->rolls[0], "ES", r->panel.calendar()[3], kA, kB, 102, 109, g1, true);
   ExpectRoll(r->rolls[1], "ES", r->panel.calendar()[6], kB, kC, 112, 120, g2, false);
@@ -197,13 +207,16 @@ TEST(FuturesTest, HeldNoAdjustmentKeepsRawPricesAndRecordsGaps) {
 }
 
 TEST(FuturesTest, HeldMissingValues) {
-  // ES: bar 1 has a price and no contract (holds A); bar 2 has nothing; bar 4 is on B without a close,
+  // ES: bar 1 has a price and no contract (holds A); bar 2 has nothing; bar 4 is on B without a
+  // close,
   //     so the close-to-close gap uses B's first close (bar 5): 15 - 12 = 3.
   // NQ: no contract at all: passed through, no rolls.
   // YM: leading bars without a contract hold the first contract.
-  const Panel in = MakePanel({"ES", "NQ", "YM"}, Days(7),
-                             {{"close", {{10, 11, N, 12, N, 15, 16}, {1, 2, 3, 4, 5, 6, 7}, {5, 6, 7, 8, 20, 21, 22}}},
-                              {"contract", {{kA, N, N, kA, kB, N, kB}, {N, N, N, N, N, N, N}, {N, N, kA, kA, kB, kB, kB}}}});
+  const Panel in = MakePanel(
+      {"ES", "NQ", "YM"}, Days(7),
+      {{"close", {{10, 11, N, 12, N, 15, 16}, {1, 2, 3, 4, 5, 6, 7}, {5, 6, 7, 8, 20, 21, 22}}},
+       {"contract",
+        {{kA, N, N, kA, kB, N, kB}, {N, N, N, N, N, N, N}, {N, N, kA, kA, kB, kB, kB}}}});
   auto r = BuildContinuous(in, ContinuousOptions{});
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const Panel& p = r->panel;
@@ -219,7 +232,8 @@ TEST(FuturesTest, HeldMissingValues) {
 }
 
 TEST(FuturesTest, HeldRollWithoutAnyEarlierPriceIsRecordedNeutral) {
-  const Panel in = MakePanel({"ES"}, Days(4), {{"close", {{N, N, 10, 11}}}, {"contract", {{kA, kA, kB, kB}}}});
+  const Panel in =
+      MakePanel({"ES"}, Days(4), {{"close", {{N, N, 10, 11}}}, {"contract", {{kA, kA, kB, kB}}}});
   auto r = BuildContinuous(in, ContinuousOptions{});
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(r->rolls.size(), 1u);
@@ -265,7 +279,10 @@ TEST(FuturesTest, HeldInvariantsOnGeneratedSeries) {
     }
   }
   const Panel in = MakePanel({"X", "Y"}, Days(T),
-                             {{"close", close}, {"contract", contract}, {"carry", carry}, {"carry_contract", carry_contract}});
+                             {{"close", close},
+                              {"contract", contract},
+                              {"carry", carry},
+                              {"carry_contract", carry_contract}});
   for (RollAdjust adjust : {RollAdjust::kBack, RollAdjust::kRatio}) {
     ContinuousOptions opt;
     opt.adjust = adjust;
@@ -286,7 +303,8 @@ TEST(FuturesTest, HeldInvariantsOnGeneratedSeries) {
           continue;
         }
         const RollEvent* roll = nullptr;
-        for (auto it = rolls.upper_bound(r->panel.calendar()[a]); it != rolls.end() && it->first <= r->panel.calendar()[b]; ++it) {
+        for (auto it = rolls.upper_bound(r->panel.calendar()[a]);
+             it != rolls.end() && it->first <= r->panel.calendar()[b]; ++it) {
           ASSERT_EQ(roll, nullptr) << "two rolls between consecutive bars";
           roll = it->second;
         }
@@ -330,16 +348,15 @@ TEST(FuturesTest, HeldInvariantsOnGeneratedSeries) {
 // bar 4 (so M is held from bar 5);
 // U first beats M on bar 9 (held from bar 10). H's volume spike on bar 6 must not roll back.
 TEST(FuturesTest, VolumeRule) {
-  const Panel in = MakePanel(
-      {"ESH23", "ESM23", "ESU23"}, Days(12),
-      {{"close",
-        {{100, 101, 102, 103, 104, 105, 106, 107, N, N, N, N},
-         {103, 105, 107, 109, 111, 113, 115, 117, 119, 121, 123, 125},
-         {110, 113, 116, 119, 122, 125, 128, 131, 134, 137, 140, 143}}},
-       {"volume",
-        {{1000, 900, 800, 700, 300, 200, 5000, 50, N, N, N, N},
-         {100, 200, 300, 700, 600, 700, 900, 1000, 1100, 800, 700, 600},
-         {10, 20, 30, 40, 50, 100, 200, 400, 1000, 1200, 1300, 1400}}}});
+  const Panel in = MakePanel({"ESH23", "ESM23", "ESU23"}, Days(12),
+                             {{"close",
+                               {{100, 101, 102, 103, 104, 105, 106, 107, N, N, N, N},
+                                {103, 105, 107, 109, 111, 113, 115, 117, 119, 121, 123, 125},
+                                {110, 113, 116, 119, 122, 125, 128, 131, 134, 137, 140, 143}}},
+                              {"volume",
+                               {{1000, 900, 800, 700, 300, 200, 5000, 50, N, N, N, N},
+                                {100, 200, 300, 700, 600, 700, 900, 1000, 1100, 800, 700, 600},
+                                {10, 20, 30, 40, 50, 100, 200, 400, 1000, 1200, 1300, 1400}}}});
   ContinuousOptions opt;
   opt.rule = RollRule::kVolume;
   auto r = BuildContinuous(in, opt);
@@ -347,10 +364,13 @@ TEST(FuturesTest, VolumeRule) {
   const Panel& p = r->panel;
   EXPECT_EQ(p.symbols().names(), std::vector<std::string>{"ES"});
   ExpectSeries(Get(p, "contract"), {kA, kA, kA, kA, kA, kB, kB, kB, kB, kB, kC, kC}, "contract");
-  ExpectSeries(Get(p, "raw_close"), {100, 101, 102, 103, 104, 113, 115, 117, 119, 121, 140, 143}, "raw_close");
+  ExpectSeries(Get(p, "raw_close"), {100, 101, 102, 103, 104, 113, 115, 117, 119, 121, 140, 143},
+               "raw_close");
   // Gaps on the bar before each roll: M - H on bar 4 = 7, U - M on bar 9 = 16.
-  ExpectSeries(Get(p, "close"), {123, 124, 125, 126, 127, 129, 131, 133, 135, 137, 140, 143}, "close");
-  ExpectSeries(Get(p, "volume"), {1000, 900, 800, 700, 300, 700, 900, 1000, 1100, 800, 1300, 1400}, "volume");
+  ExpectSeries(Get(p, "close"), {123, 124, 125, 126, 127, 129, 131, 133, 135, 137, 140, 143},
+               "close");
+  ExpectSeries(Get(p, "volume"), {1000, 900, 800, 700, 300, 700, 900, 1000, 1100, 800, 1300, 1400},
+               "volume");
   ASSERT_EQ(r->rolls.size(), 2u);
   ExpectRoll(r->rolls[0], "ES", p.calendar()[5], kA, kB, 104, 111, 7, true);
   ExpectRoll(r->rolls[1], "ES", p.calendar()[10], kB, kC, 121, 137, 16, true);
@@ -361,7 +381,8 @@ TEST(FuturesTest, VolumeRule) {
 }
 
 // Crude-style symbols (root, year, month). Z23 expires after bar 2 while F24 still has less open
-// interest: bar 3 has no price; bar 4 holds F24 (Z23 had no value on bar 3). G24 beats F24 on bar 5.
+// interest: bar 3 has no price; bar 4 holds F24 (Z23 had no value on bar 3). G24 beats F24 on
+// bar 5.
 TEST(FuturesTest, OpenInterestRuleWithYearMonthSymbolsAndRatio) {
   const Panel in = MakePanel({"CL202312", "CL202401", "CL202402"}, Days(8),
                              {{"close",
@@ -382,9 +403,12 @@ TEST(FuturesTest, OpenInterestRuleWithYearMonthSymbolsAndRatio) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     const Panel& p = r->panel;
     EXPECT_EQ(p.symbols().names(), std::vector<std::string>{"CL"});
-    ExpectSeries(Get(p, "contract"), {202312, 202312, 202312, N, 202401, 202401, 202402, 202402}, "contract");
+    ExpectSeries(Get(p, "contract"), {202312, 202312, 202312, N, 202401, 202401, 202402, 202402},
+                 "contract");
     const double g1 = 73.0 / 72.0, g2 = 74.0 / 74.5;
-    ExpectSeries(Get(p, "close"), {70 * g2 * g1, 71 * g2 * g1, 72 * g2 * g1, N, 74 * g2, 74.5 * g2, 74.25, 74.5}, "close");
+    ExpectSeries(Get(p, "close"),
+                 {70 * g2 * g1, 71 * g2 * g1, 72 * g2 * g1, N, 74 * g2, 74.5 * g2, 74.25, 74.5},
+                 "close");
     ExpectSeries(Get(p, "open_interest"), {500, 450, 400, N, 400, 300, 500, 600}, "open_interest");
     ASSERT_EQ(r->rolls.size(), 2u);
     // The first roll is measured on bar 2, the last bar Z23 traded.
@@ -396,8 +420,21 @@ TEST(FuturesTest, OpenInterestRuleWithYearMonthSymbolsAndRatio) {
 // Sparse dates so that expiry months are a few bars apart.
 std::vector<Timestamp> CalendarDates() {
   std::vector<Timestamp> t;
-  for (auto [m, d] : std::vector<std::pair<int, int>>{{1, 2}, {1, 16}, {2, 1}, {2, 15}, {3, 1}, {3, 15}, {4, 3}, {5, 1},
-                                                      {5, 15}, {6, 1}, {6, 15}, {7, 3}, {8, 1}, {8, 15}, {9, 1}}) {
+  for (auto [m, d] : std::vector<std::pair<int, int>>{{1, 2},
+                                                      {1, 16},
+                                                      {2, 1},
+                                                      {2, 15},
+                                                      {3, 1},
+                                                      {3, 15},
+                                                      {4, 3},
+                                                      {5, 1},
+                                                      {5, 15},
+                                                      {6, 1},
+                                                      {6, 15},
+                                                      {7, 3},
+                                                      {8, 1},
+                                                      {8, 15},
+                                                      {9, 1}}) {
     t.push_back(DateTimestamp(2023, m, d));
   }
   return t;
@@ -412,7 +449,8 @@ TEST(FuturesTest, CalendarRule) {
     m.push_back(h.back() + 2);
     u.push_back(h.back() + 5);
   }
-  const Panel in = MakePanel({"ESH2023", "ESM2023", "ESU2023"}, CalendarDates(), {{"close", {h, m, u}}});
+  const Panel in =
+      MakePanel({"ESH2023", "ESM2023", "ESU2023"}, CalendarDates(), {{"close", {h, m, u}}});
   auto build = [&](const char* rule) {
     auto opt = ParseRollRule(rule);
     EXPECT_TRUE(opt.ok());
@@ -423,9 +461,12 @@ TEST(FuturesTest, CalendarRule) {
   auto r = build("calendar:2");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const Panel& p = r->panel;
-  ExpectSeries(Get(p, "contract"), {kA, kA, kB, kB, kB, kB, kB, kC, kC, kC, kC, kC, N, N, N}, "contract");
-  ExpectSeries(Get(p, "close"), {105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, N, N, N}, "close");
-  ExpectSeries(Get(p, "raw_close"), {100, 101, 104, 105, 106, 107, 108, 112, 113, 114, 115, 116, N, N, N}, "raw_close");
+  ExpectSeries(Get(p, "contract"), {kA, kA, kB, kB, kB, kB, kB, kC, kC, kC, kC, kC, N, N, N},
+               "contract");
+  ExpectSeries(Get(p, "close"),
+               {105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, N, N, N}, "close");
+  ExpectSeries(Get(p, "raw_close"),
+               {100, 101, 104, 105, 106, 107, 108, 112, 113, 114, 115, 116, N, N, N}, "raw_close");
   ASSERT_EQ(r->rolls.size(), 2u);
   ExpectRoll(r->rolls[0], "ES", DateTimestamp(2023, 2, 1), kA, kB, 101, 103, 2, true);
   ExpectRoll(r->rolls[1], "ES", DateTimestamp(2023, 5, 1), kB, kC, 108, 111, 3, true);
@@ -433,7 +474,8 @@ TEST(FuturesTest, CalendarRule) {
   // calendar:0 rolls on the first bar of the expiry month.
   auto r0 = build("calendar:0");
   ASSERT_TRUE(r0.ok());
-  ExpectSeries(Get(r0->panel, "contract"), {kA, kA, kA, kA, kB, kB, kB, kB, kB, kC, kC, kC, kC, kC, N}, "contract");
+  ExpectSeries(Get(r0->panel, "contract"),
+               {kA, kA, kA, kA, kB, kB, kB, kB, kB, kC, kC, kC, kC, kC, N}, "contract");
   ASSERT_EQ(r0->rolls.size(), 2u);
   EXPECT_EQ(r0->rolls[0].time, DateTimestamp(2023, 3, 1));
   EXPECT_EQ(r0->rolls[1].time, DateTimestamp(2023, 6, 1));
@@ -443,8 +485,10 @@ TEST(FuturesTest, CalendarRule) {
   none_opt.adjust = RollAdjust::kNone;
   auto rn = BuildContinuous(in, none_opt);
   ASSERT_TRUE(rn.ok());
-  ExpectSeries(Get(rn->panel, "contract"), {kB, kB, kB, kB, kC, kC, kC, kC, kC, N, N, N, N, N, N}, "contract");
-  ExpectSeries(Get(rn->panel, "close"), {102, 103, 104, 105, 109, 110, 111, 112, 113, N, N, N, N, N, N}, "close");
+  ExpectSeries(Get(rn->panel, "contract"), {kB, kB, kB, kB, kC, kC, kC, kC, kC, N, N, N, N, N, N},
+               "contract");
+  ExpectSeries(Get(rn->panel, "close"),
+               {102, 103, 104, 105, 109, 110, 111, 112, 113, N, N, N, N, N, N}, "close");
 }
 
 TEST(FuturesTest, PerContractGroupsRoots) {
@@ -474,8 +518,10 @@ TEST(FuturesTest, Errors) {
   EXPECT_TRUE(Contains(held.status(), "no 'contract' field")) << held.status().message();
   EXPECT_TRUE(Contains(held.status(), "fields are: close")) << held.status().message();
 
-  const Panel no_close = MakePanel({"ES"}, Days(2), {{"settle", {{1, 2}}}, {"contract", {{kA, kA}}}});
-  EXPECT_TRUE(Contains(BuildContinuous(no_close, ContinuousOptions{}).status(), "no 'close' field"));
+  const Panel no_close =
+      MakePanel({"ES"}, Days(2), {{"settle", {{1, 2}}}, {"contract", {{kA, kA}}}});
+  EXPECT_TRUE(
+      Contains(BuildContinuous(no_close, ContinuousOptions{}).status(), "no 'close' field"));
 
   const Panel contracts = MakePanel({"ESH23", "ESM23"}, Days(2), {{"close", {{1, 2}, {3, 4}}}});
   ContinuousOptions vol;
@@ -491,7 +537,9 @@ TEST(FuturesTest, Errors) {
   auto unmatched = BuildContinuous(odd, cal);
   ASSERT_FALSE(unmatched.ok());
   EXPECT_EQ(unmatched.status().code(), StatusCode::kDataError);
-  EXPECT_TRUE(Contains(unmatched.status(), "symbol 'ES_CONT' does not match the contract pattern '^(.+?)([A-Z])(\\d{2}|\\d{4})$'"))
+  EXPECT_TRUE(Contains(
+      unmatched.status(),
+      "symbol 'ES_CONT' does not match the contract pattern '^(.+?)([A-Z])(\\d{2}|\\d{4})$'"))
       << unmatched.status().message();
 
   const Panel bad_month = MakePanel({"ESA23"}, Days(2), {{"close", {{1, 2}}}});
@@ -503,7 +551,9 @@ TEST(FuturesTest, Errors) {
   const Panel twice = MakePanel({"ESZ23", "ESZ2023"}, Days(2), {{"close", {{1, 2}, {3, 4}}}});
   auto dup = BuildContinuous(twice, cal);
   ASSERT_FALSE(dup.ok());
-  EXPECT_TRUE(Contains(dup.status(), "symbols 'ESZ23' and 'ESZ2023' are the same contract (ES 2023-12)")) << dup.status().message();
+  EXPECT_TRUE(
+      Contains(dup.status(), "symbols 'ESZ23' and 'ESZ2023' are the same contract (ES 2023-12)"))
+      << dup.status().message();
 
   ContinuousOptions bad_re = cal;
   bad_re.contract_pattern = "^(.+";
@@ -512,20 +562,23 @@ TEST(FuturesTest, Errors) {
   EXPECT_EQ(re.status().code(), StatusCode::kInvalidArgument);
   EXPECT_TRUE(Contains(re.status(), "contract pattern '^(.+'")) << re.status().message();
   bad_re.contract_pattern = "^(.+)([A-Z]\\d+)$";
-  EXPECT_TRUE(Contains(BuildContinuous(contracts, bad_re).status(), "needs three groups (root, month, year), has 2"));
+  EXPECT_TRUE(Contains(BuildContinuous(contracts, bad_re).status(),
+                       "needs three groups (root, month, year), has 2"));
 
   cal.days_before_expiry = -1;
   EXPECT_TRUE(Contains(BuildContinuous(contracts, cal).status(), "must be >= 0, was -1"));
 
   // Ratio adjustment needs positive prices at the roll (back adjustment does not).
-  const Panel negative = MakePanel({"CL"}, Days(3), {{"close", {{-5, -3, 10}}}, {"contract", {{kA, kA, kB}}}});
+  const Panel negative =
+      MakePanel({"CL"}, Days(3), {{"close", {{-5, -3, 10}}}, {"contract", {{kA, kA, kB}}}});
   ContinuousOptions ratio;
   ratio.adjust = RollAdjust::kRatio;
   auto neg = BuildContinuous(negative, ratio);
   ASSERT_FALSE(neg.ok());
   EXPECT_EQ(neg.status().code(), StatusCode::kDataError);
   EXPECT_EQ(neg.status().message(),
-            "CL at 2023-01-04: cannot ratio-adjust the roll from 202303 to 202306: prices -3 and 10 must be positive "
+            "CL at 2023-01-04: cannot ratio-adjust the roll from 202303 to 202306: prices -3 and "
+            "10 must be positive "
             "(use --roll-adjust back)");
   auto back = BuildContinuous(negative, ContinuousOptions{});
   ASSERT_TRUE(back.ok());
@@ -547,7 +600,7 @@ double ParseNumber(const std::string& s) {
 }
 
 struct RawFile {
-  std::vector<std::string> dates;           // per row, "YYYY-MM-DD"
+  std::vector<std::string> dates;            // per row, "YYYY-MM-DD"
   std::vector<std::vector<double>> columns;  // per column after the first, per row
 };
 
@@ -564,7 +617,8 @@ RawFile ReadRaw(const std::filesystem::path& path) {
     std::size_t start = 0;
     while (true) {
       const std::size_t comma = line.find(',', start);
-      cells.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      cells.push_back(
+          line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
@@ -575,7 +629,8 @@ RawFile ReadRaw(const std::filesystem::path& path) {
       out.columns[c - 1].push_back(ParseNumber(cells[c]));
     }
   }
-  for (auto& col : out.columns) col.resize(out.dates.size(), N);
+  for (auto& col : out.columns)
+    col.resize(out.dates.size(), N);
   return out;
 }
 
@@ -591,7 +646,8 @@ std::map<std::string, double> LastPerDay(const RawFile& f, std::size_t column) {
 
 TEST(FuturesSharedDataTest, PysystemtradeCarryDataHeldBackAdjusted) {
   QRAFT_REQUIRE_SHARED_DATA();
-  const std::filesystem::path dir = testing::SharedData() / "futures-pst-legacy" / "sysdata" / "legacycsv";
+  const std::filesystem::path dir =
+      testing::SharedData() / "futures-pst-legacy" / "sysdata" / "legacycsv";
   if (!std::filesystem::exists(dir)) GTEST_SKIP() << dir << " not found";
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
@@ -617,20 +673,25 @@ TEST(FuturesSharedDataTest, PysystemtradeCarryDataHeldBackAdjusted) {
   ASSERT_TRUE(ingested.ok()) << ingested.status().ToString();
   const Panel& p = ingested->content.panel;
   ASSERT_EQ(p.num_symbols(), 38u);
-  const std::size_t close_f = *p.FindField("close"), raw_f = *p.FindField("raw_close"), contract_f = *p.FindField("contract");
+  const std::size_t close_f = *p.FindField("close"), raw_f = *p.FindField("raw_close"),
+                    contract_f = *p.FindField("contract");
   std::map<std::string, std::size_t> date_index;
-  for (std::size_t t = 0; t < p.num_times(); ++t) date_index[FormatDate(p.calendar()[t])] = t;
+  for (std::size_t t = 0; t < p.num_times(); ++t)
+    date_index[FormatDate(p.calendar()[t])] = t;
 
   // Rolls from the snapshot metadata, per symbol.
   const nlohmann::json& rolls = ingested->content.provenance.at("rolls");
   std::map<std::string, std::vector<const nlohmann::json*>> rolls_of;
-  for (const nlohmann::json& r : rolls) rolls_of[r.at("symbol").get<std::string>()].push_back(&r);
+  for (const nlohmann::json& r : rolls)
+    rolls_of[r.at("symbol").get<std::string>()].push_back(&r);
 
-  std::size_t raw_changes = 0, daily_changes = 0, same_day = 0, expected_same_day = 0, checked_rolls = 0;
+  std::size_t raw_changes = 0, daily_changes = 0, same_day = 0, expected_same_day = 0,
+              checked_rolls = 0;
   std::size_t pairs = 0, roll_pairs = 0, roll_pairs_equal = 0, intraday_round_trips = 0;
   double worst = 0;
   for (const auto& path : files) {
-    const std::string instr = path.filename().string().substr(0, path.filename().string().size() - 14);
+    const std::string instr =
+        path.filename().string().substr(0, path.filename().string().size() - 14);
     SCOPED_TRACE(instr);
     const std::size_t s = *p.symbols().Find(instr);
     // Independent count: PRICE_CONTRACT changes, intraday and after daily resampling.
@@ -656,7 +717,8 @@ TEST(FuturesSharedDataTest, PysystemtradeCarryDataHeldBackAdjusted) {
         if (last != daily_close.begin()) {
           const std::string& before = std::prev(last)->first;
           const auto cc = daily_carry_contract.find(before);
-          if (cc != daily_carry_contract.end() && cc->second == c && daily_carry.count(before)) ++expected_same_day;
+          if (cc != daily_carry_contract.end() && cc->second == c && daily_carry.count(before))
+            ++expected_same_day;
         }
       }
       prev = c;
@@ -672,11 +734,13 @@ TEST(FuturesSharedDataTest, PysystemtradeCarryDataHeldBackAdjusted) {
       const std::size_t t = date_index.at(r->at("date").get<std::string>());
       roll_bars.insert(t);
       std::size_t a = t;
-      while (a > 0 && std::isnan(p.at(raw_f, s, a - 1))) --a;
+      while (a > 0 && std::isnan(p.at(raw_f, s, a - 1)))
+        --a;
       ASSERT_GT(a, 0u);
       --a;
       std::size_t b = t;
-      while (b < p.num_times() && std::isnan(p.at(raw_f, s, b))) ++b;
+      while (b < p.num_times() && std::isnan(p.at(raw_f, s, b)))
+        ++b;
       ASSERT_LT(b, p.num_times());
       const double move = p.at(close_f, s, b) - p.at(close_f, s, a);
       EXPECT_EQ(r->at("old_price").get<double>(), p.at(raw_f, s, a));
@@ -685,7 +749,8 @@ TEST(FuturesSharedDataTest, PysystemtradeCarryDataHeldBackAdjusted) {
       if (r->at("gap_source") == "same_day") {
         ++same_day;
         // The new contract's own move, from its carry price the bar before.
-        EXPECT_NEAR(move, p.at(raw_f, s, b) - r->at("new_price").get<double>(), 1e-9 * std::max(1.0, std::fabs(move)));
+        EXPECT_NEAR(move, p.at(raw_f, s, b) - r->at("new_price").get<double>(),
+                    1e-9 * std::max(1.0, std::fabs(move)));
       } else {
         EXPECT_NEAR(move, 0.0, 1e-9 * std::max(1.0, std::fabs(p.at(close_f, s, b)))) << r->dump();
       }
@@ -704,11 +769,14 @@ TEST(FuturesSharedDataTest, PysystemtradeCarryDataHeldBackAdjusted) {
       const std::string da = FormatDate(p.calendar()[a]), db = FormatDate(p.calendar()[b]);
       const auto pa = pst.find(da), pb = pst.find(db);
       if (pa != pst.end() && pb != pst.end()) {
-        const double ours = p.at(close_f, s, b) - p.at(close_f, s, a), theirs = pb->second - pa->second;
+        const double ours = p.at(close_f, s, b) - p.at(close_f, s, a),
+                     theirs = pb->second - pa->second;
         // pysystemtrade wrote 12 significant digits: compare relative to the price level.
         const double tol = 1e-9 * std::max(1.0, std::fabs(pb->second));
-        const bool roll = roll_bars.lower_bound(a + 1) != roll_bars.end() && *roll_bars.lower_bound(a + 1) <= b;
-        const bool intraday_change = change_dates.upper_bound(da) != change_dates.end() && *change_dates.upper_bound(da) <= db;
+        const bool roll =
+            roll_bars.lower_bound(a + 1) != roll_bars.end() && *roll_bars.lower_bound(a + 1) <= b;
+        const bool intraday_change = change_dates.upper_bound(da) != change_dates.end() &&
+                                     *change_dates.upper_bound(da) <= db;
         if (roll) {
           ++roll_pairs;
           if (std::fabs(ours - theirs) <= tol) ++roll_pairs_equal;
@@ -732,12 +800,15 @@ TEST(FuturesSharedDataTest, PysystemtradeCarryDataHeldBackAdjusted) {
   EXPECT_EQ(roll_pairs, rolls.size());
   EXPECT_GT(pairs, 150000u);
   std::printf(
-      "[  figures ] PRICE_CONTRACT changes: %zu intraday, %zu after daily resampling; rolls: %zu (%zu same-day, %zu "
+      "[  figures ] PRICE_CONTRACT changes: %zu intraday, %zu after daily resampling; rolls: %zu "
+      "(%zu same-day, %zu "
       "close-to-close)\n"
-      "[  figures ] vs pysystemtrade back-adjusted: %zu non-roll day pairs equal (worst relative difference %.2g); "
-      "roll days: %zu, of which %zu equal; %zu non-roll pairs skipped (intraday contract round trips)\n",
-      raw_changes, daily_changes, rolls.size(), same_day, rolls.size() - same_day, pairs, worst, roll_pairs,
-      roll_pairs_equal, intraday_round_trips);
+      "[  figures ] vs pysystemtrade back-adjusted: %zu non-roll day pairs equal (worst relative "
+      "difference %.2g); "
+      "roll days: %zu, of which %zu equal; %zu non-roll pairs skipped (intraday contract round "
+      "trips)\n",
+      raw_changes, daily_changes, rolls.size(), same_day, rolls.size() - same_day, pairs, worst,
+      roll_pairs, roll_pairs_equal, intraday_round_trips);
 }
 
 }  // namespace

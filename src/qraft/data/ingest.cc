@@ -19,19 +19,27 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::set<std::string>& DataExtensions() {
-  static const std::set<std::string> kExt = {".csv", ".tsv", ".parquet", ".pq", ".feather", ".arrow", ".ipc", ".json"};
+  static const std::set<std::string> kExt = {".csv",     ".tsv",   ".parquet", ".pq",
+                                             ".feather", ".arrow", ".ipc",     ".json"};
   return kExt;
 }
 
 std::string_view FormatName(InputFormat f) {
   switch (f) {
-    case InputFormat::kAuto: return "auto";
-    case InputFormat::kCsv: return "csv";
-    case InputFormat::kParquet: return "parquet";
-    case InputFormat::kArrow: return "arrow";
-    case InputFormat::kQlib: return "qlib";
-    case InputFormat::kBinance: return "binance";
-    case InputFormat::kJson: return "json";
+    case InputFormat::kAuto:
+      return "auto";
+    case InputFormat::kCsv:
+      return "csv";
+    case InputFormat::kParquet:
+      return "parquet";
+    case InputFormat::kArrow:
+      return "arrow";
+    case InputFormat::kQlib:
+      return "qlib";
+    case InputFormat::kBinance:
+      return "binance";
+    case InputFormat::kJson:
+      return "json";
   }
   return "?";
 }
@@ -55,30 +63,39 @@ Result<std::vector<Input>> ExpandPaths(const IngestOptions& opt) {
   for (const fs::path& p : opt.paths) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
-      if (opt.format == InputFormat::kQlib || (opt.format == InputFormat::kAuto && io::IsQlibDir(p))) {
+      if (opt.format == InputFormat::kQlib ||
+          (opt.format == InputFormat::kAuto && io::IsQlibDir(p))) {
         out.push_back({p, InputFormat::kQlib});
         continue;
       }
       std::vector<fs::path> files;
-      for (auto it = fs::recursive_directory_iterator(p, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        if (it->is_regular_file() && DataExtensions().count(io::DataExtension(it->path()))) files.push_back(it->path());
+      for (auto it = fs::recursive_directory_iterator(p, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_regular_file() && DataExtensions().count(io::DataExtension(it->path())))
+          files.push_back(it->path());
       }
-      if (ec) return Status::IOError(fmt::format("{}: cannot list directory: {}", p.string(), ec.message()));
+      if (ec)
+        return Status::IOError(
+            fmt::format("{}: cannot list directory: {}", p.string(), ec.message()));
       std::sort(files.begin(), files.end());
       if (files.empty()) {
-        return Status::NotFound(fmt::format("{}: no data files (csv, parquet, feather, json) in this directory", p.string()));
+        return Status::NotFound(fmt::format(
+            "{}: no data files (csv, parquet, feather, json) in this directory", p.string()));
       }
-      for (const fs::path& f : files) out.push_back({f, FormatOf(f, opt.format)});
+      for (const fs::path& f : files)
+        out.push_back({f, FormatOf(f, opt.format)});
     } else if (fs::exists(p, ec)) {
       if (opt.format == InputFormat::kQlib) {
-        return Status::InvalidArgument(fmt::format("{}: --format qlib expects a Qlib data directory", p.string()));
+        return Status::InvalidArgument(
+            fmt::format("{}: --format qlib expects a Qlib data directory", p.string()));
       }
       out.push_back({p, FormatOf(p, opt.format)});
     } else {
       return Status::NotFound(fmt::format("{}: no such file or directory", p.string()));
     }
   }
-  if (out.empty()) return Status::InvalidArgument("nothing to ingest: give at least one file or directory");
+  if (out.empty())
+    return Status::InvalidArgument("nothing to ingest: give at least one file or directory");
   return out;
 }
 
@@ -124,7 +141,8 @@ Result<InputFormat> ParseInputFormat(std::string_view name) {
 }
 
 Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Progress& progress) {
-  if (opt.market.empty()) return Status::InvalidArgument("a market name is required (--market), e.g. us_stock");
+  if (opt.market.empty())
+    return Status::InvalidArgument("a market name is required (--market), e.g. us_stock");
   MarketSpec market;
   if (!opt.market_file.empty()) {
     QRAFT_ASSIGN_OR_RETURN(market, LoadMarketFile(opt.market_file));
@@ -154,7 +172,9 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
     }
   }
   if (freq.unit() == Frequency::Unit::kTick) {
-    return Status::InvalidArgument("--freq tick: tick and order-book data are not bars; ingest them as bars of a fixed frequency for now");
+    return Status::InvalidArgument(
+        "--freq tick: tick and order-book data are not bars; ingest them as bars of a fixed "
+        "frequency for now");
   }
   const bool read_daily = !freq.intraday() && !opt.resample;
   const TimeLabeler labeler(read_daily, input_tz);
@@ -165,59 +185,67 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
   std::optional<Calendar> qlib_calendar;
   std::vector<InstrumentSpan> qlib_instruments;
   progress.Start("read", inputs.size());
-  Status read_status = ParallelForStatus(inputs.size(), 1, [&](std::size_t b, std::size_t e) -> Status {
-    for (std::size_t i = b; i < e; ++i) {
-      const Input& in = inputs[i];
-      // CSV files are hashed from the same read that parses them; other formats read their own way.
-      const bool csv = in.format == InputFormat::kCsv || in.format == InputFormat::kBinance;
-      if (!csv) {
-        QRAFT_ASSIGN_OR_RETURN(hashes[i], HashSource(in.path));
-      }
-      switch (in.format) {
-        case InputFormat::kQlib: {
-          QRAFT_ASSIGN_OR_RETURN(io::QlibData q, io::ReadQlibDir(in.path, freq, input_tz));
-          per_input[i] = std::move(q.tables);
-          // One Qlib directory per ingest (checked below), so no race on these.
-          qlib_calendar = std::move(q.calendar);
-          qlib_instruments = std::move(q.instruments);
-          break;
-        }
-        case InputFormat::kParquet:
-        case InputFormat::kArrow: {
-          QRAFT_ASSIGN_OR_RETURN(SourceTable t, io::ReadColumnarFile(in.path, opt.mapping, labeler));
-          per_input[i].push_back(std::move(t));
-          break;
-        }
-        case InputFormat::kJson: {
-          QRAFT_ASSIGN_OR_RETURN(SourceTable t, io::ReadExchangeJson(in.path, opt.mapping, labeler));
-          per_input[i].push_back(std::move(t));
-          break;
-        }
-        default: {
-          io::CsvOptions csv_options;
-          csv_options.mapping = opt.mapping;
-          csv_options.labeler = labeler;
-          const std::string stem = io::BareStem(in.path);
-          auto name = io::ParseExchangeFileName(stem);
-          if (in.format == InputFormat::kBinance || (name && name->freq)) {
-            csv_options.headerless_names = io::BinanceKlineColumns();
-            if (name && csv_options.mapping.symbol.empty() && csv_options.mapping.symbol_value.empty() &&
-                csv_options.mapping.symbol_pattern.empty()) {
-              csv_options.mapping.symbol_value = name->symbol;
+  Status read_status =
+      ParallelForStatus(inputs.size(), 1, [&](std::size_t b, std::size_t e) -> Status {
+        for (std::size_t i = b; i < e; ++i) {
+          const Input& in = inputs[i];
+          // CSV files are hashed from the same read that parses them; other formats read their own
+          // way.
+          const bool csv = in.format == InputFormat::kCsv || in.format == InputFormat::kBinance;
+          if (!csv) {
+            QRAFT_ASSIGN_OR_RETURN(hashes[i], HashSource(in.path));
+          }
+          switch (in.format) {
+            case InputFormat::kQlib: {
+              QRAFT_ASSIGN_OR_RETURN(io::QlibData q, io::ReadQlibDir(in.path, freq, input_tz));
+              per_input[i] = std::move(q.tables);
+              // One Qlib directory per ingest (checked below), so no race on these.
+              qlib_calendar = std::move(q.calendar);
+              qlib_instruments = std::move(q.instruments);
+              break;
+            }
+            case InputFormat::kParquet:
+            case InputFormat::kArrow: {
+              QRAFT_ASSIGN_OR_RETURN(SourceTable t,
+                                     io::ReadColumnarFile(in.path, opt.mapping, labeler));
+              per_input[i].push_back(std::move(t));
+              break;
+            }
+            case InputFormat::kJson: {
+              QRAFT_ASSIGN_OR_RETURN(SourceTable t,
+                                     io::ReadExchangeJson(in.path, opt.mapping, labeler));
+              per_input[i].push_back(std::move(t));
+              break;
+            }
+            default: {
+              io::CsvOptions csv_options;
+              csv_options.mapping = opt.mapping;
+              csv_options.labeler = labeler;
+              const std::string stem = io::BareStem(in.path);
+              auto name = io::ParseExchangeFileName(stem);
+              if (in.format == InputFormat::kBinance || (name && name->freq)) {
+                csv_options.headerless_names = io::BinanceKlineColumns();
+                if (name && csv_options.mapping.symbol.empty() &&
+                    csv_options.mapping.symbol_value.empty() &&
+                    csv_options.mapping.symbol_pattern.empty()) {
+                  csv_options.mapping.symbol_value = name->symbol;
+                }
+              }
+              QRAFT_ASSIGN_OR_RETURN(SourceTable t,
+                                     io::ReadCsvFile(in.path, csv_options, &hashes[i]));
+              per_input[i].push_back(std::move(t));
             }
           }
-          QRAFT_ASSIGN_OR_RETURN(SourceTable t, io::ReadCsvFile(in.path, csv_options, &hashes[i]));
-          per_input[i].push_back(std::move(t));
+          progress.Advance();
         }
-      }
-      progress.Advance();
-    }
-    return Status::OK();
-  });
+        return Status::OK();
+      });
   progress.Finish();
   QRAFT_RETURN_NOT_OK(read_status);
-  const std::size_t qlib_inputs = static_cast<std::size_t>(
-      std::count_if(inputs.begin(), inputs.end(), [](const Input& in) { return in.format == InputFormat::kQlib; }));
+  const std::size_t qlib_inputs =
+      static_cast<std::size_t>(std::count_if(inputs.begin(), inputs.end(), [](const Input& in) {
+        return in.format == InputFormat::kQlib;
+      }));
   if (qlib_inputs > 1 || (qlib_inputs == 1 && inputs.size() > 1)) {
     return Status::InvalidArgument("a Qlib directory must be ingested on its own");
   }
@@ -234,9 +262,11 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
     for (SourceTable& t : per_input[i]) {
       rows += t.rows();
       for (const std::string& n : t.notes) {
-        notes.Add({Severity::kInfo, "reader_note", "", "", kNoTimestamp, 1, fmt::format("{}: {}", t.source, n)});
+        notes.Add({Severity::kInfo, "reader_note", "", "", kNoTimestamp, 1,
+                   fmt::format("{}: {}", t.source, n)});
       }
-      tables.push_back(opt.resample ? Resample(t, freq, TimeLabeler(!freq.intraday(), market_tz)) : std::move(t));
+      tables.push_back(opt.resample ? Resample(t, freq, TimeLabeler(!freq.intraday(), market_tz))
+                                    : std::move(t));
     }
     content.source_rows += rows;
     sources.push_back({{"path", inputs[i].path.string()},
@@ -263,14 +293,17 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
   progress.Advance();
   progress.Finish();
 
-  nlohmann::json provenance = {{"sources", sources},
-                               {"options",
-                                {{"format", FormatName(opt.format)},
-                                 {"resample", opt.resample},
-                                 {"calendar", opt.calendar_file.empty() ? (aopt.calendar ? "qlib" : "union") : opt.calendar_file.string()},
-                                 {"instruments", opt.instruments_file.empty() ? (qlib_instruments.empty() ? "data" : "qlib") : opt.instruments_file.string()},
-                                 {"market_pack", market.from_pack},
-                                 {"sessions", market.sessions.size()}}}};
+  nlohmann::json provenance = {
+      {"sources", sources},
+      {"options",
+       {{"format", FormatName(opt.format)},
+        {"resample", opt.resample},
+        {"calendar", opt.calendar_file.empty() ? (aopt.calendar ? "qlib" : "union")
+                                               : opt.calendar_file.string()},
+        {"instruments", opt.instruments_file.empty() ? (qlib_instruments.empty() ? "data" : "qlib")
+                                                     : opt.instruments_file.string()},
+        {"market_pack", market.from_pack},
+        {"sessions", market.sessions.size()}}}};
 
   Panel panel = std::move(assembled.panel);
   std::string factor_note;
@@ -294,11 +327,14 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
     provenance["rolls"] = std::move(rolls);
     const ContinuousOptions& c = *opt.continuous;
     provenance["continuous"] = {
-        {"rule", c.rule == RollRule::kHeld            ? "held"
-                 : c.rule == RollRule::kVolume        ? "volume"
-                 : c.rule == RollRule::kOpenInterest  ? "open_interest"
-                                                      : fmt::format("calendar:{}", c.days_before_expiry)},
-        {"adjust", c.adjust == RollAdjust::kBack ? "back" : c.adjust == RollAdjust::kRatio ? "ratio" : "none"},
+        {"rule", c.rule == RollRule::kHeld     ? "held"
+                 : c.rule == RollRule::kVolume ? "volume"
+                 : c.rule == RollRule::kOpenInterest
+                     ? "open_interest"
+                     : fmt::format("calendar:{}", c.days_before_expiry)},
+        {"adjust", c.adjust == RollAdjust::kBack    ? "back"
+                   : c.adjust == RollAdjust::kRatio ? "ratio"
+                                                    : "none"},
         {"contract_pattern", c.rule == RollRule::kHeld ? "" : c.contract_pattern}};
   }
   content.panel = std::move(panel);

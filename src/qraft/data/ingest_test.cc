@@ -22,7 +22,9 @@ IngestOptions Options(std::vector<fs::path> paths, std::string market = "us_stoc
 
 TEST(IngestTest, PerSymbolFilesFromADirectory) {
   TempDir dir;
-  dir.Write("in/AAA.csv", "date,open,high,low,close,volume\n2014-01-02,1,2,0.5,1.5,10\n2014-01-03,1.5,2,1,1.75,20\n");
+  dir.Write(
+      "in/AAA.csv",
+      "date,open,high,low,close,volume\n2014-01-02,1,2,0.5,1.5,10\n2014-01-03,1.5,2,1,1.75,20\n");
   dir.Write("in/sub/BBB.csv", "date,open,high,low,close,volume\n2014-01-03,5,6,4,5.5,7\n");
   dir.Write("in/README.md", "not data");
   auto store = *OpenLocalStore(dir / "store");
@@ -47,13 +49,15 @@ TEST(IngestTest, PerSymbolFilesFromADirectory) {
 TEST(IngestTest, StrictAndErrorsPublishNothing) {
   TempDir dir;
   auto store = *OpenLocalStore(dir / "store");
-  const fs::path warn = dir.Write("w.csv", "date,close\n2014-01-02,1\n2014-01-03,1.01\n");  // short history
+  const fs::path warn =
+      dir.Write("w.csv", "date,close\n2014-01-02,1\n2014-01-03,1.01\n");  // short history
   IngestOptions o = Options({warn});
   o.strict = true;
   auto r = Ingest(o, store.get(), NullProgress());
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kDataError);
-  EXPECT_NE(r.status().message().find("ingest rejected (--strict: warnings are failures); no snapshot was written"),
+  EXPECT_NE(r.status().message().find(
+                "ingest rejected (--strict: warnings are failures); no snapshot was written"),
             std::string::npos);
   EXPECT_NE(r.status().message().find("short_history"), std::string::npos);
   EXPECT_TRUE(store->List()->empty());
@@ -70,13 +74,15 @@ TEST(IngestTest, StrictAndErrorsPublishNothing) {
   dir.Write("mix/B.csv", "date,close\n2014-01-02,oops\n");
   auto m = Ingest(Options({dir / "mix"}), store.get(), NullProgress());
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("B.csv:2: column 'close': expected a number, got 'oops'"), std::string::npos);
+  EXPECT_NE(m.status().message().find("B.csv:2: column 'close': expected a number, got 'oops'"),
+            std::string::npos);
   EXPECT_TRUE(store->List()->empty());
 }
 
 TEST(IngestTest, DryRunWritesNothing) {
   TempDir dir;
-  auto r = Ingest(Options({dir.Write("a.csv", "date,close\n2014-01-02,1\n")}), nullptr, NullProgress());
+  auto r =
+      Ingest(Options({dir.Write("a.csv", "date,close\n2014-01-02,1\n")}), nullptr, NullProgress());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->snapshot_id.empty());
   EXPECT_EQ(r->content.panel.num_symbols(), 1u);
@@ -87,24 +93,27 @@ TEST(IngestTest, CalendarAndInstrumentsFiles) {
   const fs::path data = dir.Write("a.csv", "date,close\n2014-01-02,1\n2014-01-06,2\n");
   IngestOptions o = Options({data});
   o.calendar_file = dir.Write("cal.txt", "2014-01-02\n2014-01-03\n2014-01-06\n");
-  o.instruments_file = dir.Write("all.txt", "a\t2013-01-02\t2014-01-06\nGONE\t2010-01-04\t2012-12-31\n");
+  o.instruments_file =
+      dir.Write("all.txt", "a\t2013-01-02\t2014-01-06\nGONE\t2010-01-04\t2012-12-31\n");
   auto r = Ingest(o, nullptr, NullProgress());
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->content.panel.num_times(), 3u);           // 01-03 comes from the calendar: a NaN bar
+  EXPECT_EQ(r->content.panel.num_times(), 3u);  // 01-03 comes from the calendar: a NaN bar
   EXPECT_TRUE(std::isnan(r->content.panel.at(0, 0, 1)));
-  ASSERT_EQ(r->content.instruments.size(), 2u);          // the delisted name is kept
+  ASSERT_EQ(r->content.instruments.size(), 2u);  // the delisted name is kept
   EXPECT_EQ(r->content.instruments[0].symbol, "GONE");
   for (const QualityIssue& i : r->content.quality.issues) {
     EXPECT_NE(i.check, "outside_listing");
     EXPECT_NE(i.check, "unlisted_symbol");
   }
   // Data outside the listed span, and a symbol the file does not list, are warnings.
-  IngestOptions outside = Options({data, dir.Write("b2.csv", "date,close,Name\n2014-01-06,5,NEW\n")});
+  IngestOptions outside =
+      Options({data, dir.Write("b2.csv", "date,close,Name\n2014-01-06,5,NEW\n")});
   outside.instruments_file = dir.Write("short.txt", "a\t2014-01-02\t2014-01-03\n");
   auto w = Ingest(outside, nullptr, NullProgress());
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   std::map<std::string, std::size_t> found;
-  for (const QualityIssue& i : w->content.quality.issues) found[i.check] += i.count;
+  for (const QualityIssue& i : w->content.quality.issues)
+    found[i.check] += i.count;
   EXPECT_EQ(found["outside_listing"], 1u);
   EXPECT_EQ(found["unlisted_symbol"], 1u);
 
@@ -116,20 +125,24 @@ TEST(IngestTest, CalendarAndInstrumentsFiles) {
 
 TEST(IngestTest, BadOptionsAreInvalidArgument) {
   TempDir dir;
-  EXPECT_EQ(Ingest(Options({dir / "nope.csv"}), nullptr, NullProgress()).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(Ingest(Options({}), nullptr, NullProgress()).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Ingest(Options({dir / "nope.csv"}), nullptr, NullProgress()).status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(Ingest(Options({}), nullptr, NullProgress()).status().code(),
+            StatusCode::kInvalidArgument);
   IngestOptions o = Options({dir.Write("a.csv", "date,close\n2014-01-02,1\n")}, "");
   EXPECT_EQ(Ingest(o, nullptr, NullProgress()).status().code(), StatusCode::kInvalidArgument);
   auto empty_dir = dir / "empty";
   fs::create_directories(empty_dir);
-  EXPECT_EQ(Ingest(Options({empty_dir}), nullptr, NullProgress()).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Ingest(Options({empty_dir}), nullptr, NullProgress()).status().code(),
+            StatusCode::kNotFound);
 }
 
 TEST(IngestTest, ResampleIntradaySnapshotsToDaily) {
   TempDir dir;
-  const fs::path f = dir.Write("CORN.csv",
-                               "DATETIME,PRICE\n2014-12-19 17:32:41,432.125\n2014-12-19 23:00:00,435.25\n"
-                               "2014-12-22 14:42:33,434.375\n");
+  const fs::path f =
+      dir.Write("CORN.csv",
+                "DATETIME,PRICE\n2014-12-19 17:32:41,432.125\n2014-12-19 23:00:00,435.25\n"
+                "2014-12-22 14:42:33,434.375\n");
   IngestOptions o = Options({f}, "futures");
   o.resample = true;
   o.mapping.fields = {{"close", "PRICE"}};
@@ -143,7 +156,8 @@ TEST(IngestTest, ResampleIntradaySnapshotsToDaily) {
   o.resample = false;
   auto dup = Ingest(o, nullptr, NullProgress());
   ASSERT_FALSE(dup.ok());
-  EXPECT_NE(dup.status().message().find("or --resample if these are intraday rows"), std::string::npos);
+  EXPECT_NE(dup.status().message().find("or --resample if these are intraday rows"),
+            std::string::npos);
 }
 
 TEST(IngestTest, SplitAndDividendColumnsGiveAFactor) {
@@ -160,7 +174,8 @@ TEST(IngestTest, SplitAndDividendColumnsGiveAFactor) {
   EXPECT_DOUBLE_EQ(p.at(factor, 0, 0), 1.0);
   EXPECT_DOUBLE_EQ(p.at(factor, 0, 1), 2.0);
   EXPECT_DOUBLE_EQ(p.at(factor, 0, 2), 2.0 / (1 - 0.255 / 38.4));
-  EXPECT_EQ(r->content.provenance["adjustment"], "factor from split and dividend (dividend method prev_close)");
+  EXPECT_EQ(r->content.provenance["adjustment"],
+            "factor from split and dividend (dividend method prev_close)");
 }
 
 }  // namespace

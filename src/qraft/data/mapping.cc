@@ -24,16 +24,34 @@ std::string Key(std::string_view s) {
       k += '_';
     }
   }
-  while (!k.empty() && k.back() == '_') k.pop_back();
+  while (!k.empty() && k.back() == '_')
+    k.pop_back();
   return k;
 }
 
 // Standard fields, in display order.
-constexpr std::array<std::string_view, 22> kStandard = {
-    "open",      "high",          "low",       "close",      "volume",   "amount",
-    "vwap",      "open_interest", "trades",    "factor",     "adj_close", "dividend",
-    "split",     "funding_rate",  "contract",  "taker_buy_volume", "taker_buy_amount",
-    "mark_open", "mark_high",     "mark_low",  "mark_close", "mark_price"};
+constexpr std::array<std::string_view, 22> kStandard = {"open",
+                                                        "high",
+                                                        "low",
+                                                        "close",
+                                                        "volume",
+                                                        "amount",
+                                                        "vwap",
+                                                        "open_interest",
+                                                        "trades",
+                                                        "factor",
+                                                        "adj_close",
+                                                        "dividend",
+                                                        "split",
+                                                        "funding_rate",
+                                                        "contract",
+                                                        "taker_buy_volume",
+                                                        "taker_buy_amount",
+                                                        "mark_open",
+                                                        "mark_high",
+                                                        "mark_low",
+                                                        "mark_close",
+                                                        "mark_price"};
 
 // Columns that carry no bar data and are dropped unless mapped explicitly (Binance klines'
 // close_time is the bar's open time plus its length; "ignore" is literally unused).
@@ -41,25 +59,55 @@ constexpr std::array<std::string_view, 2> kDropped = {"close_time", "ignore"};
 
 const std::unordered_map<std::string, std::string>& Aliases() {
   static const auto* m = new std::unordered_map<std::string, std::string>{
-      {"o", "open"}, {"open_price", "open"}, {"openprice", "open"}, {"opening_price", "open"},
-      {"h", "high"}, {"high_price", "high"}, {"highest", "high"},
-      {"l", "low"}, {"low_price", "low"}, {"lowest", "low"},
-      {"c", "close"}, {"close_price", "close"}, {"closeprice", "close"}, {"closing_price", "close"},
-      {"last", "close"}, {"last_price", "close"},
-      {"v", "volume"}, {"vol", "volume"},
-      {"turnover", "amount"}, {"money", "amount"}, {"quote_volume", "amount"},
-      {"quote_asset_volume", "amount"}, {"quote_av", "amount"},
-      {"avg_price", "vwap"}, {"average_price", "vwap"},
-      {"openinterest", "open_interest"}, {"oi", "open_interest"},
-      {"adj_factor", "factor"}, {"adjfactor", "factor"}, {"adjustment_factor", "factor"},
-      {"adjclose", "adj_close"}, {"adjusted_close", "adj_close"},
-      {"dividends", "dividend"}, {"ex_dividend", "dividend"}, {"cash_dividend", "dividend"},
-      {"splits", "split"}, {"split_ratio", "split"}, {"stock_splits", "split"},
-      {"fundingrate", "funding_rate"}, {"last_funding_rate", "funding_rate"},
-      {"number_of_trades", "trades"}, {"num_trades", "trades"}, {"trade_count", "trades"}, {"count", "trades"},
-      {"taker_buy_base_asset_volume", "taker_buy_volume"}, {"taker_buy_base", "taker_buy_volume"},
+      {"o", "open"},
+      {"open_price", "open"},
+      {"openprice", "open"},
+      {"opening_price", "open"},
+      {"h", "high"},
+      {"high_price", "high"},
+      {"highest", "high"},
+      {"l", "low"},
+      {"low_price", "low"},
+      {"lowest", "low"},
+      {"c", "close"},
+      {"close_price", "close"},
+      {"closeprice", "close"},
+      {"closing_price", "close"},
+      {"last", "close"},
+      {"last_price", "close"},
+      {"v", "volume"},
+      {"vol", "volume"},
+      {"turnover", "amount"},
+      {"money", "amount"},
+      {"quote_volume", "amount"},
+      {"quote_asset_volume", "amount"},
+      {"quote_av", "amount"},
+      {"avg_price", "vwap"},
+      {"average_price", "vwap"},
+      {"openinterest", "open_interest"},
+      {"oi", "open_interest"},
+      {"adj_factor", "factor"},
+      {"adjfactor", "factor"},
+      {"adjustment_factor", "factor"},
+      {"adjclose", "adj_close"},
+      {"adjusted_close", "adj_close"},
+      {"dividends", "dividend"},
+      {"ex_dividend", "dividend"},
+      {"cash_dividend", "dividend"},
+      {"splits", "split"},
+      {"split_ratio", "split"},
+      {"stock_splits", "split"},
+      {"fundingrate", "funding_rate"},
+      {"last_funding_rate", "funding_rate"},
+      {"number_of_trades", "trades"},
+      {"num_trades", "trades"},
+      {"trade_count", "trades"},
+      {"count", "trades"},
+      {"taker_buy_base_asset_volume", "taker_buy_volume"},
+      {"taker_buy_base", "taker_buy_volume"},
       {"taker_buy_base_volume", "taker_buy_volume"},
-      {"taker_buy_quote_asset_volume", "taker_buy_amount"}, {"taker_buy_quote", "taker_buy_amount"},
+      {"taker_buy_quote_asset_volume", "taker_buy_amount"},
+      {"taker_buy_quote", "taker_buy_amount"},
       {"taker_buy_quote_volume", "taker_buy_amount"},
   };
   return *m;
@@ -67,11 +115,11 @@ const std::unordered_map<std::string, std::string>& Aliases() {
 
 // Detection order matters: the first candidate present wins.
 constexpr std::array<std::string_view, 14> kTimeNames = {
-    "datetime", "timestamp", "date", "time", "trade_date", "trading_date", "dt", "ts",
-    "open_time", "day", "calc_time", "fundingtime", "funding_time", "date_time"};
+    "datetime", "timestamp", "date", "time",      "trade_date",  "trading_date", "dt",
+    "ts",       "open_time", "day",  "calc_time", "fundingtime", "funding_time", "date_time"};
 constexpr std::array<std::string_view, 12> kSymbolNames = {
-    "symbol", "ticker", "code", "name", "instrument", "ts_code", "sec_code", "stock_code",
-    "asset", "pair", "security", "secid"};
+    "symbol",   "ticker",     "code",  "name", "instrument", "ts_code",
+    "sec_code", "stock_code", "asset", "pair", "security",   "secid"};
 
 }  // namespace
 
@@ -107,7 +155,8 @@ Result<ColumnMapping> LoadMappingFile(const std::filesystem::path& path) {
                                                e.mark.line + 1, e.mark.column + 1, e.msg));
   }
   if (!root.IsMap()) {
-    return Status::InvalidArgument(fmt::format("{}: expected a mapping of keys such as time, symbol, fields", path.string()));
+    return Status::InvalidArgument(
+        fmt::format("{}: expected a mapping of keys such as time, symbol, fields", path.string()));
   }
   ColumnMapping m;
   auto where = [&](const YAML::Node& n) {
@@ -117,7 +166,8 @@ Result<ColumnMapping> LoadMappingFile(const std::filesystem::path& path) {
     const std::string key = kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
     auto scalar = [&](std::string& out) -> Status {
-      if (!v.IsScalar()) return Status::InvalidArgument(fmt::format("{}: '{}' must be a string", where(v), key));
+      if (!v.IsScalar())
+        return Status::InvalidArgument(fmt::format("{}: '{}' must be a string", where(v), key));
       out = v.as<std::string>();
       return Status::OK();
     };
@@ -140,16 +190,24 @@ Result<ColumnMapping> LoadMappingFile(const std::filesystem::path& path) {
     } else if (key == "timezone") {
       QRAFT_RETURN_NOT_OK(scalar(m.timezone));
     } else if (key == "only_mapped") {
-      if (!v.IsScalar()) return Status::InvalidArgument(fmt::format("{}: 'only_mapped' must be true or false", where(v)));
+      if (!v.IsScalar())
+        return Status::InvalidArgument(
+            fmt::format("{}: 'only_mapped' must be true or false", where(v)));
       m.only_mapped = v.as<bool>();
     } else if (key == "fields") {
       if (!v.IsMap()) {
-        return Status::InvalidArgument(fmt::format("{}: 'fields' must map Qraft field names to source columns, e.g. close: PRICE", where(v)));
+        return Status::InvalidArgument(fmt::format(
+            "{}: 'fields' must map Qraft field names to source columns, e.g. close: PRICE",
+            where(v)));
       }
-      for (const auto& f : v) m.fields.emplace_back(f.first.as<std::string>(), f.second.as<std::string>());
+      for (const auto& f : v)
+        m.fields.emplace_back(f.first.as<std::string>(), f.second.as<std::string>());
     } else if (key == "ignore") {
-      if (!v.IsSequence()) return Status::InvalidArgument(fmt::format("{}: 'ignore' must be a list of column names", where(v)));
-      for (const auto& c : v) m.ignore.push_back(c.as<std::string>());
+      if (!v.IsSequence())
+        return Status::InvalidArgument(
+            fmt::format("{}: 'ignore' must be a list of column names", where(v)));
+      for (const auto& c : v)
+        m.ignore.push_back(c.as<std::string>());
     } else {
       return Status::InvalidArgument(fmt::format(
           "{}: unknown key '{}' (expected time, date, clock, symbol, fields, ignore, only_mapped, "
@@ -194,12 +252,13 @@ Result<ColumnPlan> PlanColumns(const std::vector<std::string>& header, const Col
   for (std::size_t i = 0; i < n; ++i) {
     keys[i] = Key(header[i]);
     if (keys[i].empty()) {
-      return Status::DataError(fmt::format("{}: header column {} has an empty name", source, i + 1));
+      return Status::DataError(
+          fmt::format("{}: header column {} has an empty name", source, i + 1));
     }
     for (std::size_t j = 0; j < i; ++j) {
       if (keys[j] == keys[i]) {
-        return Status::DataError(fmt::format(
-            "{}: duplicate header column '{}' (columns {} and {})", source, header[i], j + 1, i + 1));
+        return Status::DataError(fmt::format("{}: duplicate header column '{}' (columns {} and {})",
+                                             source, header[i], j + 1, i + 1));
       }
     }
   }
@@ -254,23 +313,26 @@ Result<ColumnPlan> PlanColumns(const std::vector<std::string>& header, const Col
     }
   }
   if (plan.time_col < 0 && plan.date_col < 0) {
-    return Status::DataError(fmt::format(
-        "{}: no time column found in header ({}); expected one named date, datetime or "
-        "timestamp, or map it with --time-col",
-        source, fmt::join(header, ",")));
+    return Status::DataError(
+        fmt::format("{}: no time column found in header ({}); expected one named date, datetime or "
+                    "timestamp, or map it with --time-col",
+                    source, fmt::join(header, ",")));
   }
   if (plan.time_col >= 0) plan.roles[static_cast<std::size_t>(plan.time_col)] = ColumnRole::kTime;
   if (plan.date_col >= 0) plan.roles[static_cast<std::size_t>(plan.date_col)] = ColumnRole::kDate;
-  if (plan.clock_col >= 0) plan.roles[static_cast<std::size_t>(plan.clock_col)] = ColumnRole::kClock;
+  if (plan.clock_col >= 0)
+    plan.roles[static_cast<std::size_t>(plan.clock_col)] = ColumnRole::kClock;
 
   // Explicit field mappings.
   std::vector<bool> claimed(n, false);
-  for (std::size_t i = 0; i < n; ++i) claimed[i] = plan.roles[i] != ColumnRole::kIgnore;
+  for (std::size_t i = 0; i < n; ++i)
+    claimed[i] = plan.roles[i] != ColumnRole::kIgnore;
   for (const auto& [field, column] : mapping.fields) {
     QRAFT_ASSIGN_OR_RETURN(const int c, require(column, fmt::format("field '{}'", field)));
     const auto ci = static_cast<std::size_t>(c);
     if (claimed[ci]) {
-      return Status::InvalidArgument(fmt::format("{}: column '{}' is mapped twice", source, column));
+      return Status::InvalidArgument(
+          fmt::format("{}: column '{}' is mapped twice", source, column));
     }
     plan.roles[ci] = ColumnRole::kField;
     plan.field_names[ci] = CanonicalFieldName(field);
@@ -319,7 +381,8 @@ Result<ColumnPlan> PlanColumns(const std::vector<std::string>& header, const Col
   return plan;
 }
 
-Result<std::string> SymbolFromFileName(const std::filesystem::path& path, const ColumnMapping& mapping) {
+Result<std::string> SymbolFromFileName(const std::filesystem::path& path,
+                                       const ColumnMapping& mapping) {
   if (!mapping.symbol_value.empty()) return mapping.symbol_value;
   const std::string stem = io::BareStem(path);
   if (mapping.symbol_pattern.empty()) return stem;
@@ -327,7 +390,8 @@ Result<std::string> SymbolFromFileName(const std::filesystem::path& path, const 
   try {
     re = std::regex(mapping.symbol_pattern);
   } catch (const std::regex_error& e) {
-    return Status::InvalidArgument(fmt::format("symbol pattern '{}': {}", mapping.symbol_pattern, e.what()));
+    return Status::InvalidArgument(
+        fmt::format("symbol pattern '{}': {}", mapping.symbol_pattern, e.what()));
   }
   std::smatch m;
   if (!std::regex_match(stem, m, re) || m.size() < 2 || m[1].str().empty()) {

@@ -67,8 +67,8 @@ enum class ColumnRole { kIgnore, kTime, kDate, kClock, kSymbol, kField };
 
 /// What each column of one table is.
 struct ColumnPlan {
-  std::vector<ColumnRole> roles;          // per source column
-  std::vector<std::string> field_names;   // per source column; set for kField
+  std::vector<ColumnRole> roles;         // per source column
+  std::vector<std::string> field_names;  // per source column; set for kField
   int time_col = -1, date_col = -1, clock_col = -1, symbol_col = -1;
   /// kField columns that were detected, not mapped, and may be dropped if not numeric.
   std::vector<bool> optional;
@@ -81,6 +81,7 @@ Result<ColumnPlan> PlanColumns(const std::vector<std::string>& header, const Col
 
 /// The symbol for a file without a symbol column: mapping.symbol_value, else symbol_pattern's
 /// capture on the bare file name, else the bare file name. Errors when the pattern does not match.
-Result<std::string> SymbolFromFileName(const std::filesystem::path& path, const ColumnMapping& mapping);
+Result<std::string> SymbolFromFileName(const std::filesystem::path& path,
+                                       const ColumnMapping& mapping);
 
 }  // namespace qraft::data

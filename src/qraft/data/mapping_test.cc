@@ -44,9 +44,10 @@ TEST(MappingTest, SymbolValueSuppressesDetection) {
 
 TEST(MappingTest, LoadMappingFile) {
   testing::TempDir dir;
-  auto path = dir.Write("m.yaml",
-                        "time: DATETIME\nsymbol_pattern: \"(.+)_carrydata\"\nfields:\n  close: PRICE\n"
-                        "  contract: PRICE_CONTRACT\nignore: [X]\n");
+  auto path =
+      dir.Write("m.yaml",
+                "time: DATETIME\nsymbol_pattern: \"(.+)_carrydata\"\nfields:\n  close: PRICE\n"
+                "  contract: PRICE_CONTRACT\nignore: [X]\n");
   auto m = LoadMappingFile(path);
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->time, "DATETIME");
@@ -56,7 +57,8 @@ TEST(MappingTest, LoadMappingFile) {
 
   auto bad = LoadMappingFile(dir.Write("b.yaml", "time: t\nsymbl: x\n"));
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("b.yaml:2:1: unknown key 'symbl'"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("b.yaml:2:1: unknown key 'symbl'"), std::string::npos)
+      << bad.status().message();
   auto broken = LoadMappingFile(dir.Write("c.yaml", "fields: [a\n"));
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("c.yaml:"), std::string::npos);

@@ -15,8 +15,8 @@ Result<MarketSpec> ParseMarketYaml(std::string_view text, std::string_view sourc
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(
-        fmt::format("{}:{}:{}: invalid YAML: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
+    return Status::InvalidArgument(fmt::format("{}:{}:{}: invalid YAML: {}", source,
+                                               e.mark.line + 1, e.mark.column + 1, e.msg));
   }
   if (!root.IsMap()) return Status::InvalidArgument(fmt::format("{}: expected a mapping", source));
   MarketSpec m;
@@ -24,7 +24,8 @@ Result<MarketSpec> ParseMarketYaml(std::string_view text, std::string_view sourc
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
-    const std::string where = fmt::format("{}:{}:{}", source, kv.first.Mark().line + 1, kv.first.Mark().column + 1);
+    const std::string where =
+        fmt::format("{}:{}:{}", source, kv.first.Mark().line + 1, kv.first.Mark().column + 1);
     if (key == "name") {
       m.name = v.as<std::string>();
     } else if (key == "description") {
@@ -35,7 +36,9 @@ Result<MarketSpec> ParseMarketYaml(std::string_view text, std::string_view sourc
       m.timezone = v.as<std::string>();
       QRAFT_RETURN_NOT_OK(TimeZone::Find(m.timezone).status().WithContext(where));
     } else if (key == "sessions") {
-      if (!v.IsSequence()) return Status::InvalidArgument(fmt::format("{}: sessions must be a list such as [\"09:30-16:00\"]", where));
+      if (!v.IsSequence())
+        return Status::InvalidArgument(
+            fmt::format("{}: sessions must be a list such as [\"09:30-16:00\"]", where));
       for (const auto& s : v) {
         QRAFT_ASSIGN_OR_RETURN(Session session, ParseSession(s.as<std::string>()));
         if (session.open_minute == 0 && session.close_minute == 24 * 60) continue;  // whole day
@@ -43,7 +46,8 @@ Result<MarketSpec> ParseMarketYaml(std::string_view text, std::string_view sourc
       }
     } else {
       return Status::InvalidArgument(fmt::format(
-          "{}: unknown key '{}' (expected name, description, asset_class, timezone, sessions)", where, key));
+          "{}: unknown key '{}' (expected name, description, asset_class, timezone, sessions)",
+          where, key));
     }
   }
   if (m.name.empty()) return Status::InvalidArgument(fmt::format("{}: 'name' is required", source));
@@ -73,7 +77,8 @@ MarketSpec FindMarket(std::string_view name) {
 
 std::vector<std::string> BuiltinMarkets() {
   std::vector<std::string> out;
-  for (const EmbeddedMarket& e : EmbeddedMarkets()) out.emplace_back(e.name);
+  for (const EmbeddedMarket& e : EmbeddedMarkets())
+    out.emplace_back(e.name);
   return out;
 }
 

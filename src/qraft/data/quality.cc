@@ -28,12 +28,15 @@ struct Tally {
 
 struct SymbolFindings {
   std::vector<Tally> missing;  // per field
-  Tally ohlc, non_positive, negative_volume, zero_volume, gap, stale, outlier, large, split_mismatch;
+  Tally ohlc, non_positive, negative_volume, zero_volume, gap, stale, outlier, large,
+      split_mismatch;
   std::size_t longest_gap = 0;
   std::size_t valid = 0;
 };
 
-std::optional<std::size_t> Field(const Panel& p, std::string_view name) { return p.FindField(name); }
+std::optional<std::size_t> Field(const Panel& p, std::string_view name) {
+  return p.FindField(name);
+}
 
 bool IsPriceField(std::string_view f) {
   return f == "open" || f == "high" || f == "low" || f == "close" || f == "vwap";
@@ -43,9 +46,12 @@ bool IsPriceField(std::string_view f) {
 
 std::string_view SeverityName(Severity s) {
   switch (s) {
-    case Severity::kInfo: return "info";
-    case Severity::kWarning: return "warning";
-    case Severity::kError: return "error";
+    case Severity::kInfo:
+      return "info";
+    case Severity::kWarning:
+      return "warning";
+    case Severity::kError:
+      return "error";
   }
   return "?";
 }
@@ -55,8 +61,8 @@ void QualityReport::Append(const QualityReport& other) {
 }
 
 std::size_t QualityReport::Count(Severity s) const {
-  return static_cast<std::size_t>(
-      std::count_if(issues.begin(), issues.end(), [&](const QualityIssue& i) { return i.severity == s; }));
+  return static_cast<std::size_t>(std::count_if(
+      issues.begin(), issues.end(), [&](const QualityIssue& i) { return i.severity == s; }));
 }
 
 void QualityReport::Sort() {
@@ -77,7 +83,9 @@ nlohmann::json QualityReport::ToJson(bool date_only) const {
     if (c.is_null()) c = {{"severity", SeverityName(i.severity)}, {"symbols", 0}, {"count", 0}};
     c["symbols"] = c["symbols"].get<std::size_t>() + (i.symbol.empty() ? 0 : 1);
     c["count"] = c["count"].get<std::size_t>() + i.count;
-    nlohmann::json j = {{"severity", SeverityName(i.severity)}, {"check", i.check}, {"count", i.count},
+    nlohmann::json j = {{"severity", SeverityName(i.severity)},
+                        {"check", i.check},
+                        {"count", i.count},
                         {"message", i.message}};
     if (!i.symbol.empty()) j["symbol"] = i.symbol;
     if (!i.field.empty()) j["field"] = i.field;
@@ -92,17 +100,20 @@ nlohmann::json QualityReport::ToJson(bool date_only) const {
 }
 
 std::string QualityReport::ToText(bool date_only, std::size_t max_lines) const {
-  std::string out = fmt::format("quality: {} errors, {} warnings, {} info\n", Count(Severity::kError),
-                                Count(Severity::kWarning), Count(Severity::kInfo));
-  std::map<std::pair<int, std::string>, std::pair<std::size_t, std::size_t>> checks;  // (-sev, check) -> (findings, count)
+  std::string out =
+      fmt::format("quality: {} errors, {} warnings, {} info\n", Count(Severity::kError),
+                  Count(Severity::kWarning), Count(Severity::kInfo));
+  std::map<std::pair<int, std::string>, std::pair<std::size_t, std::size_t>>
+      checks;  // (-sev, check) -> (findings, count)
   for (const QualityIssue& i : issues) {
     auto& c = checks[{-static_cast<int>(i.severity), i.check}];
     c.first += 1;
     c.second += i.count;
   }
   for (const auto& [key, v] : checks) {
-    out += fmt::format("  {:<8} {:<20} {:>6} finding(s), {:>8} occurrence(s)\n",
-                       SeverityName(static_cast<Severity>(-key.first)), key.second, v.first, v.second);
+    out +=
+        fmt::format("  {:<8} {:<20} {:>6} finding(s), {:>8} occurrence(s)\n",
+                    SeverityName(static_cast<Severity>(-key.first)), key.second, v.first, v.second);
   }
   std::size_t shown = 0;
   for (const QualityIssue& i : issues) {
@@ -119,7 +130,8 @@ std::string QualityReport::ToText(bool date_only, std::size_t max_lines) const {
 QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool date_only) {
   const std::size_t S = panel.num_symbols(), T = panel.num_times(), F = panel.num_fields();
   const auto open = Field(panel, "open"), high = Field(panel, "high"), low = Field(panel, "low"),
-             close = Field(panel, "close"), volume = Field(panel, "volume"), split = Field(panel, "split");
+             close = Field(panel, "close"), volume = Field(panel, "volume"),
+             split = Field(panel, "split");
   std::vector<std::size_t> price_fields;
   for (std::size_t f = 0; f < F; ++f) {
     if (IsPriceField(panel.field_names()[f])) price_fields.push_back(f);
@@ -183,13 +195,16 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
         auto o = panel.series(*open, s), h = panel.series(*high, s), l = panel.series(*low, s),
              c = panel.series(*close, s);
         for (std::size_t t = first; t <= last; ++t) {
-          if (std::isnan(o[t]) || std::isnan(h[t]) || std::isnan(l[t]) || std::isnan(c[t])) continue;
-          if (h[t] < std::max({o[t], c[t], l[t]}) || l[t] > std::min({o[t], c[t], h[t]})) out.ohlc.Hit(t);
+          if (std::isnan(o[t]) || std::isnan(h[t]) || std::isnan(l[t]) || std::isnan(c[t]))
+            continue;
+          if (h[t] < std::max({o[t], c[t], l[t]}) || l[t] > std::min({o[t], c[t], h[t]}))
+            out.ohlc.Hit(t);
         }
       }
       if (volume) {
         auto v = panel.series(*volume, s);
-        const std::span<const double> c = close ? panel.series(*close, s) : std::span<const double>();
+        const std::span<const double> c =
+            close ? panel.series(*close, s) : std::span<const double>();
         for (std::size_t t = first; t <= last; ++t) {
           if (v[t] < 0) out.negative_volume.Hit(t, v[t]);
           if (v[t] == 0 && (c.empty() || !std::isnan(c[t]))) out.zero_volume.Hit(t);
@@ -229,7 +244,8 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
           auto mid = tmp.begin() + static_cast<std::ptrdiff_t>(tmp.size() / 2);
           std::nth_element(tmp.begin(), mid, tmp.end());
           const double median = *mid;
-          for (double& x : tmp) x = std::fabs(x - median);
+          for (double& x : tmp)
+            x = std::fabs(x - median);
           std::nth_element(tmp.begin(), mid, tmp.end());
           const double mad = 1.4826 * *mid;
           for (std::size_t i = 0; i < returns.size(); ++i) {
@@ -252,9 +268,11 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
           for (std::size_t t = first; t <= last; ++t) {
             const double ratio = sp[t];
             const double px = std::isnan(o[t]) ? c[t] : o[t];
-            if (!std::isnan(ratio) && ratio > 0 && ratio != 1 && !std::isnan(prev_close) && px > 0) {
+            if (!std::isnan(ratio) && ratio > 0 && ratio != 1 && !std::isnan(prev_close) &&
+                px > 0) {
               const double jump = px / prev_close;
-              if (std::fabs(std::log(jump * ratio)) > std::fabs(std::log(jump))) out.split_mismatch.Hit(t, ratio);
+              if (std::fabs(std::log(jump * ratio)) > std::fabs(std::log(jump)))
+                out.split_mismatch.Hit(t, ratio);
             }
             if (!std::isnan(c[t])) prev_close = c[t];
           }
@@ -268,7 +286,8 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
   for (std::size_t s = 0; s < S; ++s) {
     const SymbolFindings& f = found[s];
     const std::string& sym = panel.symbols()[s];
-    auto add = [&](Severity sev, std::string check, const Tally& t, std::string what, std::string field = "") {
+    auto add = [&](Severity sev, std::string check, const Tally& t, std::string what,
+                   std::string field = "") {
       if (t.count == 0) return;
       QualityIssue i;
       i.severity = sev;
@@ -286,55 +305,68 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
           fmt::format("{} bar(s) without a value for '{}'", f.missing[k].count, name), name);
     }
     add(Severity::kWarning, "ohlc_inconsistent", f.ohlc,
-        fmt::format("{} bar(s) with high below open/close/low or low above open/close/high", f.ohlc.count));
+        fmt::format("{} bar(s) with high below open/close/low or low above open/close/high",
+                    f.ohlc.count));
     add(Severity::kWarning, "non_positive_price", f.non_positive,
         fmt::format("{} price(s) <= 0 (e.g. {})", f.non_positive.count, f.non_positive.example));
     add(Severity::kError, "negative_volume", f.negative_volume,
-        fmt::format("{} bar(s) with negative volume (e.g. {})", f.negative_volume.count, f.negative_volume.example));
-    add(Severity::kInfo, "zero_volume", f.zero_volume, fmt::format("{} bar(s) with zero volume", f.zero_volume.count));
+        fmt::format("{} bar(s) with negative volume (e.g. {})", f.negative_volume.count,
+                    f.negative_volume.example));
+    add(Severity::kInfo, "zero_volume", f.zero_volume,
+        fmt::format("{} bar(s) with zero volume", f.zero_volume.count));
     add(Severity::kInfo, "calendar_gap", f.gap,
-        fmt::format("{} missing bar(s) inside its listed range (longest run {})", f.gap.count, f.longest_gap));
+        fmt::format("{} missing bar(s) inside its listed range (longest run {})", f.gap.count,
+                    f.longest_gap));
     add(Severity::kWarning, "stale_price", f.stale,
-        fmt::format("{} run(s) of {}+ unchanged closes (e.g. {})", f.stale.count, opt.stale_run + 1, f.stale.example));
+        fmt::format("{} run(s) of {}+ unchanged closes (e.g. {})", f.stale.count, opt.stale_run + 1,
+                    f.stale.example));
     add(Severity::kWarning, "outlier_return", f.outlier,
-        fmt::format("{} close-to-close move(s) beyond {:.0f}% (e.g. {:+.1f}%): unadjusted corporate action or bad print?",
+        fmt::format("{} close-to-close move(s) beyond {:.0f}% (e.g. {:+.1f}%): unadjusted "
+                    "corporate action or bad print?",
                     f.outlier.count, 100 * opt.max_abs_return, 100 * f.outlier.example));
     add(Severity::kInfo, "large_return", f.large,
-        fmt::format("{} move(s) over {:.0f} robust deviations from the median (e.g. {:+.1f}%)", f.large.count,
-                    opt.outlier_mads, 100 * f.large.example));
+        fmt::format("{} move(s) over {:.0f} robust deviations from the median (e.g. {:+.1f}%)",
+                    f.large.count, opt.outlier_mads, 100 * f.large.example));
     add(Severity::kWarning, "split_mismatch", f.split_mismatch,
-        fmt::format("{} split(s) (e.g. ratio {}) where the price does not jump by the ratio: prices "
-                    "look already split-adjusted",
-                    f.split_mismatch.count, f.split_mismatch.example));
+        fmt::format(
+            "{} split(s) (e.g. ratio {}) where the price does not jump by the ratio: prices "
+            "look already split-adjusted",
+            f.split_mismatch.count, f.split_mismatch.example));
     if (f.valid < opt.min_history) {
       QualityIssue i;
       i.severity = Severity::kWarning;
       i.check = "short_history";
       i.symbol = sym;
       i.count = 1;
-      i.message = fmt::format("{}: only {} bar(s) of data (fewer than {})", sym, f.valid, opt.min_history);
+      i.message =
+          fmt::format("{}: only {} bar(s) of data (fewer than {})", sym, f.valid, opt.min_history);
       report.Add(std::move(i));
     }
   }
   return report;
 }
 
-QualityReport CheckListings(const Panel& panel, const std::vector<InstrumentSpan>& spans, bool date_only) {
+QualityReport CheckListings(const Panel& panel, const std::vector<InstrumentSpan>& spans,
+                            bool date_only) {
   QualityReport report;
   const std::size_t T = panel.num_times(), F = panel.num_fields();
   for (std::size_t s = 0; s < panel.num_symbols(); ++s) {
     const std::string& sym = panel.symbols()[s];
-    auto lo = std::lower_bound(spans.begin(), spans.end(), sym,
-                               [](const InstrumentSpan& a, const std::string& b) { return a.symbol < b; });
+    auto lo = std::lower_bound(
+        spans.begin(), spans.end(), sym,
+        [](const InstrumentSpan& a, const std::string& b) { return a.symbol < b; });
     auto hi = lo;
-    while (hi != spans.end() && hi->symbol == sym) ++hi;
+    while (hi != spans.end() && hi->symbol == sym)
+      ++hi;
     std::size_t outside = 0, first = T;
     for (std::size_t t = 0; t < T; ++t) {
       bool any = false;
-      for (std::size_t f = 0; f < F && !any; ++f) any = !std::isnan(panel.at(f, s, t));
+      for (std::size_t f = 0; f < F && !any; ++f)
+        any = !std::isnan(panel.at(f, s, t));
       if (!any) continue;
       const Timestamp x = panel.calendar()[t];
-      const bool listed = std::any_of(lo, hi, [&](const InstrumentSpan& sp) { return sp.start <= x && x <= sp.end; });
+      const bool listed = std::any_of(
+          lo, hi, [&](const InstrumentSpan& sp) { return sp.start <= x && x <= sp.end; });
       if (!listed && outside++ == 0) first = t;
     }
     if (outside == 0) continue;
@@ -345,7 +377,8 @@ QualityReport CheckListings(const Panel& panel, const std::vector<InstrumentSpan
     i.count = outside;
     if (lo == hi) {
       i.check = "unlisted_symbol";
-      i.message = fmt::format("{}: has {} bar(s) but no listing span in the instruments file", sym, outside);
+      i.message = fmt::format("{}: has {} bar(s) but no listing span in the instruments file", sym,
+                              outside);
     } else {
       i.check = "outside_listing";
       i.message = fmt::format("{}: {} bar(s) outside its listing span(s) (first {})", sym, outside,

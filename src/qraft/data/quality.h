@@ -13,9 +13,8 @@
 //   (CheckPanel)
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -29,9 +28,9 @@ std::string_view SeverityName(Severity s);
 
 struct QualityIssue {
   Severity severity = Severity::kWarning;
-  std::string check;    // e.g. "ohlc_inconsistent"
-  std::string symbol;   // empty: not about one symbol
-  std::string field;    // empty: not about one field
+  std::string check;               // e.g. "ohlc_inconsistent"
+  std::string symbol;              // empty: not about one symbol
+  std::string field;               // empty: not about one field
   Timestamp first = kNoTimestamp;  // first occurrence
   std::size_t count = 1;           // occurrences
   std::string message;             // one sentence, with an example location where known
@@ -78,6 +77,7 @@ struct InstrumentSpan;
 /// Checks data against given listing spans (an instruments file): a symbol with data but no span
 /// (`unlisted_symbol`) and bars outside every span of their symbol (`outside_listing`), both
 /// warnings. Spans must be sorted by symbol.
-QualityReport CheckListings(const Panel& panel, const std::vector<InstrumentSpan>& spans, bool date_only);
+QualityReport CheckListings(const Panel& panel, const std::vector<InstrumentSpan>& spans,
+                            bool date_only);
 
 }  // namespace qraft::data

@@ -41,8 +41,11 @@ QualityOptions Lenient() {
 }
 
 TEST(QualityTest, CleanDataHasNoFindings) {
-  Panel p = OneSymbol({{"open", {10, 11, 12, 11}}, {"high", {11, 12, 13, 12}}, {"low", {9, 10, 11, 10}},
-                       {"close", {10.5, 11.5, 12.5, 11}}, {"volume", {100, 200, 300, 400}}});
+  Panel p = OneSymbol({{"open", {10, 11, 12, 11}},
+                       {"high", {11, 12, 13, 12}},
+                       {"low", {9, 10, 11, 10}},
+                       {"close", {10.5, 11.5, 12.5, 11}},
+                       {"volume", {100, 200, 300, 400}}});
   QualityReport r = CheckPanel(p, Lenient(), true);
   EXPECT_TRUE(r.issues.empty()) << r.ToText(true);
 }
@@ -52,7 +55,8 @@ TEST(QualityTest, EachCheckFiresWithCountAndFirstTime) {
       {"open", {10, 11, N, 10, 10, 10, 10, 10, 10, 30}},
       {"high", {11, 10, 12, 11, 11, 11, 11, 11, 11, 31}},  // bar 1: high below open
       {"low", {9, 10, 11, 9, 9, 9, 9, 9, 9, 29}},
-      {"close", {10, 10.5, 11, 10, 10, 10, 10, 10, 10, 30}},  // bars 3..8: six equal closes -> stale
+      {"close",
+       {10, 10.5, 11, 10, 10, 10, 10, 10, 10, 30}},  // bars 3..8: six equal closes -> stale
       {"volume", {100, -5, 0, N, 1, 1, 1, 1, 1, 1}},
   });
   QualityReport r = CheckPanel(p, Lenient(), true);
@@ -64,10 +68,12 @@ TEST(QualityTest, EachCheckFiresWithCountAndFirstTime) {
   EXPECT_EQ(m["missing_values:open"].severity, Severity::kWarning);
   EXPECT_EQ(m["missing_values:volume"].severity, Severity::kInfo);
   EXPECT_EQ(m["negative_volume"].severity, Severity::kError);
-  EXPECT_EQ(m["negative_volume"].message, "AAA: 1 bar(s) with negative volume (e.g. -5) (first 2020-01-02)");
+  EXPECT_EQ(m["negative_volume"].message,
+            "AAA: 1 bar(s) with negative volume (e.g. -5) (first 2020-01-02)");
   EXPECT_EQ(m["zero_volume"].count, 1u);
   EXPECT_EQ(m["stale_price"].count, 1u);
-  EXPECT_EQ(m["stale_price"].first, DateTimestamp(2020, 1, 4));  // the first of the six equal closes
+  EXPECT_EQ(m["stale_price"].first,
+            DateTimestamp(2020, 1, 4));      // the first of the six equal closes
   EXPECT_EQ(m["outlier_return"].count, 1u);  // 10 -> 30
   EXPECT_EQ(m["outlier_return"].first, DateTimestamp(2020, 1, 10));
   EXPECT_TRUE(r.Failed(false));  // negative volume is an error
@@ -105,12 +111,15 @@ TEST(QualityTest, StrictTurnsWarningsIntoFailureAndJsonCounts) {
 
 TEST(QualityTest, DeterministicOrderAcrossSymbols) {
   std::vector<std::string> syms;
-  for (int i = 0; i < 100; ++i) syms.push_back("S" + std::to_string(1000 + i));
+  for (int i = 0; i < 100; ++i)
+    syms.push_back("S" + std::to_string(1000 + i));
   PanelBuilder b(Calendar({1, 2, 3}), syms);
   auto c = b.AddField("close");
-  for (std::size_t i = 0; i < c.size(); ++i) c[i] = (i % 3 == 1) ? -1 : 1;
+  for (std::size_t i = 0; i < c.size(); ++i)
+    c[i] = (i % 3 == 1) ? -1 : 1;
   Panel p = std::move(b).Build();
-  QualityReport a = CheckPanel(p, QualityOptions(), true), z = CheckPanel(p, QualityOptions(), true);
+  QualityReport a = CheckPanel(p, QualityOptions(), true),
+                z = CheckPanel(p, QualityOptions(), true);
   a.Sort();
   z.Sort();
   EXPECT_EQ(a.ToJson(true).dump(), z.ToJson(true).dump());

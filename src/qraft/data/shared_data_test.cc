@@ -35,10 +35,12 @@ TEST(SharedDataTest, Sp500FiveYears) {
   // 35 symbols have fewer than 1,259 rows (PROVENANCE.md): 29 list after the first day, and 6
   // (BMY, DHR, ES, ICE, O, ORCL) have gaps, which stay NaN and are reported as calendar gaps.
   std::size_t late = 0;
-  for (const InstrumentSpan& s : c.instruments) late += s.start > c.panel.calendar().front();
+  for (const InstrumentSpan& s : c.instruments)
+    late += s.start > c.panel.calendar().front();
   EXPECT_EQ(late, 29u);
   std::size_t short_rows = 0;
-  for (const auto& [symbol, cov] : meta["coverage"].items()) short_rows += cov["bars"].get<std::size_t>() < 1259;
+  for (const auto& [symbol, cov] : meta["coverage"].items())
+    short_rows += cov["bars"].get<std::size_t>() < 1259;
   EXPECT_EQ(short_rows, 35u);
   std::vector<std::string> gapped;
   for (const QualityIssue& i : c.quality.issues) {
@@ -70,7 +72,8 @@ TEST(SharedDataTest, Sp500FiveYears) {
 // per symbol (Quandl's figures also include dividends paid after the sample ends).
 TEST(SharedDataTest, QuandlAdjustedClosesFromSplitsAndDividends) {
   QRAFT_REQUIRE_SHARED_DATA();
-  const fs::path zip = SharedData() / "zipline-resources/tests/resources/quandl_samples/QUANDL_ARCHIVE.zip";
+  const fs::path zip =
+      SharedData() / "zipline-resources/tests/resources/quandl_samples/QUANDL_ARCHIVE.zip";
   for (const auto& [method, tolerance] :
        {std::pair{DividendMethod::kExClose, 1e-12}, std::pair{DividendMethod::kPrevClose, 3e-4}}) {
     IngestOptions o;
@@ -122,7 +125,8 @@ TEST(SharedDataTest, ZiplineCsvdirSplitsOnAdjustedPricesAreFlagged) {
   }
   ASSERT_TRUE(mismatch.count("AAPL"));
   EXPECT_EQ(mismatch["AAPL"]->first, DateTimestamp(2014, 6, 9));
-  EXPECT_EQ(r->content.panel.symbols().names(), (std::vector<std::string>{"AAPL", "IBM", "KO", "MSFT"}));
+  EXPECT_EQ(r->content.panel.symbols().names(),
+            (std::vector<std::string>{"AAPL", "IBM", "KO", "MSFT"}));
   IngestOptions strict = o;
   strict.strict = true;
   EXPECT_FALSE(Ingest(strict, nullptr, NullProgress()).ok());

@@ -39,7 +39,9 @@ Sha256Digest FieldDigest(const std::string& name, std::span<const double> values
 
 }  // namespace
 
-std::string QraftVersion() { return std::string("qraft ") + QRAFT_VERSION; }
+std::string QraftVersion() {
+  return std::string("qraft ") + QRAFT_VERSION;
+}
 
 std::vector<InstrumentSpan> DeriveInstruments(const Panel& panel) {
   const std::size_t S = panel.num_symbols(), T = panel.num_times(), F = panel.num_fields();
@@ -76,7 +78,8 @@ std::vector<InstrumentSpan> DeriveInstruments(const Panel& panel) {
 std::vector<std::string> ActiveSymbols(const std::vector<InstrumentSpan>& spans, Timestamp t) {
   std::vector<std::string> out;
   for (const InstrumentSpan& s : spans) {
-    if (s.start <= t && t <= s.end && (out.empty() || out.back() != s.symbol)) out.push_back(s.symbol);
+    if (s.start <= t && t <= s.end && (out.empty() || out.back() != s.symbol))
+      out.push_back(s.symbol);
   }
   return out;
 }
@@ -98,17 +101,20 @@ Result<std::vector<InstrumentSpan>> LoadInstrumentsFile(const std::filesystem::p
       p = q + 1;
     }
     if (parts.size() != 3) {
-      return Status::DataError(fmt::format("{}:{}: expected SYMBOL<TAB>start<TAB>end, got {} field(s)",
-                                           path.string(), no, parts.size()));
+      return Status::DataError(
+          fmt::format("{}:{}: expected SYMBOL<TAB>start<TAB>end, got {} field(s)", path.string(),
+                      no, parts.size()));
     }
     auto a = ParseIsoDateTime(parts[1]);
     auto b = ParseIsoDateTime(parts[2]);
     if (!a || !b) {
-      return Status::DataError(fmt::format("{}:{}: expected dates such as 2013-02-08 for start and end, got '{}' and '{}'",
-                                           path.string(), no, parts[1], parts[2]));
+      return Status::DataError(fmt::format(
+          "{}:{}: expected dates such as 2013-02-08 for start and end, got '{}' and '{}'",
+          path.string(), no, parts[1], parts[2]));
     }
     if (b->value < a->value) {
-      return Status::DataError(fmt::format("{}:{}: end {} is before start {}", path.string(), no, parts[2], parts[1]));
+      return Status::DataError(
+          fmt::format("{}:{}: end {} is before start {}", path.string(), no, parts[2], parts[1]));
     }
     spans.push_back({parts[0], a->value, b->value});
   }
@@ -123,19 +129,23 @@ SnapshotHashes ComputeHashes(const SnapshotContent& c) {
   SnapshotHashes out;
   std::vector<Sha256Digest> digests(p.num_fields());
   ParallelFor(p.num_fields(), 1, [&](std::size_t b, std::size_t e) {
-    for (std::size_t f = b; f < e; ++f) digests[f] = FieldDigest(p.field_names()[f], p.field(f));
+    for (std::size_t f = b; f < e; ++f)
+      digests[f] = FieldDigest(p.field_names()[f], p.field(f));
   });
-  for (std::size_t f = 0; f < p.num_fields(); ++f) out.fields.emplace_back(p.field_names()[f], ToHex(digests[f]));
+  for (std::size_t f = 0; f < p.num_fields(); ++f)
+    out.fields.emplace_back(p.field_names()[f], ToHex(digests[f]));
 
   Sha256 cal;
   cal.UpdateU64(p.num_times());
-  for (Timestamp t : p.calendar().times()) cal.UpdateI64(t);
+  for (Timestamp t : p.calendar().times())
+    cal.UpdateI64(t);
   const Sha256Digest cal_digest = cal.Finish();
   out.calendar = ToHex(cal_digest);
 
   Sha256 sym;
   sym.UpdateU64(p.num_symbols());
-  for (const std::string& s : p.symbols().names()) sym.UpdateString(s);
+  for (const std::string& s : p.symbols().names())
+    sym.UpdateString(s);
   const Sha256Digest sym_digest = sym.Finish();
   out.symbols = ToHex(sym_digest);
 
@@ -147,8 +157,10 @@ SnapshotHashes ComputeHashes(const SnapshotContent& c) {
   id.Update(cal_digest.data(), cal_digest.size());
   id.Update(sym_digest.data(), sym_digest.size());
   std::vector<std::size_t> order(p.num_fields());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p.field_names()[a] < p.field_names()[b]; });
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(),
+            [&](std::size_t a, std::size_t b) { return p.field_names()[a] < p.field_names()[b]; });
   id.UpdateU64(order.size());
   for (std::size_t f : order) {
     id.UpdateString(p.field_names()[f]);
@@ -164,7 +176,8 @@ SnapshotHashes ComputeHashes(const SnapshotContent& c) {
   return out;
 }
 
-nlohmann::json Coverage(const Panel& panel, const std::vector<InstrumentSpan>& spans, bool date_only) {
+nlohmann::json Coverage(const Panel& panel, const std::vector<InstrumentSpan>& spans,
+                        bool date_only) {
   const std::size_t S = panel.num_symbols(), T = panel.num_times(), F = panel.num_fields();
   struct Cov {
     std::size_t first = 0, last = 0, bars = 0, gaps = 0;
@@ -177,7 +190,8 @@ nlohmann::json Coverage(const Panel& panel, const std::vector<InstrumentSpan>& s
       std::fill(present.begin(), present.end(), 0);
       for (std::size_t f = 0; f < F; ++f) {
         auto x = panel.series(f, s);
-        for (std::size_t t = 0; t < T; ++t) present[t] |= !std::isnan(x[t]);
+        for (std::size_t t = 0; t < T; ++t)
+          present[t] |= !std::isnan(x[t]);
       }
       Cov& c = cov[s];
       c.missing.assign(F, 0);
@@ -193,7 +207,8 @@ nlohmann::json Coverage(const Panel& panel, const std::vector<InstrumentSpan>& s
       c.gaps = (c.last - c.first + 1) - c.bars;
       for (std::size_t f = 0; f < F; ++f) {
         auto x = panel.series(f, s);
-        for (std::size_t t = c.first; t <= c.last; ++t) c.missing[f] += std::isnan(x[t]);
+        for (std::size_t t = c.first; t <= c.last; ++t)
+          c.missing[f] += std::isnan(x[t]);
       }
     }
   });
@@ -209,12 +224,14 @@ nlohmann::json Coverage(const Panel& panel, const std::vector<InstrumentSpan>& s
     const std::size_t span = c.last - c.first + 1;
     span_cells += span;
     bars += c.bars;
-    for (std::size_t f = 0; f < F; ++f) missing[f] += c.missing[f];
-    symbols[panel.symbols()[s]] = {{"first", FormatTimestamp(panel.calendar()[c.first], date_only)},
-                                   {"last", FormatTimestamp(panel.calendar()[c.last], date_only)},
-                                   {"bars", c.bars},
-                                   {"gaps", c.gaps},
-                                   {"coverage", static_cast<double>(c.bars) / static_cast<double>(span)}};
+    for (std::size_t f = 0; f < F; ++f)
+      missing[f] += c.missing[f];
+    symbols[panel.symbols()[s]] = {
+        {"first", FormatTimestamp(panel.calendar()[c.first], date_only)},
+        {"last", FormatTimestamp(panel.calendar()[c.last], date_only)},
+        {"bars", c.bars},
+        {"gaps", c.gaps},
+        {"coverage", static_cast<double>(c.bars) / static_cast<double>(span)}};
   }
   nlohmann::json fields = nlohmann::json::object();
   for (std::size_t f = 0; f < F; ++f) {
@@ -237,7 +254,8 @@ nlohmann::json BuildMeta(const SnapshotContent& c, const SnapshotHashes& h) {
   }
   nlohmann::json instruments = nlohmann::json::array();
   for (const InstrumentSpan& s : c.instruments) {
-    instruments.push_back({s.symbol, FormatTimestamp(s.start, date_only), FormatTimestamp(s.end, date_only)});
+    instruments.push_back(
+        {s.symbol, FormatTimestamp(s.start, date_only), FormatTimestamp(s.end, date_only)});
   }
   nlohmann::json meta = {
       {"format", "qraft.snapshot"},

@@ -11,10 +11,9 @@
 // Metadata (sources, quality, notes) is recorded beside the content but is not part of the id.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
@@ -59,9 +58,9 @@ struct SnapshotContent {
 };
 
 struct SnapshotHashes {
-  std::string id;        // the snapshot id
-  std::string calendar;  // SHA-256 of the calendar
-  std::string symbols;   // SHA-256 of the symbol list
+  std::string id;                                           // the snapshot id
+  std::string calendar;                                     // SHA-256 of the calendar
+  std::string symbols;                                      // SHA-256 of the symbol list
   std::vector<std::pair<std::string, std::string>> fields;  // per field, panel order
 };
 
@@ -74,7 +73,8 @@ SnapshotHashes ComputeHashes(const SnapshotContent& content);
 nlohmann::json BuildMeta(const SnapshotContent& content, const SnapshotHashes& hashes);
 
 /// Per-symbol coverage and per-field missing rates, computed from a panel and its spans.
-nlohmann::json Coverage(const Panel& panel, const std::vector<InstrumentSpan>& spans, bool date_only);
+nlohmann::json Coverage(const Panel& panel, const std::vector<InstrumentSpan>& spans,
+                        bool date_only);
 
 /// A published snapshot, opened read-only. Its panel may be memory-mapped; copies share it.
 class Snapshot {

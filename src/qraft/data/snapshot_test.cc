@@ -89,19 +89,25 @@ TEST(SnapshotTest, HashIndependentOfThreadCount) {
 TEST(SnapshotTest, InstrumentsAndActiveSymbols) {
   SnapshotContent c = Content();
   ASSERT_EQ(c.instruments.size(), 2u);
-  EXPECT_EQ(c.instruments[0], (InstrumentSpan{"AAA", DateTimestamp(2014, 1, 2), DateTimestamp(2014, 1, 2)}));
-  EXPECT_EQ(c.instruments[1], (InstrumentSpan{"BBB", DateTimestamp(2014, 1, 2), DateTimestamp(2014, 1, 3)}));
-  EXPECT_EQ(ActiveSymbols(c.instruments, DateTimestamp(2014, 1, 3)), std::vector<std::string>{"BBB"});
+  EXPECT_EQ(c.instruments[0],
+            (InstrumentSpan{"AAA", DateTimestamp(2014, 1, 2), DateTimestamp(2014, 1, 2)}));
+  EXPECT_EQ(c.instruments[1],
+            (InstrumentSpan{"BBB", DateTimestamp(2014, 1, 2), DateTimestamp(2014, 1, 3)}));
+  EXPECT_EQ(ActiveSymbols(c.instruments, DateTimestamp(2014, 1, 3)),
+            std::vector<std::string>{"BBB"});
 
   testing::TempDir dir;
-  auto spans = LoadInstrumentsFile(dir.Write("all.txt", "SH600000\t2008-01-02\t2010-05-04\nSH600000\t2011-01-04\t2020-09-25\nAAA\t2014-01-02\t2014-01-03\n"));
+  auto spans = LoadInstrumentsFile(dir.Write("all.txt",
+                                             "SH600000\t2008-01-02\t2010-05-04\nSH600000\t2011-01-"
+                                             "04\t2020-09-25\nAAA\t2014-01-02\t2014-01-03\n"));
   ASSERT_TRUE(spans.ok()) << spans.status().ToString();
   ASSERT_EQ(spans->size(), 3u);
   EXPECT_EQ((*spans)[0].symbol, "AAA");
   EXPECT_EQ(ActiveSymbols(*spans, DateTimestamp(2010, 6, 1)), std::vector<std::string>{});
   EXPECT_EQ(ActiveSymbols(*spans, DateTimestamp(2012, 6, 1)), std::vector<std::string>{"SH600000"});
   auto bad = LoadInstrumentsFile(dir.Write("bad.txt", "AAA\t2014-01-03\t2014-01-02\n"));
-  EXPECT_NE(bad.status().message().find("bad.txt:1: end 2014-01-02 is before start 2014-01-03"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("bad.txt:1: end 2014-01-02 is before start 2014-01-03"),
+            std::string::npos);
 }
 
 TEST(SnapshotTest, MetaCarriesCountsCoverageAndHashes) {

@@ -8,7 +8,8 @@ namespace qraft::data {
 
 std::string SourceTable::Where(std::size_t r) const {
   if (r < line.size() && line[r] != 0) {
-    return row_numbers ? fmt::format("{} row {}", source, line[r]) : fmt::format("{}:{}", source, line[r]);
+    return row_numbers ? fmt::format("{} row {}", source, line[r])
+                       : fmt::format("{}:{}", source, line[r]);
   }
   return source;
 }
@@ -28,7 +29,8 @@ std::size_t SourceTable::AddField(std::string name) {
 
 std::uint32_t SymbolInterner::Intern(std::string_view name) {
   if (last_ != UINT32_MAX && table_.symbols[last_] == name) return last_;
-  auto [it, inserted] = index_.try_emplace(std::string(name), static_cast<std::uint32_t>(table_.symbols.size()));
+  auto [it, inserted] =
+      index_.try_emplace(std::string(name), static_cast<std::uint32_t>(table_.symbols.size()));
   if (inserted) table_.symbols.emplace_back(name);
   last_ = it->second;
   return last_;

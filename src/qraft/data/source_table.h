@@ -34,7 +34,8 @@ struct SourceTable {
   /// NaN means missing.
   std::vector<std::string> field_names;
   std::vector<std::vector<double>> fields;
-  /// Notes for the quality report that only the reader could see (e.g. "ignored column 'exchange'").
+  /// Notes for the quality report that only the reader could see (e.g. "ignored column
+  /// 'exchange'").
   std::vector<std::string> notes;
 
   std::size_t rows() const { return time.size(); }

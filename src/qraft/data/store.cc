@@ -1,9 +1,9 @@
 #include "qraft/data/store.h"
 
 #include <fcntl.h>
-#include <tbb/parallel_invoke.h>
 #include <fmt/format.h>
 #include <signal.h>
+#include <tbb/parallel_invoke.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,15 +76,20 @@ Result<nlohmann::json> ReadJson(const fs::path& p) {
 }
 
 bool IsHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 bool ValidRefName(std::string_view s) {
-  return !s.empty() && s.front() != '.' &&
-         std::all_of(s.begin(), s.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '@'; });
+  return !s.empty() && s.front() != '.' && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ||
+           c == '@';
+  });
 }
 
-bool ProcessAlive(long pid) { return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
+bool ProcessAlive(long pid) {
+  return pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM);
+}
 
 Timestamp ParseMetaTime(const nlohmann::json& j) {
   auto t = ParseIsoDateTime(j.get<std::string>());
@@ -99,7 +104,9 @@ class LocalStore final : public SnapshotStore {
     std::error_code ec;
     for (const char* d : {"snapshots", "refs", "tmp"}) {
       fs::create_directories(root_ / d, ec);
-      if (ec) return Status::IOError(fmt::format("{}: cannot create store directory: {}", (root_ / d).string(), ec.message()));
+      if (ec)
+        return Status::IOError(fmt::format("{}: cannot create store directory: {}",
+                                           (root_ / d).string(), ec.message()));
     }
     return Status::OK();
   }
@@ -118,10 +125,12 @@ class LocalStore final : public SnapshotStore {
     if (!fs::exists(final_dir / kMeta)) {
       (void)CollectGarbage();
       static std::atomic<unsigned> counter{0};
-      const fs::path tmp = root_ / "tmp" / fmt::format("{}-{}-{}", hashes.id.substr(0, 12), ::getpid(), counter++);
+      const fs::path tmp =
+          root_ / "tmp" / fmt::format("{}-{}-{}", hashes.id.substr(0, 12), ::getpid(), counter++);
       std::error_code ec;
       fs::create_directory(tmp, ec);
-      if (ec) return Status::IOError(fmt::format("{}: cannot create: {}", tmp.string(), ec.message()));
+      if (ec)
+        return Status::IOError(fmt::format("{}: cannot create: {}", tmp.string(), ec.message()));
       Status st = WriteSnapshotFiles(content, hashes, tmp, progress);
       if (st.ok()) st = FsyncPath(tmp, true);
       if (st.ok() && ::rename(tmp.c_str(), final_dir.c_str()) != 0) {
@@ -145,7 +154,8 @@ class LocalStore final : public SnapshotStore {
     }
     if (ValidRefName(r) && fs::exists(root_ / "refs" / r)) {
       QRAFT_ASSIGN_OR_RETURN(std::string id, ReadText(root_ / "refs" / r));
-      while (!id.empty() && (id.back() == '\n' || id.back() == ' ')) id.pop_back();
+      while (!id.empty() && (id.back() == '\n' || id.back() == ' '))
+        id.pop_back();
       return id;
     }
     std::vector<std::string> matches;
@@ -165,11 +175,13 @@ class LocalStore final : public SnapshotStore {
     if (matches.size() == 1) return matches[0];
     if (matches.size() > 1) {
       std::sort(matches.begin(), matches.end());
-      return Status::InvalidArgument(fmt::format("'{}' is ambiguous: {}", r, fmt::join(matches, ", ")));
+      return Status::InvalidArgument(
+          fmt::format("'{}' is ambiguous: {}", r, fmt::join(matches, ", ")));
     }
-    return Status::NotFound(fmt::format(
-        "no snapshot '{}' in the store {} (give an id, an id prefix, or market@freq; see `qraft data list`)", r,
-        root_.string()));
+    return Status::NotFound(
+        fmt::format("no snapshot '{}' in the store {} (give an id, an id prefix, or market@freq; "
+                    "see `qraft data list`)",
+                    r, root_.string()));
   }
 
   Result<Snapshot> Open(std::string_view ref) const override {
@@ -180,10 +192,12 @@ class LocalStore final : public SnapshotStore {
     std::vector<InstrumentSpan> spans;
     try {
       for (const auto& row : meta.at("instruments")) {
-        spans.push_back({row.at(0).get<std::string>(), ParseMetaTime(row.at(1)), ParseMetaTime(row.at(2))});
+        spans.push_back(
+            {row.at(0).get<std::string>(), ParseMetaTime(row.at(1)), ParseMetaTime(row.at(2))});
       }
     } catch (const nlohmann::json::exception& e) {
-      return Status::DataError(fmt::format("{}: bad instruments list: {}", (dir / kMeta).string(), e.what()));
+      return Status::DataError(
+          fmt::format("{}: bad instruments list: {}", (dir / kMeta).string(), e.what()));
     }
     return Snapshot(id, dir, std::move(meta), std::move(panel), std::move(spans));
   }
@@ -217,7 +231,8 @@ class LocalStore final : public SnapshotStore {
       // Names are <id12>-<pid>-<n>; remove those whose writer is gone.
       const std::string name = e.path().filename().string();
       const auto a = name.find('-'), b = name.rfind('-');
-      const long pid = (a != std::string::npos && b > a) ? std::atol(name.substr(a + 1, b - a - 1).c_str()) : 0;
+      const long pid =
+          (a != std::string::npos && b > a) ? std::atol(name.substr(a + 1, b - a - 1).c_str()) : 0;
       if (pid == ::getpid() || ProcessAlive(pid)) continue;
       std::error_code rm;
       fs::remove_all(e.path(), rm);
@@ -233,8 +248,9 @@ class LocalStore final : public SnapshotStore {
       QRAFT_ASSIGN_OR_RETURN(std::string h, Xxh3_128FileHex(snap.dir() / f));
       const std::string want = m["files"][f].value("xxh3_128", "");
       if (h != want) {
-        return Status::DataError(fmt::format("{}: file hash {} does not match the metadata ({}); the snapshot is damaged",
-                                             (snap.dir() / f).string(), h, want));
+        return Status::DataError(fmt::format(
+            "{}: file hash {} does not match the metadata ({}); the snapshot is damaged",
+            (snap.dir() / f).string(), h, want));
       }
     }
     SnapshotContent c;
@@ -245,15 +261,19 @@ class LocalStore final : public SnapshotStore {
     c.instruments = snap.instruments();
     const SnapshotHashes h = ComputeHashes(c);
     if (h.id != snap.id()) {
-      return Status::DataError(fmt::format("snapshot {}: content hashes to {}; the snapshot is damaged", snap.id(), h.id));
+      return Status::DataError(fmt::format(
+          "snapshot {}: content hashes to {}; the snapshot is damaged", snap.id(), h.id));
     }
     return Status::OK();
   }
 
  private:
-  Status WriteSnapshotFiles(const SnapshotContent& c, const SnapshotHashes& h, const fs::path& dir, Progress& progress) {
-    const io::KeyValues kv = {{"qraft.snapshot_id", h.id}, {"qraft.market", c.market},
-                              {"qraft.freq", c.freq.ToString()}, {"qraft.timezone", c.timezone}};
+  Status WriteSnapshotFiles(const SnapshotContent& c, const SnapshotHashes& h, const fs::path& dir,
+                            Progress& progress) {
+    const io::KeyValues kv = {{"qraft.snapshot_id", h.id},
+                              {"qraft.market", c.market},
+                              {"qraft.freq", c.freq.ToString()},
+                              {"qraft.timezone", c.timezone}};
     // Each data file is written, fsync'ed and hashed by its own task; the metadata is built
     // meanwhile. The metadata file comes last: a directory with snapshot_meta.json is complete.
     struct Written {
@@ -276,9 +296,14 @@ class LocalStore final : public SnapshotStore {
     Written panel, bars;
     nlohmann::json meta;
     tbb::parallel_invoke(
-        [&] { panel = write(kPanel, [&](const fs::path& p) { return io::WritePanelArrow(c.panel, p, kv); }); },
         [&] {
-          bars = write(kBars, [&](const fs::path& p) { return io::WriteBarsParquet(c.panel, !c.freq.intraday(), p, kv); });
+          panel =
+              write(kPanel, [&](const fs::path& p) { return io::WritePanelArrow(c.panel, p, kv); });
+        },
+        [&] {
+          bars = write(kBars, [&](const fs::path& p) {
+            return io::WriteBarsParquet(c.panel, !c.freq.intraday(), p, kv);
+          });
         },
         [&] { meta = BuildMeta(c, h); });
     progress.Finish();
@@ -293,7 +318,8 @@ class LocalStore final : public SnapshotStore {
     std::lock_guard<std::mutex> lock(ref_mu_);
     const fs::path tmp = root_ / "tmp" / fmt::format("ref-{}-{}", ::getpid(), ref);
     QRAFT_RETURN_NOT_OK(WriteFileDurably(tmp, id + "\n"));
-    if (::rename(tmp.c_str(), (root_ / "refs" / ref).c_str()) != 0) return Errno("cannot update ref", root_ / "refs" / ref);
+    if (::rename(tmp.c_str(), (root_ / "refs" / ref).c_str()) != 0)
+      return Errno("cannot update ref", root_ / "refs" / ref);
     return FsyncPath(root_ / "refs", true);
   }
 

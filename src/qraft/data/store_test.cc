@@ -34,7 +34,8 @@ TEST(StoreTest, PublishOpenAndIdempotence) {
   auto id = (*store)->Publish(Content(), NullProgress());
   ASSERT_TRUE(id.ok()) << id.status().ToString();
   const fs::path snap = dir / "snapshots" / *id;
-  for (const char* f : {"snapshot_meta.json", "panel.arrow", "bars.parquet"}) EXPECT_TRUE(fs::exists(snap / f)) << f;
+  for (const char* f : {"snapshot_meta.json", "panel.arrow", "bars.parquet"})
+    EXPECT_TRUE(fs::exists(snap / f)) << f;
   const auto mtime = fs::last_write_time(snap / "snapshot_meta.json");
   // The same content again: same id, nothing rewritten, no temporary leftovers.
   auto again = (*store)->Publish(Content(), NullProgress());

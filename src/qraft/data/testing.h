@@ -2,6 +2,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -9,8 +10,6 @@
 #include <random>
 #include <string>
 #include <string_view>
-
-#include <unistd.h>
 
 namespace qraft::data::testing {
 
@@ -53,11 +52,11 @@ inline std::filesystem::path SharedData() {
 }
 
 /// Skips the current test when the shared reference data is absent.
-#define QRAFT_REQUIRE_SHARED_DATA()                                                   \
-  do {                                                                              \
-    if (!std::filesystem::exists(::qraft::data::testing::SharedData())) {           \
+#define QRAFT_REQUIRE_SHARED_DATA()                                                           \
+  do {                                                                                        \
+    if (!std::filesystem::exists(::qraft::data::testing::SharedData())) {                     \
       GTEST_SKIP() << "reference data not found at " << ::qraft::data::testing::SharedData(); \
-    }                                                                               \
+    }                                                                                         \
   } while (false)
 
 }  // namespace qraft::data::testing

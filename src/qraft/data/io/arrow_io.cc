@@ -20,23 +20,25 @@ namespace qraft::data::io {
 namespace {
 
 // Arrow Status/Result -> Qraft Status, with the file named.
-Status FromArrow(const arrow::Status& st, const std::filesystem::path& path, std::string_view what) {
+Status FromArrow(const arrow::Status& st, const std::filesystem::path& path,
+                 std::string_view what) {
   if (st.ok()) return Status::OK();
   const std::string msg = fmt::format("{}: {}: {}", path.string(), what, st.message());
   if (st.IsIOError()) return Status::IOError(msg);
   return Status::DataError(msg);
 }
 
-#define QRAFT_ARROW_ASSIGN(lhs, expr, path, what)                   \
-  auto QRAFT_CONCAT(_ar_, __LINE__) = (expr);                       \
-  if (!QRAFT_CONCAT(_ar_, __LINE__).ok()) {                         \
+#define QRAFT_ARROW_ASSIGN(lhs, expr, path, what)                        \
+  auto QRAFT_CONCAT(_ar_, __LINE__) = (expr);                            \
+  if (!QRAFT_CONCAT(_ar_, __LINE__).ok()) {                              \
     return FromArrow(QRAFT_CONCAT(_ar_, __LINE__).status(), path, what); \
-  }                                                                 \
+  }                                                                      \
   lhs = std::move(QRAFT_CONCAT(_ar_, __LINE__)).ValueUnsafe()
 
 std::shared_ptr<arrow::KeyValueMetadata> ToMetadata(const KeyValues& kv) {
   auto m = std::make_shared<arrow::KeyValueMetadata>();
-  for (const auto& [k, v] : kv) m->Append(k, v);
+  for (const auto& [k, v] : kv)
+    m->Append(k, v);
   return m;
 }
 
@@ -57,30 +59,36 @@ std::shared_ptr<arrow::Array> WrapDoubles(const double* data, std::int64_t n) {
 
 }  // namespace
 
-Status WritePanelArrow(const Panel& panel, const std::filesystem::path& path, const KeyValues& meta) {
+Status WritePanelArrow(const Panel& panel, const std::filesystem::path& path,
+                       const KeyValues& meta) {
   const auto S = static_cast<std::int64_t>(panel.num_symbols());
   const auto T = static_cast<std::int64_t>(panel.num_times());
   const std::int64_t N = S * T;
 
   auto indices_buf = arrow::AllocateBuffer(N * 4);
   auto times_buf = arrow::AllocateBuffer(N * 8);
-  if (!indices_buf.ok() || !times_buf.ok()) return Status::IOError("out of memory writing panel.arrow");
+  if (!indices_buf.ok() || !times_buf.ok())
+    return Status::IOError("out of memory writing panel.arrow");
   std::shared_ptr<arrow::Buffer> idx = std::move(*indices_buf);
   std::shared_ptr<arrow::Buffer> tim = std::move(*times_buf);
   auto* ip = reinterpret_cast<std::int32_t*>(idx->mutable_data());
   auto* tp = reinterpret_cast<std::int64_t*>(tim->mutable_data());
   for (std::int64_t s = 0; s < S; ++s) {
-    for (std::int64_t t = 0; t < T; ++t) ip[s * T + t] = static_cast<std::int32_t>(s);
-    if (T > 0) std::memcpy(tp + s * T, panel.calendar().times().data(), static_cast<std::size_t>(T) * 8);
+    for (std::int64_t t = 0; t < T; ++t)
+      ip[s * T + t] = static_cast<std::int32_t>(s);
+    if (T > 0)
+      std::memcpy(tp + s * T, panel.calendar().times().data(), static_cast<std::size_t>(T) * 8);
   }
   auto dict_type = arrow::dictionary(arrow::int32(), arrow::utf8());
   auto indices = arrow::MakeArray(arrow::ArrayData::Make(arrow::int32(), N, {nullptr, idx}, 0));
-  auto symbols = arrow::DictionaryArray::FromArrays(dict_type, indices, StringArray(panel.symbols().names()));
+  auto symbols =
+      arrow::DictionaryArray::FromArrays(dict_type, indices, StringArray(panel.symbols().names()));
   if (!symbols.ok()) return FromArrow(symbols.status(), path, "building the symbol column");
   auto time_type = arrow::timestamp(arrow::TimeUnit::NANO, "UTC");
   auto times = arrow::MakeArray(arrow::ArrayData::Make(time_type, N, {nullptr, tim}, 0));
 
-  arrow::FieldVector fields = {arrow::field("symbol", dict_type, false), arrow::field("time", time_type, false)};
+  arrow::FieldVector fields = {arrow::field("symbol", dict_type, false),
+                               arrow::field("time", time_type, false)};
   arrow::ArrayVector columns = {*symbols, times};
   for (std::size_t f = 0; f < panel.num_fields(); ++f) {
     fields.push_back(arrow::field(panel.field_names()[f], arrow::float64(), false));
@@ -92,19 +100,23 @@ Status WritePanelArrow(const Panel& panel, const std::filesystem::path& path, co
   auto schema = arrow::schema(fields, ToMetadata(all));
   auto batch = arrow::RecordBatch::Make(schema, N, columns);
 
-  QRAFT_ARROW_ASSIGN(auto sink, arrow::io::FileOutputStream::Open(path.string()), path, "cannot create");
+  QRAFT_ARROW_ASSIGN(auto sink, arrow::io::FileOutputStream::Open(path.string()), path,
+                     "cannot create");
   auto options = arrow::ipc::IpcWriteOptions::Defaults();
   options.alignment = 64;  // buffer lengths padded to 64 bytes; offsets in the file are 8-aligned
-  QRAFT_ARROW_ASSIGN(auto writer, arrow::ipc::MakeFileWriter(sink, schema, options), path, "cannot write");
+  QRAFT_ARROW_ASSIGN(auto writer, arrow::ipc::MakeFileWriter(sink, schema, options), path,
+                     "cannot write");
   QRAFT_RETURN_NOT_OK(FromArrow(writer->WriteRecordBatch(*batch), path, "write failed"));
   QRAFT_RETURN_NOT_OK(FromArrow(writer->Close(), path, "write failed"));
   return FromArrow(sink->Close(), path, "close failed");
 }
 
 Result<Panel> ReadPanelArrow(const std::filesystem::path& path) {
-  QRAFT_ARROW_ASSIGN(auto file, arrow::io::MemoryMappedFile::Open(path.string(), arrow::io::FileMode::READ), path,
-                     "cannot open");
-  QRAFT_ARROW_ASSIGN(auto reader, arrow::ipc::RecordBatchFileReader::Open(file), path, "not an Arrow IPC file");
+  QRAFT_ARROW_ASSIGN(auto file,
+                     arrow::io::MemoryMappedFile::Open(path.string(), arrow::io::FileMode::READ),
+                     path, "cannot open");
+  QRAFT_ARROW_ASSIGN(auto reader, arrow::ipc::RecordBatchFileReader::Open(file), path,
+                     "not an Arrow IPC file");
   auto bad = [&](std::string_view what) {
     return Status::DataError(fmt::format("{}: not a Qraft panel file: {}", path.string(), what));
   };
@@ -115,8 +127,10 @@ Result<Panel> ReadPanelArrow(const std::filesystem::path& path) {
   if (!s_text.ok() || !t_text.ok()) return bad("missing qraft.num_symbols/num_times");
   const std::int64_t S = std::stoll(*s_text), T = std::stoll(*t_text);
   if (reader->num_record_batches() != 1) return bad("expected one record batch");
-  QRAFT_ARROW_ASSIGN(std::shared_ptr<arrow::RecordBatch> batch, reader->ReadRecordBatch(0), path, "cannot read");
-  if (batch->num_rows() != S * T || batch->num_columns() < 2) return bad("row count does not match its shape");
+  QRAFT_ARROW_ASSIGN(std::shared_ptr<arrow::RecordBatch> batch, reader->ReadRecordBatch(0), path,
+                     "cannot read");
+  if (batch->num_rows() != S * T || batch->num_columns() < 2)
+    return bad("row count does not match its shape");
 
   auto sym_col = std::dynamic_pointer_cast<arrow::DictionaryArray>(batch->column(0));
   auto time_col = std::dynamic_pointer_cast<arrow::TimestampArray>(batch->column(1));
@@ -125,7 +139,8 @@ Result<Panel> ReadPanelArrow(const std::filesystem::path& path) {
   if (!dict || dict->length() != S) return bad("symbol dictionary does not match its shape");
   std::vector<std::string> symbols;
   symbols.reserve(static_cast<std::size_t>(S));
-  for (std::int64_t i = 0; i < S; ++i) symbols.emplace_back(dict->GetView(i));
+  for (std::int64_t i = 0; i < S; ++i)
+    symbols.emplace_back(dict->GetView(i));
   std::vector<Timestamp> times(time_col->raw_values(), time_col->raw_values() + (S > 0 ? T : 0));
 
   // The batch owns the mapped buffers; every field keeps it alive.
@@ -133,13 +148,15 @@ Result<Panel> ReadPanelArrow(const std::filesystem::path& path) {
   PanelBuilder builder(Calendar(std::move(times)), std::move(symbols));
   for (int c = 2; c < batch->num_columns(); ++c) {
     auto col = std::dynamic_pointer_cast<arrow::DoubleArray>(batch->column(c));
-    if (!col || col->null_count() != 0) return bad(fmt::format("column {} is not a dense float64 column", c));
+    if (!col || col->null_count() != 0)
+      return bad(fmt::format("column {} is not a dense float64 column", c));
     builder.AddExternalField(batch->schema()->field(c)->name(), col->raw_values(), owner);
   }
   return std::move(builder).Build();
 }
 
-Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::path& path, const KeyValues& meta) {
+Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::path& path,
+                        const KeyValues& meta) {
   const std::size_t S = panel.num_symbols(), T = panel.num_times(), F = panel.num_fields();
   // Rows: each symbol's span from its first to its last bar with any value.
   std::vector<std::pair<std::size_t, std::size_t>> span(S, {T, 0});
@@ -163,10 +180,12 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
   auto time_type = daily ? arrow::date32() : arrow::timestamp(arrow::TimeUnit::NANO, "UTC");
   arrow::FieldVector fields = {arrow::field("symbol", dict_type, false),
                                arrow::field(daily ? "date" : "time", time_type, false)};
-  for (std::size_t f = 0; f < F; ++f) fields.push_back(arrow::field(panel.field_names()[f], arrow::float64(), true));
+  for (std::size_t f = 0; f < F; ++f)
+    fields.push_back(arrow::field(panel.field_names()[f], arrow::float64(), true));
   auto schema = arrow::schema(fields, ToMetadata(meta));
 
-  QRAFT_ARROW_ASSIGN(auto sink, arrow::io::FileOutputStream::Open(path.string()), path, "cannot create");
+  QRAFT_ARROW_ASSIGN(auto sink, arrow::io::FileOutputStream::Open(path.string()), path,
+                     "cannot create");
   // Snappy, Parquet's default codec: every reader has it, and on this data it writes about 1.4x
   // faster than zstd level 1 for a file 1.5x larger (bench/RESULTS.md has the ingest figures).
   // Dictionary-encoding doubles costs more time than it saves space (prices rarely repeat);
@@ -178,7 +197,8 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
                    ->build();
   auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
   QRAFT_ARROW_ASSIGN(auto writer,
-                     parquet::arrow::FileWriter::Open(*schema, arrow::default_memory_pool(), sink, props, arrow_props),
+                     parquet::arrow::FileWriter::Open(*schema, arrow::default_memory_pool(), sink,
+                                                      props, arrow_props),
                      path, "cannot write");
 
   // One row group per run of whole symbols of about a million rows: memory stays bounded by the
@@ -188,7 +208,8 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
   for (std::size_t s0 = 0; s0 < S;) {
     std::size_t s1 = s0;
     std::int64_t rows = 0;
-    while (s1 < S && (rows == 0 || rows + rows_of(s1) <= kRowGroup)) rows += rows_of(s1++);
+    while (s1 < S && (rows == 0 || rows + rows_of(s1) <= kRowGroup))
+      rows += rows_of(s1++);
     arrow::Int32Builder idx;
     (void)idx.Reserve(rows);
     std::shared_ptr<arrow::Array> time_array;
@@ -225,7 +246,8 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
         if (span[s].first >= T) continue;
         auto x = panel.series(f, s).subspan(span[s].first, span[s].second - span[s].first + 1);
         valid.resize(x.size());
-        for (std::size_t i = 0; i < x.size(); ++i) valid[i] = !std::isnan(x[i]);
+        for (std::size_t i = 0; i < x.size(); ++i)
+          valid[i] = !std::isnan(x[i]);
         (void)b.AppendValues(x.data(), static_cast<std::int64_t>(x.size()), valid.data());
       }
       std::shared_ptr<arrow::Array> a;
@@ -233,7 +255,8 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
       columns.push_back(a);
     }
     auto batch = arrow::Table::Make(schema, columns, rows);
-    QRAFT_RETURN_NOT_OK(FromArrow(writer->WriteTable(*batch, std::max<std::int64_t>(rows, 1)), path, "write failed"));
+    QRAFT_RETURN_NOT_OK(FromArrow(writer->WriteTable(*batch, std::max<std::int64_t>(rows, 1)), path,
+                                  "write failed"));
     s0 = s1;
   }
   QRAFT_RETURN_NOT_OK(FromArrow(writer->Close(), path, "write failed"));
@@ -247,69 +270,105 @@ bool AppendNumeric(const arrow::Array& a, std::vector<double>& out) {
   const std::int64_t n = a.length();
   auto put = [&](auto getter) {
     for (std::int64_t i = 0; i < n; ++i) {
-      out.push_back(a.IsNull(i) ? std::numeric_limits<double>::quiet_NaN() : static_cast<double>(getter(i)));
+      out.push_back(a.IsNull(i) ? std::numeric_limits<double>::quiet_NaN()
+                                : static_cast<double>(getter(i)));
     }
   };
   switch (a.type_id()) {
-    case arrow::Type::DOUBLE: put([&](std::int64_t i) { return static_cast<const arrow::DoubleArray&>(a).Value(i); }); return true;
-    case arrow::Type::FLOAT: put([&](std::int64_t i) { return static_cast<const arrow::FloatArray&>(a).Value(i); }); return true;
-    case arrow::Type::INT64: put([&](std::int64_t i) { return static_cast<const arrow::Int64Array&>(a).Value(i); }); return true;
-    case arrow::Type::INT32: put([&](std::int64_t i) { return static_cast<const arrow::Int32Array&>(a).Value(i); }); return true;
-    case arrow::Type::INT16: put([&](std::int64_t i) { return static_cast<const arrow::Int16Array&>(a).Value(i); }); return true;
-    case arrow::Type::INT8: put([&](std::int64_t i) { return static_cast<const arrow::Int8Array&>(a).Value(i); }); return true;
-    case arrow::Type::UINT64: put([&](std::int64_t i) { return static_cast<const arrow::UInt64Array&>(a).Value(i); }); return true;
-    case arrow::Type::UINT32: put([&](std::int64_t i) { return static_cast<const arrow::UInt32Array&>(a).Value(i); }); return true;
-    case arrow::Type::UINT16: put([&](std::int64_t i) { return static_cast<const arrow::UInt16Array&>(a).Value(i); }); return true;
-    case arrow::Type::UINT8: put([&](std::int64_t i) { return static_cast<const arrow::UInt8Array&>(a).Value(i); }); return true;
-    case arrow::Type::BOOL: put([&](std::int64_t i) { return static_cast<const arrow::BooleanArray&>(a).Value(i) ? 1 : 0; }); return true;
+    case arrow::Type::DOUBLE:
+      put([&](std::int64_t i) { return static_cast<const arrow::DoubleArray&>(a).Value(i); });
+      return true;
+    case arrow::Type::FLOAT:
+      put([&](std::int64_t i) { return static_cast<const arrow::FloatArray&>(a).Value(i); });
+      return true;
+    case arrow::Type::INT64:
+      put([&](std::int64_t i) { return static_cast<const arrow::Int64Array&>(a).Value(i); });
+      return true;
+    case arrow::Type::INT32:
+      put([&](std::int64_t i) { return static_cast<const arrow::Int32Array&>(a).Value(i); });
+      return true;
+    case arrow::Type::INT16:
+      put([&](std::int64_t i) { return static_cast<const arrow::Int16Array&>(a).Value(i); });
+      return true;
+    case arrow::Type::INT8:
+      put([&](std::int64_t i) { return static_cast<const arrow::Int8Array&>(a).Value(i); });
+      return true;
+    case arrow::Type::UINT64:
+      put([&](std::int64_t i) { return static_cast<const arrow::UInt64Array&>(a).Value(i); });
+      return true;
+    case arrow::Type::UINT32:
+      put([&](std::int64_t i) { return static_cast<const arrow::UInt32Array&>(a).Value(i); });
+      return true;
+    case arrow::Type::UINT16:
+      put([&](std::int64_t i) { return static_cast<const arrow::UInt16Array&>(a).Value(i); });
+      return true;
+    case arrow::Type::UINT8:
+      put([&](std::int64_t i) { return static_cast<const arrow::UInt8Array&>(a).Value(i); });
+      return true;
+    case arrow::Type::BOOL:
+      put([&](std::int64_t i) {
+        return static_cast<const arrow::BooleanArray&>(a).Value(i) ? 1 : 0;
+      });
+      return true;
     case arrow::Type::DECIMAL128: {
       const auto& d = static_cast<const arrow::Decimal128Array&>(a);
       const int scale = static_cast<const arrow::Decimal128Type&>(*a.type()).scale();
       put([&](std::int64_t i) { return arrow::Decimal128(d.GetValue(i)).ToDouble(scale); });
       return true;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
 std::optional<std::string_view> StringAt(const arrow::Array& a, std::int64_t i) {
   if (a.IsNull(i)) return std::nullopt;
   switch (a.type_id()) {
-    case arrow::Type::STRING: return static_cast<const arrow::StringArray&>(a).GetView(i);
-    case arrow::Type::LARGE_STRING: return static_cast<const arrow::LargeStringArray&>(a).GetView(i);
-    case arrow::Type::STRING_VIEW: return static_cast<const arrow::StringViewArray&>(a).GetView(i);
+    case arrow::Type::STRING:
+      return static_cast<const arrow::StringArray&>(a).GetView(i);
+    case arrow::Type::LARGE_STRING:
+      return static_cast<const arrow::LargeStringArray&>(a).GetView(i);
+    case arrow::Type::STRING_VIEW:
+      return static_cast<const arrow::StringViewArray&>(a).GetView(i);
     case arrow::Type::DICTIONARY: {
       const auto& d = static_cast<const arrow::DictionaryArray&>(a);
       return StringAt(*d.dictionary(), d.GetValueIndex(i));
     }
-    default: return std::nullopt;
+    default:
+      return std::nullopt;
   }
 }
 
 bool IsStringType(const arrow::DataType& t) {
-  if (t.id() == arrow::Type::DICTIONARY) return IsStringType(*static_cast<const arrow::DictionaryType&>(t).value_type());
-  return t.id() == arrow::Type::STRING || t.id() == arrow::Type::LARGE_STRING || t.id() == arrow::Type::STRING_VIEW;
+  if (t.id() == arrow::Type::DICTIONARY)
+    return IsStringType(*static_cast<const arrow::DictionaryType&>(t).value_type());
+  return t.id() == arrow::Type::STRING || t.id() == arrow::Type::LARGE_STRING ||
+         t.id() == arrow::Type::STRING_VIEW;
 }
 
 Timestamp UnitToNanos(arrow::TimeUnit::type unit) {
   switch (unit) {
-    case arrow::TimeUnit::SECOND: return kNanosPerSecond;
-    case arrow::TimeUnit::MILLI: return kNanosPerMilli;
-    case arrow::TimeUnit::MICRO: return kNanosPerMicro;
-    default: return 1;
+    case arrow::TimeUnit::SECOND:
+      return kNanosPerSecond;
+    case arrow::TimeUnit::MILLI:
+      return kNanosPerMilli;
+    case arrow::TimeUnit::MICRO:
+      return kNanosPerMicro;
+    default:
+      return 1;
   }
 }
 
 }  // namespace
 
-Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path, const ColumnMapping& mapping,
-                                     const TimeLabeler& labeler) {
+Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path,
+                                     const ColumnMapping& mapping, const TimeLabeler& labeler) {
   const std::string ext = DataExtension(path);
   std::shared_ptr<arrow::Table> table;
   QRAFT_ARROW_ASSIGN(auto file, arrow::io::ReadableFile::Open(path.string()), path, "cannot open");
   if (ext == ".parquet" || ext == ".pq") {
-    QRAFT_ARROW_ASSIGN(auto reader, parquet::arrow::OpenFile(file, arrow::default_memory_pool()), path,
-                       "not a Parquet file");
+    QRAFT_ARROW_ASSIGN(auto reader, parquet::arrow::OpenFile(file, arrow::default_memory_pool()),
+                       path, "not a Parquet file");
     QRAFT_ARROW_ASSIGN(table, reader->ReadTable(), path, "cannot read");
   } else {
     QRAFT_ARROW_ASSIGN(auto reader, arrow::ipc::RecordBatchFileReader::Open(file), path,
@@ -320,7 +379,8 @@ Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path, const Co
   out.source = path.string();
   out.row_numbers = true;
   std::vector<std::string> header;
-  for (const auto& f : table->schema()->fields()) header.push_back(f->name());
+  for (const auto& f : table->schema()->fields())
+    header.push_back(f->name());
   QRAFT_ASSIGN_OR_RETURN(ColumnPlan plan, PlanColumns(header, mapping, out.source));
   const std::int64_t n = table->num_rows();
   if (n == 0) return Status::DataError(fmt::format("{}: no rows", out.source));
@@ -339,13 +399,16 @@ Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path, const Co
   std::int64_t row = 0;
   for (const auto& chunk : tcol.chunks()) {
     for (std::int64_t i = 0; i < chunk->length(); ++i, ++row) {
-      auto where = [&] { return fmt::format("{} row {}: column '{}'", out.source, row + 1, tname); };
+      auto where = [&] {
+        return fmt::format("{} row {}: column '{}'", out.source, row + 1, tname);
+      };
       if (chunk->IsNull(i)) return Status::DataError(fmt::format("{}: time is missing", where()));
       Timestamp label;
       switch (ttype.id()) {
         case arrow::Type::TIMESTAMP: {
           const auto& tt = static_cast<const arrow::TimestampType&>(ttype);
-          const Timestamp v = static_cast<const arrow::TimestampArray&>(*chunk).Value(i) * UnitToNanos(tt.unit());
+          const Timestamp v =
+              static_cast<const arrow::TimestampArray&>(*chunk).Value(i) * UnitToNanos(tt.unit());
           if (tt.timezone().empty()) {
             QRAFT_ASSIGN_OR_RETURN(label, labeler.FromWallClock(v));
           } else {
@@ -354,22 +417,27 @@ Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path, const Co
           break;
         }
         case arrow::Type::DATE32: {
-          const Timestamp v = static_cast<Timestamp>(static_cast<const arrow::Date32Array&>(*chunk).Value(i)) * kNanosPerDay;
+          const Timestamp v =
+              static_cast<Timestamp>(static_cast<const arrow::Date32Array&>(*chunk).Value(i)) *
+              kNanosPerDay;
           QRAFT_ASSIGN_OR_RETURN(label, labeler.FromWallClock(v));
           break;
         }
         case arrow::Type::DATE64: {
-          const Timestamp v = static_cast<const arrow::Date64Array&>(*chunk).Value(i) * kNanosPerMilli;
+          const Timestamp v =
+              static_cast<const arrow::Date64Array&>(*chunk).Value(i) * kNanosPerMilli;
           QRAFT_ASSIGN_OR_RETURN(label, labeler.FromWallClock(v));
           break;
         }
         case arrow::Type::INT64:
         case arrow::Type::INT32: {
-          const std::int64_t v = ttype.id() == arrow::Type::INT64 ? static_cast<const arrow::Int64Array&>(*chunk).Value(i)
-                                                                  : static_cast<const arrow::Int32Array&>(*chunk).Value(i);
+          const std::int64_t v = ttype.id() == arrow::Type::INT64
+                                     ? static_cast<const arrow::Int64Array&>(*chunk).Value(i)
+                                     : static_cast<const arrow::Int32Array&>(*chunk).Value(i);
           const std::optional<Timestamp> instant = EpochToTimestamp(v, unit);
           if (!instant) {
-            return Status::DataError(fmt::format("{}: epoch time {} is outside the years 1677 to 2262", where(), v));
+            return Status::DataError(
+                fmt::format("{}: epoch time {} is outside the years 1677 to 2262", where(), v));
           }
           label = labeler.FromInstant(*instant);
           break;
@@ -377,11 +445,14 @@ Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path, const Co
         default: {
           auto text = StringAt(*chunk, i);
           if (!text) {
-            return Status::DataError(fmt::format("{}: expected a timestamp, date, epoch or text column, got type {}",
-                                                 where(), ttype.ToString()));
+            return Status::DataError(
+                fmt::format("{}: expected a timestamp, date, epoch or text column, got type {}",
+                            where(), ttype.ToString()));
           }
           auto t = format ? format->Parse(*text) : ParseIsoDateTime(*text);
-          if (!t) return Status::DataError(fmt::format("{}: expected a date or date-time, got '{}'", where(), *text));
+          if (!t)
+            return Status::DataError(
+                fmt::format("{}: expected a date or date-time, got '{}'", where(), *text));
           QRAFT_ASSIGN_OR_RETURN(label, labeler.FromText(*t));
         }
       }
@@ -396,15 +467,17 @@ Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path, const Co
   if (plan.symbol_col >= 0) {
     const auto& scol = *table->column(plan.symbol_col);
     if (!IsStringType(*scol.type())) {
-      return Status::DataError(fmt::format("{}: symbol column '{}' must be text, got type {}", out.source,
-                                           header[static_cast<std::size_t>(plan.symbol_col)], scol.type()->ToString()));
+      return Status::DataError(
+          fmt::format("{}: symbol column '{}' must be text, got type {}", out.source,
+                      header[static_cast<std::size_t>(plan.symbol_col)], scol.type()->ToString()));
     }
     row = 0;
     for (const auto& chunk : scol.chunks()) {
       for (std::int64_t i = 0; i < chunk->length(); ++i, ++row) {
         auto s = StringAt(*chunk, i);
         if (!s || s->empty()) {
-          return Status::DataError(fmt::format("{} row {}: symbol is missing", out.source, row + 1));
+          return Status::DataError(
+              fmt::format("{} row {}: symbol is missing", out.source, row + 1));
         }
         out.symbol.push_back(interner.Intern(*s));
       }
@@ -421,19 +494,23 @@ Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path, const Co
     std::vector<double> values;
     values.reserve(static_cast<std::size_t>(n));
     bool numeric = true;
-    for (const auto& chunk : col.chunks()) numeric = numeric && AppendNumeric(*chunk, values);
+    for (const auto& chunk : col.chunks())
+      numeric = numeric && AppendNumeric(*chunk, values);
     if (!numeric) {
       if (plan.optional[c]) {
-        out.notes.push_back(fmt::format("ignored non-numeric column '{}' ({})", header[c], col.type()->ToString()));
+        out.notes.push_back(
+            fmt::format("ignored non-numeric column '{}' ({})", header[c], col.type()->ToString()));
         continue;
       }
-      return Status::DataError(fmt::format("{}: column '{}' (field '{}') must be numeric, got type {}", out.source,
-                                           header[c], plan.field_names[c], col.type()->ToString()));
+      return Status::DataError(
+          fmt::format("{}: column '{}' (field '{}') must be numeric, got type {}", out.source,
+                      header[c], plan.field_names[c], col.type()->ToString()));
     }
     for (std::size_t r = 0; r < values.size(); ++r) {
       if (std::isinf(values[r])) {
-        return Status::DataError(fmt::format("{} row {}: column '{}': expected a finite number, got {}", out.source,
-                                             r + 1, header[c], values[r]));
+        return Status::DataError(
+            fmt::format("{} row {}: column '{}': expected a finite number, got {}", out.source,
+                        r + 1, header[c], values[r]));
       }
     }
     out.field_names.push_back(plan.field_names[c]);

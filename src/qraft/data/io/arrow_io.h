@@ -25,7 +25,8 @@ using KeyValues = std::vector<std::pair<std::string, std::string>>;
 /// Columns: symbol (dictionary<int32, utf8>), time (timestamp[ns, UTC]), one float64 column per
 /// field (NaN for missing, no validity bitmap); num_symbols * num_times rows, symbol-major.
 /// Each field column is therefore exactly the Panel's layout and maps with zero copies.
-Status WritePanelArrow(const Panel& panel, const std::filesystem::path& path, const KeyValues& meta);
+Status WritePanelArrow(const Panel& panel, const std::filesystem::path& path,
+                       const KeyValues& meta);
 
 /// Memory-maps a file written by WritePanelArrow. The Panel's fields point into the map, which
 /// stays open as long as any copy of the Panel lives. Errors name the file and the problem.
@@ -40,7 +41,7 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
 /// Reads a Parquet, Feather v2 or Arrow IPC file of bars (any column layout the CSV reader
 /// accepts: a time column of timestamp/date/string/epoch type, an optional symbol column,
 /// numeric fields). Symbol for files without a symbol column: SymbolFromFileName.
-Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path, const ColumnMapping& mapping,
-                                     const TimeLabeler& labeler);
+Result<SourceTable> ReadColumnarFile(const std::filesystem::path& path,
+                                     const ColumnMapping& mapping, const TimeLabeler& labeler);
 
 }  // namespace qraft::data::io

@@ -13,8 +13,9 @@ namespace {
 constexpr double N = std::numeric_limits<double>::quiet_NaN();
 
 Panel Sample(bool intraday = false) {
-  const Timestamp t0 = intraday ? DateTimestamp(2021, 1, 4) + 14 * kNanosPerHour + 30 * kNanosPerMinute
-                                : DateTimestamp(2014, 1, 2);
+  const Timestamp t0 = intraday
+                           ? DateTimestamp(2021, 1, 4) + 14 * kNanosPerHour + 30 * kNanosPerMinute
+                           : DateTimestamp(2014, 1, 2);
   const Timestamp step = intraday ? kNanosPerMinute : kNanosPerDay;
   PanelBuilder b(Calendar({t0, t0 + step, t0 + 2 * step}), {"AAA", "BBB"});
   auto c = b.AddField("close");

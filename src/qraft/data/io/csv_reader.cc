@@ -17,8 +17,10 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -27,18 +29,22 @@ bool IsMissing(std::string_view s) {
   if (s.empty()) return true;
   if (s.size() > 4) return false;
   char lower[5] = {};
-  for (std::size_t i = 0; i < s.size(); ++i) lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
+  for (std::size_t i = 0; i < s.size(); ++i)
+    lower[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(s[i])));
   const std::string_view l(lower, s.size());
-  return l == "na" || l == "n/a" || l == "nan" || l == "null" || l == "none" || l == "-" || l == "#n/a";
+  return l == "na" || l == "n/a" || l == "nan" || l == "null" || l == "none" || l == "-" ||
+         l == "#n/a";
 }
 
 enum class NumberParse { kOk, kMissing, kBad, kInfinite };
 
 NumberParse ParseNumber(std::string_view s, double& out) {
   // Fast path: a bare number, as nearly every cell is.
-  if (!s.empty() && ((s.front() >= '0' && s.front() <= '9') || s.front() == '-' || s.front() == '.')) {
+  if (!s.empty() &&
+      ((s.front() >= '0' && s.front() <= '9') || s.front() == '-' || s.front() == '.')) {
     auto [ptr, ec] = fast_float::from_chars(s.data(), s.data() + s.size(), out);
-    if (ec == std::errc() && ptr == s.data() + s.size()) return std::isfinite(out) ? NumberParse::kOk : NumberParse::kInfinite;
+    if (ec == std::errc() && ptr == s.data() + s.size())
+      return std::isfinite(out) ? NumberParse::kOk : NumberParse::kInfinite;
   }
   s = Trim(s);
   if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = Trim(s.substr(1, s.size() - 2));
@@ -92,7 +98,8 @@ bool ParseClock(std::string_view s, Timestamp& out) {
     if (pos != s.size() || n < 2) return false;
   } else {
     if ((s.size() != 4 && s.size() != 6) || !AllDigits(s)) return false;
-    for (std::size_t i = 0; i < s.size() / 2; ++i) parts[n++] = (s[2 * i] - '0') * 10 + (s[2 * i + 1] - '0');
+    for (std::size_t i = 0; i < s.size() / 2; ++i)
+      parts[n++] = (s[2 * i] - '0') * 10 + (s[2 * i + 1] - '0');
   }
   if (parts[0] > 23 || parts[1] > 59 || parts[2] > 60) return false;
   out = parts[0] * kNanosPerHour + parts[1] * kNanosPerMinute + parts[2] * kNanosPerSecond + frac;
@@ -156,7 +163,8 @@ bool NextRecord(std::string_view text, std::size_t& pos, char delim,
       continue;
     }
     if (c == '"') {
-      if (i != start && Trim(std::string_view(base + start, i - start)).size() > 0) bad_quote = true;
+      if (i != start && Trim(std::string_view(base + start, i - start)).size() > 0)
+        bad_quote = true;
       in_quotes = true;
       ++i;
     } else if (c == delim) {
@@ -204,7 +212,11 @@ char DetectDelimiter(std::string_view first_line) {
 bool IsValidUtf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t extra = c < 0x80 ? 0 : (c >> 5) == 0x6 ? 1 : (c >> 4) == 0xE ? 2 : (c >> 3) == 0x1E ? 3 : 4;
+    const std::size_t extra = c < 0x80           ? 0
+                              : (c >> 5) == 0x6  ? 1
+                              : (c >> 4) == 0xE  ? 2
+                              : (c >> 3) == 0x1E ? 3
+                                                 : 4;
     if (extra == 4 || i + extra >= s.size() + (extra == 0)) return false;
     for (std::size_t k = 1; k <= extra; ++k) {
       if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
@@ -248,10 +260,12 @@ Result<SourceTable> ParseCsv(std::string_view text, std::string source, std::str
     ++pos;
   }
   if (pos >= text.size()) {
-    return Status::DataError(fmt::format("{}: file is empty; expected a header line and data rows", src));
+    return Status::DataError(
+        fmt::format("{}: file is empty; expected a header line and data rows", src));
   }
   const std::size_t first_nl = text.find('\n', pos);
-  const std::string_view first_line = text.substr(pos, first_nl == std::string_view::npos ? std::string_view::npos : first_nl - pos);
+  const std::string_view first_line = text.substr(
+      pos, first_nl == std::string_view::npos ? std::string_view::npos : first_nl - pos);
   const char delim = options.delimiter ? options.delimiter : DetectDelimiter(first_line);
 
   std::vector<std::string_view> cells;
@@ -271,11 +285,13 @@ Result<SourceTable> ParseCsv(std::string_view text, std::string source, std::str
   } else {
     NextRecord(text, pos, delim, cells, consumed, bad_quote);
     line_no += consumed;
-    if (bad_quote) return Status::DataError(fmt::format("{}:{}: malformed quotes in header", src, line_no));
+    if (bad_quote)
+      return Status::DataError(fmt::format("{}:{}: malformed quotes in header", src, line_no));
     for (std::string_view c : cells) {
       if (!IsValidUtf8(c)) {
-        return Status::DataError(fmt::format(
-            "{}:{}: header is not valid UTF-8 ('{}'); expected UTF-8 or ASCII text", src, line_no, Shown(c)));
+        return Status::DataError(
+            fmt::format("{}:{}: header is not valid UTF-8 ('{}'); expected UTF-8 or ASCII text",
+                        src, line_no, Shown(c)));
       }
       header.push_back(Unquote(c));
     }
@@ -284,7 +300,8 @@ Result<SourceTable> ParseCsv(std::string_view text, std::string source, std::str
   const ColumnMapping& mapping = options.mapping;
   QRAFT_ASSIGN_OR_RETURN(ColumnPlan plan, PlanColumns(header, mapping, src));
   if (plan.symbol_col < 0 && file_symbol.empty()) {
-    return Status::DataError(fmt::format("{}: no symbol column found and no symbol given for the file", src));
+    return Status::DataError(
+        fmt::format("{}: no symbol column found and no symbol given for the file", src));
   }
   const std::size_t ncols = header.size();
 
@@ -300,11 +317,13 @@ Result<SourceTable> ParseCsv(std::string_view text, std::string source, std::str
   std::vector<bool> dropped(table.field_names.size(), false);
 
   // Rows estimated from the header's length; vectors grow if the guess is short.
-  const std::size_t est_rows = (text.size() - pos) / std::max<std::size_t>(first_line.size(), 16) + 1;
+  const std::size_t est_rows =
+      (text.size() - pos) / std::max<std::size_t>(first_line.size(), 16) + 1;
   table.time.reserve(est_rows);
   table.symbol.reserve(est_rows);
   table.line.reserve(est_rows);
-  for (auto& f : table.fields) f.reserve(est_rows);
+  for (auto& f : table.fields)
+    f.reserve(est_rows);
 
   SymbolInterner interner(table);
   const std::uint32_t fixed_symbol = plan.symbol_col < 0 ? interner.Intern(file_symbol) : 0;
@@ -339,8 +358,9 @@ Result<SourceTable> ParseCsv(std::string_view text, std::string source, std::str
     // Time.
     const std::string_view ttext = Trim(cells[static_cast<std::size_t>(time_col)]);
     auto bad_time = [&](std::string_view expected) {
-      return Status::DataError(fmt::format("{}:{}: column '{}': expected {}, got '{}'", src, this_line,
-                                           header[static_cast<std::size_t>(time_col)], expected, Shown(ttext)));
+      return Status::DataError(fmt::format("{}:{}: column '{}': expected {}, got '{}'", src,
+                                           this_line, header[static_cast<std::size_t>(time_col)],
+                                           expected, Shown(ttext)));
     };
     if (mode == TimeMode::kUnknown) {
       if (ParseIsoDateTime(Unquote(ttext))) {
@@ -348,14 +368,16 @@ Result<SourceTable> ParseCsv(std::string_view text, std::string source, std::str
       } else if (AllDigits(ttext)) {
         mode = TimeMode::kEpoch;
       } else {
-        return bad_time("a date such as 2013-02-08, a date-time, or an epoch number (or give --date-format)");
+        return bad_time(
+            "a date such as 2013-02-08, a date-time, or an epoch number (or give --date-format)");
       }
     }
     Timestamp label;
     if (mode == TimeMode::kEpoch) {
       std::int64_t v = 0;
       auto [p, ec] = std::from_chars(ttext.data(), ttext.data() + ttext.size(), v);
-      if (ec != std::errc() || p != ttext.data() + ttext.size()) return bad_time("an integer epoch time like the first row");
+      if (ec != std::errc() || p != ttext.data() + ttext.size())
+        return bad_time("an integer epoch time like the first row");
       const std::optional<Timestamp> instant = EpochToTimestamp(v, epoch_unit);
       if (!instant) return bad_time("an epoch time between the years 1677 and 2262");
       label = labeler.FromInstant(*instant);
@@ -372,8 +394,9 @@ Result<SourceTable> ParseCsv(std::string_view text, std::string source, std::str
         Timestamp clock;
         const std::string_view ctext = cells[static_cast<std::size_t>(plan.clock_col)];
         if (!ParseClock(ctext, clock)) {
-          return Status::DataError(fmt::format("{}:{}: column '{}': expected a time of day such as 09:30:00, got '{}'",
-                                               src, this_line, header[static_cast<std::size_t>(plan.clock_col)], Shown(ctext)));
+          return Status::DataError(fmt::format(
+              "{}:{}: column '{}': expected a time of day such as 09:30:00, got '{}'", src,
+              this_line, header[static_cast<std::size_t>(plan.clock_col)], Shown(ctext)));
         }
         t->value += clock;
         t->has_time = true;
@@ -397,8 +420,9 @@ Result<SourceTable> ParseCsv(std::string_view text, std::string source, std::str
                                              header[static_cast<std::size_t>(plan.symbol_col)]));
       }
       if (!IsValidUtf8(s)) {
-        return Status::DataError(fmt::format("{}:{}: column '{}': symbol is not valid UTF-8 ('{}')", src,
-                                             this_line, header[static_cast<std::size_t>(plan.symbol_col)], Shown(s)));
+        return Status::DataError(
+            fmt::format("{}:{}: column '{}': symbol is not valid UTF-8 ('{}')", src, this_line,
+                        header[static_cast<std::size_t>(plan.symbol_col)], Shown(s)));
       }
       sym = interner.Intern(s);
     }

@@ -18,7 +18,8 @@ CsvOptions Daily() {
   return o;
 }
 
-Result<SourceTable> Parse(std::string_view text, std::string symbol = "AAA", CsvOptions o = Daily()) {
+Result<SourceTable> Parse(std::string_view text, std::string symbol = "AAA",
+                          CsvOptions o = Daily()) {
   return ParseCsv(text, "t.csv", std::move(symbol), o);
 }
 
@@ -47,11 +48,13 @@ TEST(CsvReaderTest, Sp500StyleFileWithNameColumn) {
 }
 
 TEST(CsvReaderTest, BlankCellsAreMissingNotZero) {
-  auto t = Parse("date,open,high,low,close,volume\n2017-07-26,,,,69.0842,3\n2017-07-27,NaN,N/A,null,70,-\n");
+  auto t = Parse(
+      "date,open,high,low,close,volume\n2017-07-26,,,,69.0842,3\n2017-07-27,NaN,N/A,null,70,-\n");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_TRUE(std::isnan(t->fields[0][0]));
   EXPECT_EQ(t->fields[3][0], 69.0842);
-  for (int f = 0; f < 3; ++f) EXPECT_TRUE(std::isnan(t->fields[static_cast<std::size_t>(f)][1]));
+  for (int f = 0; f < 3; ++f)
+    EXPECT_TRUE(std::isnan(t->fields[static_cast<std::size_t>(f)][1]));
   EXPECT_TRUE(std::isnan(t->fields[4][1]));
 }
 
@@ -60,7 +63,8 @@ TEST(CsvReaderTest, ColumnAliasesCaseAndSeparators) {
       "Date;Open;High;Low;Close;Adj Close;Volume\r\n"
       "2014-01-02;555.68;557.03;552.021;553.13;73.52;8381600\r\n");
   ASSERT_TRUE(t.ok()) << t.status().ToString();
-  EXPECT_EQ(t->field_names, (std::vector<std::string>{"open", "high", "low", "close", "adj_close", "volume"}));
+  EXPECT_EQ(t->field_names,
+            (std::vector<std::string>{"open", "high", "low", "close", "adj_close", "volume"}));
   EXPECT_EQ(t->fields[4][0], 73.52);
 }
 
@@ -95,9 +99,13 @@ TEST(CsvReaderTest, DailyLabelIsTheWrittenDate) {
   // Yahoo samples write "2014-01-02 00:00:00+00:00"; a US market must still read 2014-01-02.
   CsvOptions o;
   o.labeler = TimeLabeler(true, *TimeZone::Find("America/New_York"));
-  auto t = Parse("Date,Close\n2014-01-02 00:00:00+00:00,1\n2014-01-03 00:00:00+08:00,2\n2014-01-06 16:00-05:00,3\n", "X", o);
+  auto t = Parse(
+      "Date,Close\n2014-01-02 00:00:00+00:00,1\n2014-01-03 00:00:00+08:00,2\n2014-01-06 "
+      "16:00-05:00,3\n",
+      "X", o);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
-  EXPECT_EQ(t->time, (std::vector<Timestamp>{DateTimestamp(2014, 1, 2), DateTimestamp(2014, 1, 3), DateTimestamp(2014, 1, 6)}));
+  EXPECT_EQ(t->time, (std::vector<Timestamp>{DateTimestamp(2014, 1, 2), DateTimestamp(2014, 1, 3),
+                                             DateTimestamp(2014, 1, 6)}));
 }
 
 TEST(CsvReaderTest, ExplicitMappingAndDateFormat) {
@@ -105,7 +113,8 @@ TEST(CsvReaderTest, ExplicitMappingAndDateFormat) {
   o.mapping.time = "DATETIME";
   o.mapping.fields = {{"close", "PRICE"}, {"contract", "PRICE_CONTRACT"}};
   o.mapping.ignore = {"CARRY"};
-  auto t = Parse("DATETIME,PRICE,CARRY,PRICE_CONTRACT\n1981-09-25 00:00:00,780.25,324.0,198212\n", "CORN", o);
+  auto t = Parse("DATETIME,PRICE,CARRY,PRICE_CONTRACT\n1981-09-25 00:00:00,780.25,324.0,198212\n",
+                 "CORN", o);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ(t->field_names, (std::vector<std::string>{"close", "contract"}));
   EXPECT_EQ(t->fields[1][0], 198212.0);
@@ -131,26 +140,37 @@ TEST(CsvReaderTest, MalformedCorpus) {
   EXPECT_EQ(Error("\n\n"), "t.csv: file is empty; expected a header line and data rows");
   EXPECT_EQ(Error("date,close\n"), "t.csv: no data rows after the header");
   EXPECT_EQ(Error("date,close\n2014-01-02,1\n2014-01-03\n"),
-            "t.csv:3: expected 2 fields (as in the header), got 1 (truncated last line?): '2014-01-03\\x0a'");
-  EXPECT_EQ(Error("date,close\n2014-01-02,1.2.3\n"), "t.csv:2: column 'close': expected a number, got '1.2.3'");
-  EXPECT_EQ(Error("date,close\n2014-01-02,abc\n"), "t.csv:2: column 'close': expected a number, got 'abc'");
-  EXPECT_EQ(Error("date,close\n2014-01-02,inf\n"), "t.csv:2: column 'close': expected a finite number, got 'inf'");
+            "t.csv:3: expected 2 fields (as in the header), got 1 (truncated last line?): "
+            "'2014-01-03\\x0a'");
+  EXPECT_EQ(Error("date,close\n2014-01-02,1.2.3\n"),
+            "t.csv:2: column 'close': expected a number, got '1.2.3'");
+  EXPECT_EQ(Error("date,close\n2014-01-02,abc\n"),
+            "t.csv:2: column 'close': expected a number, got 'abc'");
+  EXPECT_EQ(Error("date,close\n2014-01-02,inf\n"),
+            "t.csv:2: column 'close': expected a finite number, got 'inf'");
   EXPECT_EQ(Error("date,close\n2014-13-02,1\n"),
-            "t.csv:2: column 'date': expected a date such as 2013-02-08, a date-time, or an epoch number (or give "
+            "t.csv:2: column 'date': expected a date such as 2013-02-08, a date-time, or an epoch "
+            "number (or give "
             "--date-format), got '2014-13-02'");
-  EXPECT_EQ(Error("date,close\n2014-01-02,1\nyesterday,2\n"),
-            "t.csv:3: column 'date': expected a date or date-time like the first row, got 'yesterday'");
-  EXPECT_EQ(Error("date,close,Close\n2014-01-02,1,2\n"), "t.csv: duplicate header column 'Close' (columns 2 and 3)");
-  EXPECT_EQ(Error("date,close,last\n2014-01-02,1,2\n"),
-            "t.csv: columns 'close' and 'last' both mean field 'close'; map one explicitly or ignore it");
+  EXPECT_EQ(
+      Error("date,close\n2014-01-02,1\nyesterday,2\n"),
+      "t.csv:3: column 'date': expected a date or date-time like the first row, got 'yesterday'");
+  EXPECT_EQ(Error("date,close,Close\n2014-01-02,1,2\n"),
+            "t.csv: duplicate header column 'Close' (columns 2 and 3)");
+  EXPECT_EQ(
+      Error("date,close,last\n2014-01-02,1,2\n"),
+      "t.csv: columns 'close' and 'last' both mean field 'close'; map one explicitly or ignore it");
   EXPECT_EQ(Error("open,close\n1,2\n"),
-            "t.csv: no time column found in header (open,close); expected one named date, datetime or timestamp, or "
+            "t.csv: no time column found in header (open,close); expected one named date, datetime "
+            "or timestamp, or "
             "map it with --time-col");
-  EXPECT_EQ(Error("date,close,Name\n2014-01-02,1,\n", Daily(), ""), "t.csv:2: column 'Name': symbol is empty");
+  EXPECT_EQ(Error("date,close,Name\n2014-01-02,1,\n", Daily(), ""),
+            "t.csv:2: column 'Name': symbol is empty");
   EXPECT_EQ(Error("date,close\n2014-01-02,\"1\n"), "t.csv:2: malformed quotes");
   // Wrong encodings.
   EXPECT_EQ(Error(std::string_view("d\0a\0t\0e\0", 8)),
-            "t.csv: file contains NUL bytes; expected UTF-8 or ASCII text (is it binary, or UTF-16 without a "
+            "t.csv: file contains NUL bytes; expected UTF-8 or ASCII text (is it binary, or UTF-16 "
+            "without a "
             "byte-order mark?)");
   EXPECT_EQ(Error("d\xe9te,close\n2014-01-02,1\n"),
             "t.csv:1: header is not valid UTF-8 ('d\\xe9te'); expected UTF-8 or ASCII text");
@@ -164,7 +184,8 @@ TEST(CsvReaderTest, MissingMappedColumnIsInvalidArgument) {
   auto r = Parse("date,close\n2014-01-02,1\n", "X", o);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(r.status().message(), "t.csv: field 'close' column 'PRICE' is not in the header (date,close)");
+  EXPECT_EQ(r.status().message(),
+            "t.csv: field 'close' column 'PRICE' is not in the header (date,close)");
 }
 
 TEST(CsvReaderTest, HeaderlessBinanceStyleFile) {
@@ -209,7 +230,8 @@ TEST(CsvReaderTest, ReadsGzipAndNamesSymbolFromFile) {
   }
   auto cut = ReadCsvFile(dir.Write("CUT.csv.gz", whole.substr(0, whole.size() / 2)), Daily());
   ASSERT_FALSE(cut.ok());
-  EXPECT_NE(cut.status().message().find("CUT.csv.gz: not a valid gzip stream"), std::string::npos) << cut.status().message();
+  EXPECT_NE(cut.status().message().find("CUT.csv.gz: not a valid gzip stream"), std::string::npos)
+      << cut.status().message();
 }
 
 }  // namespace

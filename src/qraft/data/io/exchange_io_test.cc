@@ -201,7 +201,8 @@ TEST(BinanceKlineCsvTest, RealDailyFile) {
   }
 
   // Besides the nine data fields only the bookkeeping columns close_time and ignore may appear:
-  // the CSV reader keeps them until mapping.cc drops those names (see BookkeepingColumnsGoWhenIgnored).
+  // the CSV reader keeps them until mapping.cc drops those names (see
+  // BookkeepingColumnsGoWhenIgnored).
   for (const std::string& f : t->field_names) {
     EXPECT_TRUE(IsStandardField(f) || f == "close_time" || f == "ignore") << f;
   }

@@ -1,20 +1,20 @@
 #include "qraft/data/io/file_reader.h"
 
-#include "qraft/core/hash.h"
-
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <zip.h>
 #include <zlib.h>
 #include <zstd.h>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+
+#include "qraft/core/hash.h"
 
 namespace qraft::data::io {
 namespace {
@@ -27,14 +27,16 @@ std::string Lower(std::string s) {
 Result<std::string> ReadRaw(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    return Status::NotFound(fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
+    return Status::NotFound(
+        fmt::format("{}: cannot open: {}", path.string(), std::strerror(errno)));
   }
   std::string data;
   struct stat st {};
   if (::fstat(fd, &st) == 0 && st.st_size > 0) data.resize(static_cast<std::size_t>(st.st_size));
   std::size_t done = 0;
   while (true) {
-    if (done == data.size()) data.resize(std::max<std::size_t>(data.size() * 2, 1 << 16));  // grew, or a pipe
+    if (done == data.size())
+      data.resize(std::max<std::size_t>(data.size() * 2, 1 << 16));  // grew, or a pipe
     const ssize_t n = ::read(fd, data.data() + done, data.size() - done);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
@@ -103,7 +105,8 @@ Result<std::string> Unzstd(const std::string& in, const std::filesystem::path& p
 Result<std::string> Unzip(const std::filesystem::path& path) {
   int err = 0;
   zip_t* z = zip_open(path.c_str(), ZIP_RDONLY, &err);
-  if (z == nullptr) return Status::DataError(fmt::format("{}: not a readable zip archive", path.string()));
+  if (z == nullptr)
+    return Status::DataError(fmt::format("{}: not a readable zip archive", path.string()));
   std::unique_ptr<zip_t, decltype(&zip_discard)> guard(z, zip_discard);
   const zip_int64_t n = zip_get_num_entries(z, 0);
   if (n != 1) {
@@ -112,14 +115,17 @@ Result<std::string> Unzip(const std::filesystem::path& path) {
         path.string(), n));
   }
   zip_stat_t st;
-  if (zip_stat_index(z, 0, 0, &st) != 0) return Status::DataError(fmt::format("{}: bad zip entry", path.string()));
+  if (zip_stat_index(z, 0, 0, &st) != 0)
+    return Status::DataError(fmt::format("{}: bad zip entry", path.string()));
   zip_file_t* f = zip_fopen_index(z, 0, 0);
-  if (f == nullptr) return Status::DataError(fmt::format("{}: cannot open zip entry", path.string()));
+  if (f == nullptr)
+    return Status::DataError(fmt::format("{}: cannot open zip entry", path.string()));
   std::string out(static_cast<std::size_t>(st.size), '\0');
   const zip_int64_t got = zip_fread(f, out.data(), st.size);
   zip_fclose(f);
   if (got < 0 || static_cast<zip_uint64_t>(got) != st.size) {
-    return Status::DataError(fmt::format("{}: zip entry '{}' is truncated", path.string(), st.name));
+    return Status::DataError(
+        fmt::format("{}: zip entry '{}' is truncated", path.string(), st.name));
   }
   return out;
 }
@@ -135,8 +141,8 @@ std::string DataExtension(const std::filesystem::path& path) {
 
 std::string BareStem(const std::filesystem::path& path) {
   std::string name = path.filename().string();
-  static const char* kExts[] = {".gz", ".zst", ".zip", ".csv", ".txt", ".tsv", ".json",
-                                ".parquet", ".pq", ".feather", ".arrow", ".ipc"};
+  static const char* kExts[] = {".gz",   ".zst",     ".zip", ".csv",     ".txt",   ".tsv",
+                                ".json", ".parquet", ".pq",  ".feather", ".arrow", ".ipc"};
   for (bool again = true; again;) {
     again = false;
     for (const char* e : kExts) {

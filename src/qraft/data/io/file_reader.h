@@ -17,7 +17,8 @@ namespace qraft::data::io {
 /// a message saying so (Qraft reads UTF-8 and ASCII). Errors name the file.
 /// With `file_sha256`, also sets it to the hex SHA-256 of the file as stored (before
 /// decompression), from the same read.
-Result<std::string> ReadDecompressed(const std::filesystem::path& path, std::string* file_sha256 = nullptr);
+Result<std::string> ReadDecompressed(const std::filesystem::path& path,
+                                     std::string* file_sha256 = nullptr);
 
 /// The file name without directories and without data/compression extensions:
 /// "/x/AAPL_data.csv.gz" -> "AAPL_data", "ADA_BTC-1m.json" -> "ADA_BTC-1m".

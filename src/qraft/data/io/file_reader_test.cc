@@ -27,7 +27,8 @@ TEST(FileReaderTest, PlainZstdAndZip) {
   std::string z(ZSTD_compressBound(text.size()), '\0');
   z.resize(ZSTD_compress(z.data(), z.size(), text.data(), text.size(), 3));
   EXPECT_EQ(*ReadDecompressed(dir.Write("a.csv.zst", z)), text);
-  EXPECT_EQ(ReadDecompressed(dir.Write("b.csv.zst", z.substr(0, z.size() - 3))).status().code(), StatusCode::kDataError);
+  EXPECT_EQ(ReadDecompressed(dir.Write("b.csv.zst", z.substr(0, z.size() - 3))).status().code(),
+            StatusCode::kDataError);
 
   const auto zip_path = dir / "a.zip";
   int err = 0;
@@ -41,7 +42,9 @@ TEST(FileReaderTest, PlainZstdAndZip) {
 
 TEST(FileReaderTest, Utf16IsRejectedWithAHint) {
   TempDir dir;
-  auto r = ReadDecompressed(dir.Write("w.csv", std::string("\xFF\xFE" "d\0a\0", 6)));
+  auto r = ReadDecompressed(dir.Write("w.csv", std::string("\xFF\xFE"
+                                                           "d\0a\0",
+                                                           6)));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("w.csv: file is UTF-16/UTF-32 encoded"), std::string::npos);
   EXPECT_EQ(ReadDecompressed(dir / "none.csv").status().code(), StatusCode::kNotFound);
