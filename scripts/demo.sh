@@ -7,7 +7,7 @@ qraft=build/bin/qraft
 store=.qraft-demo
 
 echo "== ingest data/sample/sp500 (32 symbols, 5 years of daily bars)"
-id=$($qraft ingest data/sample/sp500 --market us_stock --store "$store" | tail -n 1)
+id=$($qraft ingest data/sample/sp500 --market us_stock --store "$store" --quiet | tail -n 1)
 echo "snapshot $id"
 echo
 echo "== snapshot"

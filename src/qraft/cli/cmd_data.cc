@@ -192,7 +192,7 @@ int Show(const Common& c, const ShowArgs& a) {
       if (csv) {
         line += std::isnan(v) ? "," : fmt::format(",{}", v);
       } else {
-        line += std::isnan(v) ? fmt::format(" {:>14}", "NaN") : fmt::format(" {:>14.6g}", v);
+        line += std::isnan(v) ? fmt::format(" {:>14}", "NaN") : fmt::format(" {:>14}", v);
       }
     }
     std::printf("%s\n", line.c_str());

@@ -115,15 +115,36 @@ std::string QualityReport::ToText(bool date_only, std::size_t max_lines) const {
         fmt::format("  {:<8} {:<20} {:>6} finding(s), {:>8} occurrence(s)\n",
                     SeverityName(static_cast<Severity>(-key.first)), key.second, v.first, v.second);
   }
-  std::size_t shown = 0;
-  for (const QualityIssue& i : issues) {
-    if (i.severity == Severity::kInfo || shown == max_lines) continue;
-    out += fmt::format("  {}: {}\n", SeverityName(i.severity), i.message);
-    ++shown;
+  // One line per (severity, check, symbol): per-field findings of one symbol are merged.
+  std::size_t shown = 0, lines = 0;
+  for (std::size_t k = 0; k < issues.size(); ++k) {
+    const QualityIssue& i = issues[k];
+    if (i.severity == Severity::kInfo) continue;
+    std::size_t e = k + 1;
+    while (e < issues.size() && !i.field.empty() && issues[e].severity == i.severity &&
+           issues[e].check == i.check && issues[e].symbol == i.symbol && !issues[e].field.empty()) {
+      ++e;
+    }
+    if (lines < max_lines) {
+      if (e == k + 1) {
+        out += fmt::format("  {}: {}\n", SeverityName(i.severity), i.message);
+      } else {
+        std::string parts;
+        Timestamp first = i.first;
+        for (std::size_t j = k; j < e; ++j) {
+          parts += fmt::format("{}{} ({})", j == k ? "" : ", ", issues[j].field, issues[j].count);
+          first = std::min(first, issues[j].first);
+        }
+        out += fmt::format("  {}: {}: {}: {} (first {})\n", SeverityName(i.severity), i.symbol,
+                           i.check, parts, FormatTimestamp(first, date_only));
+      }
+      ++lines;
+      shown += e - k;
+    }
+    k = e - 1;
   }
   const std::size_t rest = Count(Severity::kError) + Count(Severity::kWarning) - shown;
   if (rest > 0) out += fmt::format("  ... and {} more (see snapshot_meta.json or --json)\n", rest);
-  (void)date_only;
   return out;
 }
 
