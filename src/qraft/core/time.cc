@@ -117,6 +117,25 @@ std::string FormatTimestamp(Timestamp t, bool date_only) {
 }
 
 std::optional<ParsedTime> ParseIsoDateTime(std::string_view s) {
+  // Fast path: a plain "YYYY-MM-DD", the most common time column of daily data.
+  if (s.size() == 10 && s[4] == '-' && s[7] == '-') {
+    int v[8];
+    int k = 0;
+    bool digits = true;
+    for (std::size_t i = 0; i < 10; ++i) {
+      if (i == 4 || i == 7) continue;
+      digits &= IsDigit(s[i]);
+      v[k++] = s[i] - '0';
+    }
+    if (digits) {
+      const int y = v[0] * 1000 + v[1] * 100 + v[2] * 10 + v[3];
+      const int mo = v[4] * 10 + v[5], d = v[6] * 10 + v[7];
+      if (!IsValidCivil(y, mo, d)) return std::nullopt;
+      ParsedTime t;
+      t.value = DateTimestamp(y, mo, d);
+      return t;
+    }
+  }
   while (!s.empty() && s.back() == ' ')
     s.remove_suffix(1);
   while (!s.empty() && s.front() == ' ')
