@@ -176,8 +176,7 @@ SnapshotHashes ComputeHashes(const SnapshotContent& c) {
   return out;
 }
 
-nlohmann::json Coverage(const Panel& panel, const std::vector<InstrumentSpan>& spans,
-                        bool date_only) {
+nlohmann::json Coverage(const Panel& panel, bool date_only) {
   const std::size_t S = panel.num_symbols(), T = panel.num_times(), F = panel.num_fields();
   struct Cov {
     std::size_t first = 0, last = 0, bars = 0, gaps = 0;
@@ -238,14 +237,13 @@ nlohmann::json Coverage(const Panel& panel, const std::vector<InstrumentSpan>& s
     fields[panel.field_names()[f]] =
         span_cells == 0 ? 0.0 : static_cast<double>(missing[f]) / static_cast<double>(span_cells);
   }
-  (void)spans;
   return {{"bars", bars}, {"symbols", symbols}, {"missing_rate", fields}};
 }
 
 nlohmann::json BuildMeta(const SnapshotContent& c, const SnapshotHashes& h) {
   const Panel& p = c.panel;
   const bool date_only = !c.freq.intraday();
-  nlohmann::json cov = Coverage(p, c.instruments, date_only);
+  nlohmann::json cov = Coverage(p, date_only);
   nlohmann::json fields = nlohmann::json::array();
   for (std::size_t f = 0; f < p.num_fields(); ++f) {
     fields.push_back({{"name", p.field_names()[f]},

@@ -73,8 +73,7 @@ SnapshotHashes ComputeHashes(const SnapshotContent& content);
 nlohmann::json BuildMeta(const SnapshotContent& content, const SnapshotHashes& hashes);
 
 /// Per-symbol coverage and per-field missing rates, computed from a panel and its spans.
-nlohmann::json Coverage(const Panel& panel, const std::vector<InstrumentSpan>& spans,
-                        bool date_only);
+nlohmann::json Coverage(const Panel& panel, bool date_only);
 
 /// A published snapshot, opened read-only. Its panel may be memory-mapped; copies share it.
 class Snapshot {

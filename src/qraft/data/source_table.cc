@@ -21,12 +21,6 @@ int SourceTable::FieldIndex(std::string_view name) const {
   return -1;
 }
 
-std::size_t SourceTable::AddField(std::string name) {
-  field_names.push_back(std::move(name));
-  fields.emplace_back(rows(), std::numeric_limits<double>::quiet_NaN());
-  return fields.size() - 1;
-}
-
 std::uint32_t SymbolInterner::Intern(std::string_view name) {
   if (last_ != UINT32_MAX && table_.symbols[last_] == name) return last_;
   auto [it, inserted] =

@@ -43,8 +43,6 @@ struct SourceTable {
   std::string Where(std::size_t r) const;
   /// Index of a field, or -1.
   int FieldIndex(std::string_view name) const;
-  /// Adds a field filled with NaN and returns its index.
-  std::size_t AddField(std::string name);
 };
 
 /// Maps symbol text to its index in a table's `symbols`, appending new ones. Rows usually come
