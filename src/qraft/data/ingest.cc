@@ -157,6 +157,11 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
   }
 
   QRAFT_ASSIGN_OR_RETURN(std::vector<Input> inputs, ExpandPaths(opt));
+  const bool has_qlib = std::any_of(inputs.begin(), inputs.end(),
+                                    [](const Input& in) { return in.format == InputFormat::kQlib; });
+  if (has_qlib && inputs.size() > 1) {
+    return Status::InvalidArgument("a Qlib directory must be ingested on its own");
+  }
 
   // Frequency: given, else from exchange file names, else daily.
   Frequency freq = Frequency::Daily();
@@ -199,7 +204,7 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
             case InputFormat::kQlib: {
               QRAFT_ASSIGN_OR_RETURN(io::QlibData q, io::ReadQlibDir(in.path, freq, input_tz));
               per_input[i] = std::move(q.tables);
-              // One Qlib directory per ingest (checked below), so no race on these.
+              // A Qlib directory is ingested on its own (checked above), so no race on these.
               qlib_calendar = std::move(q.calendar);
               qlib_instruments = std::move(q.instruments);
               break;
@@ -242,13 +247,6 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
       });
   progress.Finish();
   QRAFT_RETURN_NOT_OK(read_status);
-  const std::size_t qlib_inputs =
-      static_cast<std::size_t>(std::count_if(inputs.begin(), inputs.end(), [](const Input& in) {
-        return in.format == InputFormat::kQlib;
-      }));
-  if (qlib_inputs > 1 || (qlib_inputs == 1 && inputs.size() > 1)) {
-    return Status::InvalidArgument("a Qlib directory must be ingested on its own");
-  }
 
   SnapshotContent content;
   content.market = opt.market;
