@@ -131,6 +131,13 @@ TEST(IngestTest, BadOptionsAreInvalidArgument) {
             StatusCode::kInvalidArgument);
   IngestOptions o = Options({dir.Write("a.csv", "date,close\n2014-01-02,1\n")}, "");
   EXPECT_EQ(Ingest(o, nullptr, NullProgress()).status().code(), StatusCode::kInvalidArgument);
+  const fs::path qlib =
+      fs::path(std::getenv("QRAFT_SOURCE_DIR") ? std::getenv("QRAFT_SOURCE_DIR") : ".") /
+      "src/qraft/data/io/testdata/qlib_mock";
+  auto two = Ingest(Options({qlib, dir.Write("x.csv", "date,close\n2014-01-02,1\n")}), nullptr,
+                    NullProgress());
+  EXPECT_EQ(two.status().message(), "a Qlib directory must be ingested on its own");
+  EXPECT_TRUE(Ingest(Options({qlib}, "cn_stock"), nullptr, NullProgress()).ok());
   auto empty_dir = dir / "empty";
   fs::create_directories(empty_dir);
   EXPECT_EQ(Ingest(Options({empty_dir}), nullptr, NullProgress()).status().code(),
