@@ -29,9 +29,8 @@ import pyarrow.ipc as ipc
 
 def timed_blocks(contenders, repeat):
     """Times each (name, fn) `repeat` times back to back, after one untimed warm-up. Back to back
-    favours the in-process peers: their thread pools and allocators stay warm between repeats
-    (interleaving contenders made pyarrow's CSV reader about 2x slower), while every Qraft run is a
-    fresh process."""
+    favours the in-process peers: their thread pools and allocators stay warm between repeats,
+    while every Qraft run is a fresh process."""
     out = {}
     for name, fn in contenders:
         fn()
@@ -44,7 +43,46 @@ def timed_blocks(contenders, repeat):
     return out
 
 
-def bench_ingest(qraft, data_dir, repeat):
+# The peers' work, each a function of the run's arguments. Every peer is timed in a fresh Python
+# process of its own (run_peer), as every Qraft run is a fresh process: no peer inherits another's
+# allocator or thread-pool state.
+LOAD_FIELDS = ["open", "high", "low", "close", "volume", "amount"]
+
+
+def peer_work(name, a):
+    files = sorted(Path(a.sp500).glob("*.csv"))
+    snap_dir = Path(a.store) / "snapshots" / a.snapshot
+    if name == "pandas_read_csv_concat":
+        def fn():
+            df = pd.concat([pd.read_csv(f, parse_dates=["date"]) for f in files], ignore_index=True)
+            assert len(df) == 619040
+    elif name == "pyarrow_csv_concat":
+        def fn():
+            t = pa.concat_tables([pacsv.read_csv(f) for f in files])
+            assert t.num_rows == 619040
+    elif name == "pandas_read_parquet":
+        def fn():
+            df = pd.read_parquet(snap_dir / "bars.parquet", columns=["symbol", "date", *LOAD_FIELDS])
+            return float(np.nansum(df[LOAD_FIELDS].to_numpy()))
+    elif name == "pyarrow_ipc_mmap":
+        def fn():
+            with pa.memory_map(str(snap_dir / "panel.arrow")) as src:
+                t = ipc.open_file(src).read_all()
+                return float(sum(np.nansum(t.column(f).to_numpy()) for f in LOAD_FIELDS))
+    else:
+        raise SystemExit(f"unknown peer {name}")
+    return fn
+
+
+def run_peer(name, a):
+    out = subprocess.run([sys.executable, __file__, "--peer", name, "--qraft", a.qraft, "--load-panel", a.load_panel,
+                          "--sp500", a.sp500, "--store", a.store, "--snapshot", a.snapshot, "--repeat", str(a.repeat)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def bench_ingest(a):
+    qraft, data_dir, repeat = a.qraft, a.sp500, a.repeat
     files = sorted(Path(data_dir).glob("*.csv"))
     env = {**os.environ, "CI": "1"}
 
@@ -61,41 +99,29 @@ def bench_ingest(qraft, data_dir, repeat):
         subprocess.run([qraft, "ingest", data_dir, "--market", "us_stock", "--dry-run", "--quiet"],
                        check=True, stdout=subprocess.DEVNULL, env=env)
 
-    def pandas_concat():
-        df = pd.concat([pd.read_csv(f, parse_dates=["date"]) for f in files], ignore_index=True)
-        assert len(df) == 619040
-
-    def pyarrow_concat():
-        t = pa.concat_tables([pacsv.read_csv(f) for f in files])
-        assert t.num_rows == 619040
-
-    results = timed_blocks([("qraft_ingest", qraft_full), ("qraft_ingest_dry_run", qraft_dry),
-                            ("pandas_read_csv_concat", pandas_concat), ("pyarrow_csv_concat", pyarrow_concat)],
-                           repeat)
+    # Two passes, the second in reverse order, keeping each contender's best: whoever runs later on
+    # this VM runs slower (the host throttles sustained load), so order must not pick the winner.
+    order = ["qraft_ingest", "qraft_ingest_dry_run", "pandas_read_csv_concat", "pyarrow_csv_concat"]
+    ours = {"qraft_ingest": qraft_full, "qraft_ingest_dry_run": qraft_dry}
+    results = {}
+    for names in (order, order[::-1]):
+        for name in names:
+            r = timed_blocks([(name, ours[name])], repeat)[name] if name in ours else run_peer(name, a)
+            if name not in results or r["best_s"] < results[name]["best_s"]:
+                results[name] = r
     shutil.rmtree(scratch)
     return {"benchmark": "ingest_sp500", "files": len(files), "rows": 619040, "results": results,
             "versions": {"pandas": pd.__version__, "pyarrow": pa.__version__}}
 
 
-def bench_load(load_panel, store, snapshot, repeat):
-    fields = ["open", "high", "low", "close", "volume", "amount"]
-    out = subprocess.run([load_panel, store, snapshot, "--repeat", str(repeat + 1), "--fields", ",".join(fields)],
-                         check=True, capture_output=True, text=True).stdout
+def bench_load(a):
+    out = subprocess.run([a.load_panel, a.store, a.snapshot, "--repeat", str(a.repeat + 1), "--fields",
+                          ",".join(LOAD_FIELDS)], check=True, capture_output=True, text=True).stdout
     ours = json.loads(out)
-    snap_dir = Path(store) / "snapshots" / snapshot
-
-    def pandas_parquet():
-        df = pd.read_parquet(snap_dir / "bars.parquet", columns=["symbol", "date", *fields])
-        return float(np.nansum(df[fields].to_numpy()))
-
-    def pyarrow_mmap():
-        with pa.memory_map(str(snap_dir / "panel.arrow")) as src:
-            t = ipc.open_file(src).read_all()
-            return float(sum(np.nansum(t.column(f).to_numpy()) for f in fields))
-
     results = {"qraft_panel": {"median_s": ours["warm_median_s"], "best_s": ours["warm_best_s"],
                                "peak_rss_bytes": ours["peak_rss_bytes"], "raw_bytes": ours["raw_bytes"]}}
-    results.update(timed_blocks([("pandas_read_parquet", pandas_parquet), ("pyarrow_ipc_mmap", pyarrow_mmap)], repeat))
+    for name in ["pandas_read_parquet", "pyarrow_ipc_mmap"]:
+        results[name] = run_peer(name, a)
     return {"benchmark": "load_panel_5000x5000", "cells": ours["cells"], "fields": ours["fields"],
             "results": results, "versions": {"pandas": pd.__version__, "pyarrow": pa.__version__}}
 
@@ -108,12 +134,16 @@ def main():
     ap.add_argument("--store", required=True)
     ap.add_argument("--snapshot", required=True)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--peer", help="internal: time one peer in this process and print its JSON")
     a = ap.parse_args()
+    if a.peer:
+        print(json.dumps(timed_blocks([(a.peer, peer_work(a.peer, a))], a.repeat)[a.peer]))
+        return
     if Path(a.sp500).exists():
-        print(json.dumps(bench_ingest(a.qraft, a.sp500, a.repeat)), flush=True)
+        print(json.dumps(bench_ingest(a)), flush=True)
     else:
         print(f"skipping ingest benchmark: {a.sp500} not found", file=sys.stderr)
-    print(json.dumps(bench_load(a.load_panel, a.store, a.snapshot, a.repeat)), flush=True)
+    print(json.dumps(bench_load(a)), flush=True)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,8 @@ def machine():
 
 def commit():
     rev = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/RESULTS.md"],
+                           capture_output=True, text=True).stdout
     return rev + (" (with uncommitted changes)" if dirty.strip() else "")
 
 
@@ -35,9 +36,10 @@ def main(peers_path, gbench_path, out_path):
         "# Benchmark results",
         "",
         "Written by `make bench` (bench/run.sh). Every figure comes from one run on one machine, Qraft and each",
-        "peer measured side by side in that run. Times are the best of repeated warm runs (page cache warm;",
-        "the best is the steadiest estimate on this shared VM, whose first runs after idle are often 2x slow;",
-        "medians are in build/bench-out/peers.jsonl); ratio = peer time / Qraft time, above 1 = Qraft faster.",
+        "peer measured side by side in that run, each peer in a fresh Python process. Times are the best of",
+        "repeated warm runs (page cache warm), over two passes in opposite orders: on this shared VM whatever",
+        "runs after sustained load runs slower, so the order must not decide. Medians are in",
+        "build/bench-out/peers.jsonl. Ratio = peer time / Qraft time; above 1 means Qraft is faster.",
         "",
         f"- Machine: {machine()}",
         f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
