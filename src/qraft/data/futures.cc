@@ -121,6 +121,15 @@ Result<std::vector<double>> MeasureRolls(const std::string& symbol, const Calend
   return adj;
 }
 
+// The built panel and every series' rolls, in series order.
+ContinuousResult Finish(PanelBuilder b, std::vector<std::vector<RollEvent>> events) {
+  ContinuousResult result;
+  result.panel = std::move(b).Build();
+  for (auto& e : events)
+    std::move(e.begin(), e.end(), std::back_inserter(result.rolls));
+  return result;
+}
+
 void AdjustSeries(std::span<const double> raw, const std::vector<double>& adj, bool ratio,
                   double* out) {
   for (std::size_t t = 0; t < raw.size(); ++t)
@@ -216,11 +225,7 @@ Result<ContinuousResult> BuildHeld(const Panel& in, const ContinuousOptions& opt
   });
   QRAFT_RETURN_NOT_OK(st);
 
-  ContinuousResult result;
-  result.panel = std::move(b).Build();
-  for (auto& e : events)
-    std::move(e.begin(), e.end(), std::back_inserter(result.rolls));
-  return result;
+  return Finish(std::move(b), std::move(events));
 }
 
 // ---- per-contract input ----------------------------------------------------------------------
@@ -465,11 +470,7 @@ Result<ContinuousResult> BuildPerContract(const Panel& in, const ContinuousOptio
   });
   QRAFT_RETURN_NOT_OK(st);
 
-  ContinuousResult result;
-  result.panel = std::move(b).Build();
-  for (auto& e : events)
-    std::move(e.begin(), e.end(), std::back_inserter(result.rolls));
-  return result;
+  return Finish(std::move(b), std::move(events));
 }
 
 }  // namespace

@@ -130,18 +130,25 @@ class Rng {
   /// (0, 1]: safe for log().
   double UniformPositive() { return static_cast<double>((Next() >> 11) + 1) * 0x1.0p-53; }
 
-  /// Standard normal, Marsaglia's polar method; the second value of each pair is kept.
-  double Normal() {
-    if (has_spare_) {
-      has_spare_ = false;
-      return spare_;
-    }
+  /// A uniform point (u, v) inside the unit disc, without its centre, and w = u^2 + v^2: the
+  /// rejection step both polar methods below start from.
+  std::array<double, 3> UnitDiscPoint() {
     double u, v, w;
     do {
       u = 2.0 * Uniform() - 1.0;
       v = 2.0 * Uniform() - 1.0;
       w = u * u + v * v;
     } while (w >= 1.0 || w == 0.0);
+    return {u, v, w};
+  }
+
+  /// Standard normal, Marsaglia's polar method; the second value of each pair is kept.
+  double Normal() {
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    const auto [u, v, w] = UnitDiscPoint();
     const double f = std::sqrt(-2.0 * std::log(w) / w);
     spare_ = v * f;
     has_spare_ = true;
@@ -153,12 +160,7 @@ class Rng {
   double StudentT() {
     static const double kUnitVariance = std::sqrt((kShockDof - 2.0) / kShockDof);
     for (;;) {
-      double u, v, w;
-      do {
-        u = 2.0 * Uniform() - 1.0;
-        v = 2.0 * Uniform() - 1.0;
-        w = u * u + v * v;
-      } while (w >= 1.0 || w == 0.0);
+      [[maybe_unused]] const auto [u, v, w] = UnitDiscPoint();  // Bailey's method needs u only
       // W^(-2/nu) as exp(-2/nu * log W): twice as fast as std::pow here.
       const double z = kUnitVariance * u *
                        std::sqrt(kShockDof * (std::exp(-2.0 / kShockDof * std::log(w)) - 1.0) / w);
