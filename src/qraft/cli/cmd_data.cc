@@ -161,10 +161,7 @@ int Show(const Common& c, const ShowArgs& a) {
   std::vector<std::pair<std::size_t, std::size_t>> rows;
   for (std::size_t s = 0; s < p.num_symbols(); ++s) {
     for (std::size_t t = 0; t < p.num_times(); ++t) {
-      bool any = false;
-      for (std::size_t f = 0; f < p.num_fields() && !any; ++f)
-        any = !std::isnan(p.at(f, s, t));
-      if (any) rows.emplace_back(s, t);
+      if (p.HasBar(s, t)) rows.emplace_back(s, t);
     }
   }
   std::size_t b = 0, e = rows.size();

@@ -33,6 +33,35 @@ std::optional<std::size_t> Panel::FindField(std::string_view name) const {
   return std::nullopt;
 }
 
+bool Panel::HasBar(std::size_t s, std::size_t t) const {
+  for (std::size_t f = 0; f < num_fields(); ++f) {
+    if (!std::isnan(at(f, s, t))) return true;
+  }
+  return false;
+}
+
+std::optional<std::pair<std::size_t, std::size_t>> Panel::BarSpan(std::size_t s) const {
+  const std::size_t T = num_times();
+  std::size_t first = T, last = 0;
+  for (std::size_t f = 0; f < num_fields(); ++f) {
+    auto x = series(f, s);
+    for (std::size_t t = 0; t < first; ++t) {
+      if (!std::isnan(x[t])) {
+        first = t;
+        break;
+      }
+    }
+    for (std::size_t t = T; t-- > last;) {
+      if (!std::isnan(x[t])) {
+        last = t;
+        break;
+      }
+    }
+  }
+  if (first == T) return std::nullopt;
+  return std::make_pair(first, std::max(first, last));
+}
+
 Result<Panel> Panel::SelectFields(std::span<const std::string> fields) const {
   Panel out;
   out.calendar_ = calendar_;

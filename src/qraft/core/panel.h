@@ -18,6 +18,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "qraft/core/calendar.h"
@@ -68,6 +69,11 @@ class Panel {
   double at(std::size_t f, std::size_t s, std::size_t t) const {
     return data_[f][s * num_times() + t];
   }
+
+  /// Whether symbol s has a bar at time t: any field has a value there.
+  bool HasBar(std::size_t s, std::size_t t) const;
+  /// Time indices [first, last] of symbol s's first and last bar; nullopt when it has none.
+  std::optional<std::pair<std::size_t, std::size_t>> BarSpan(std::size_t s) const;
 
   /// A Panel with only `fields` (in that order), sharing their storage. Errors name a missing
   /// field.

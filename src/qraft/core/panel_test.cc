@@ -32,6 +32,23 @@ TEST(PanelTest, LayoutIsSymbolMajor) {
   EXPECT_FALSE(p.symbols().Find("CCC").has_value());
 }
 
+TEST(PanelTest, BarsExistWhereAnyFieldHasAValue) {
+  PanelBuilder b(Calendar({10, 20, 30, 40}), {"AAA", "BBB", "CCC"});
+  auto close = b.AddField("close");
+  auto vol = b.AddField("volume");
+  close[1] = 1;      // AAA: close at 20 ...
+  vol[3] = 5;        // ... and only volume at 40
+  close[4 + 2] = 2;  // BBB: one bar at 30
+  Panel p = std::move(b).Build();
+  EXPECT_FALSE(p.HasBar(0, 0));
+  EXPECT_TRUE(p.HasBar(0, 1));
+  EXPECT_FALSE(p.HasBar(0, 2));
+  EXPECT_TRUE(p.HasBar(0, 3));
+  EXPECT_EQ(p.BarSpan(0), (std::pair<std::size_t, std::size_t>{1, 3}));
+  EXPECT_EQ(p.BarSpan(1), (std::pair<std::size_t, std::size_t>{2, 2}));
+  EXPECT_FALSE(p.BarSpan(2).has_value());
+}
+
 TEST(PanelTest, SelectFieldsSharesStorage) {
   Panel p = TwoByThree();
   const std::string want[] = {"volume"};

@@ -1,6 +1,7 @@
 #include "qraft/core/progress.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <pty.h>
 #include <unistd.h>
 
@@ -42,10 +43,15 @@ TEST(ProgressTest, DrawsOnATerminalUnlessCi) {
   }
   if (ci) ::setenv("CI", saved.c_str(), 1);
   std::fflush(tty);
-  char buf[512] = {};
-  const ssize_t n = ::read(master, buf, sizeof buf - 1);
-  ASSERT_GT(n, 0);
-  const std::string out(buf, static_cast<std::size_t>(n));
+  // The terminal may hand the output over in pieces: read until the final line has arrived.
+  std::string out;
+  for (int tries = 0; tries < 100 && out.find("4/4") == std::string::npos; ++tries) {
+    pollfd pfd{master, POLLIN, 0};
+    if (::poll(&pfd, 1, 50) <= 0) continue;
+    char buf[512];
+    const ssize_t n = ::read(master, buf, sizeof buf);
+    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+  }
   EXPECT_NE(out.find("ingest"), std::string::npos) << out;
   EXPECT_NE(out.find("4/4"), std::string::npos) << out;
   EXPECT_NE(out.find("##############################"), std::string::npos) << out;

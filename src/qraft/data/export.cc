@@ -24,10 +24,7 @@ Status WriteCsv(const Panel& p, bool daily, const fs::path& path) {
   const std::size_t T = p.num_times(), F = p.num_fields();
   for (std::size_t s = 0; s < p.num_symbols(); ++s) {
     for (std::size_t t = 0; t < T; ++t) {
-      bool any = false;
-      for (std::size_t k = 0; k < F && !any; ++k)
-        any = !std::isnan(p.at(k, s, t));
-      if (!any) continue;
+      if (!p.HasBar(s, t)) continue;
       line = p.symbols()[s];
       line += ',';
       line += FormatTimestamp(p.calendar()[t], daily);

@@ -370,7 +370,7 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
 QualityReport CheckListings(const Panel& panel, const std::vector<InstrumentSpan>& spans,
                             bool date_only) {
   QualityReport report;
-  const std::size_t T = panel.num_times(), F = panel.num_fields();
+  const std::size_t T = panel.num_times();
   for (std::size_t s = 0; s < panel.num_symbols(); ++s) {
     const std::string& sym = panel.symbols()[s];
     auto lo = std::lower_bound(
@@ -381,10 +381,7 @@ QualityReport CheckListings(const Panel& panel, const std::vector<InstrumentSpan
       ++hi;
     std::size_t outside = 0, first = T;
     for (std::size_t t = 0; t < T; ++t) {
-      bool any = false;
-      for (std::size_t f = 0; f < F && !any; ++f)
-        any = !std::isnan(panel.at(f, s, t));
-      if (!any) continue;
+      if (!panel.HasBar(s, t)) continue;
       const Timestamp x = panel.calendar()[t];
       const bool listed = std::any_of(
           lo, hi, [&](const InstrumentSpan& sp) { return sp.start <= x && x <= sp.end; });

@@ -44,30 +44,13 @@ std::string QraftVersion() {
 }
 
 std::vector<InstrumentSpan> DeriveInstruments(const Panel& panel) {
-  const std::size_t S = panel.num_symbols(), T = panel.num_times(), F = panel.num_fields();
-  std::vector<InstrumentSpan> spans(S);
-  ParallelFor(S, 16, [&](std::size_t b, std::size_t e) {
+  std::vector<InstrumentSpan> spans(panel.num_symbols());
+  ParallelFor(panel.num_symbols(), 16, [&](std::size_t b, std::size_t e) {
     for (std::size_t s = b; s < e; ++s) {
-      std::size_t first = T, last = 0;
-      for (std::size_t f = 0; f < F; ++f) {
-        auto x = panel.series(f, s);
-        for (std::size_t t = 0; t < first; ++t) {
-          if (!std::isnan(x[t])) {
-            first = t;
-            break;
-          }
-        }
-        for (std::size_t t = T; t-- > last;) {
-          if (!std::isnan(x[t])) {
-            last = t;
-            break;
-          }
-        }
-      }
       spans[s].symbol = panel.symbols()[s];
-      if (first < T) {
-        spans[s].start = panel.calendar()[first];
-        spans[s].end = panel.calendar()[last];
+      if (auto span = panel.BarSpan(s)) {
+        spans[s].start = panel.calendar()[span->first];
+        spans[s].end = panel.calendar()[span->second];
       }
     }
   });

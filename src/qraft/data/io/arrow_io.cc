@@ -158,18 +158,10 @@ Result<Panel> ReadPanelArrow(const std::filesystem::path& path) {
 Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::path& path,
                         const KeyValues& meta) {
   const std::size_t S = panel.num_symbols(), T = panel.num_times(), F = panel.num_fields();
-  // Rows: each symbol's span from its first to its last bar with any value.
+  // Rows: each symbol's span from its first to its last bar ({T, 0}: no rows).
   std::vector<std::pair<std::size_t, std::size_t>> span(S, {T, 0});
   for (std::size_t s = 0; s < S; ++s) {
-    for (std::size_t f = 0; f < F; ++f) {
-      auto x = panel.series(f, s);
-      for (std::size_t t = 0; t < T; ++t) {
-        if (!std::isnan(x[t])) {
-          span[s].first = std::min(span[s].first, t);
-          span[s].second = std::max(span[s].second, t);
-        }
-      }
-    }
+    if (auto bars = panel.BarSpan(s)) span[s] = *bars;
   }
   auto rows_of = [&](std::size_t s) -> std::int64_t {
     return span[s].first < T ? static_cast<std::int64_t>(span[s].second - span[s].first + 1) : 0;
