@@ -10,7 +10,7 @@ packages=(
   python3 python3-venv python3-pip
   libssl-dev zlib1g-dev libzstd-dev libzip-dev libxxhash-dev
   libtbb-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-  libhowardhinnant-date-dev libfast-float-dev
+  libhowardhinnant-date-dev libfast-float-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
 )

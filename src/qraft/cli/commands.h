@@ -8,5 +8,7 @@ namespace qraft::cli {
 
 void RegisterIngest(CLI::App& app, int* exit_code);
 void RegisterData(CLI::App& app, int* exit_code);
+void RegisterExpr(CLI::App& app, int* exit_code);
+void RegisterFactor(CLI::App& app, int* exit_code);
 
 }  // namespace qraft::cli

@@ -12,6 +12,8 @@ int main(int argc, char** argv) {
   int exit_code = qraft::cli::kExitOk;
   qraft::cli::RegisterIngest(app, &exit_code);
   qraft::cli::RegisterData(app, &exit_code);
+  qraft::cli::RegisterExpr(app, &exit_code);
+  qraft::cli::RegisterFactor(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -87,4 +87,64 @@ Status ExportSnapshot(const Snapshot& snap, ExportFormat format, Adjust adjust,
   return st;
 }
 
+Status WriteValuesCsv(const Panel& values, const Panel& bars, bool daily, std::FILE* f) {
+  std::string line = "datetime,symbol";
+  for (const std::string& name : values.field_names())
+    line += "," + name;
+  line += "\n";
+  std::fputs(line.c_str(), f);
+  const std::size_t F = values.num_fields();
+  for (std::size_t s = 0; s < values.num_symbols(); ++s) {
+    const auto span = bars.BarSpan(s);
+    if (!span) continue;
+    for (std::size_t t = span->first; t <= span->second; ++t) {
+      line = FormatTimestamp(values.calendar()[t], daily);
+      line += ',';
+      line += values.symbols()[s];
+      for (std::size_t k = 0; k < F; ++k) {
+        line += ',';
+        const double v = values.at(k, s, t);
+        if (!std::isnan(v)) line += fmt::format("{}", v);
+      }
+      line += '\n';
+      std::fputs(line.c_str(), f);
+    }
+  }
+  if (std::ferror(f) != 0) return Status::IOError("write failed");
+  return Status::OK();
+}
+
+Status ExportValues(const Panel& values, const Panel& bars, bool daily, ExportFormat format,
+                    const fs::path& out, const io::KeyValues& meta) {
+  if (format == ExportFormat::kQlib) {
+    return Status::InvalidArgument("computed values are written as csv or parquet, not qlib");
+  }
+  std::error_code ec;
+  if (fs::exists(out, ec)) {
+    return Status::AlreadyExists(
+        fmt::format("{}: already exists; choose a new name", out.string()));
+  }
+  const fs::path tmp =
+      out.parent_path() / fmt::format(".{}.tmp-{}", out.filename().string(), ::getpid());
+  Status st;
+  if (format == ExportFormat::kCsv) {
+    std::FILE* f = std::fopen(tmp.c_str(), "wb");
+    if (f == nullptr) return Status::IOError(fmt::format("{}: cannot create", out.string()));
+    st = WriteValuesCsv(values, bars, daily, f);
+    if (std::fclose(f) != 0 && st.ok()) st = Status::IOError("close failed");
+    if (!st.ok()) st = Status(st.code(), fmt::format("{}: {}", out.string(), st.message()));
+  } else {
+    std::vector<std::pair<std::size_t, std::size_t>> rows(bars.num_symbols(), {1, 0});
+    for (std::size_t s = 0; s < bars.num_symbols(); ++s) {
+      if (auto span = bars.BarSpan(s)) rows[s] = *span;
+    }
+    st = io::WriteValuesParquet(values, daily, rows, tmp, meta);
+  }
+  if (st.ok() && ::rename(tmp.c_str(), out.c_str()) != 0) {
+    st = Status::IOError(fmt::format("{}: cannot rename into place", out.string()));
+  }
+  if (!st.ok()) fs::remove_all(tmp, ec);
+  return st;
+}
+
 }  // namespace qraft::data

@@ -155,14 +155,15 @@ Result<Panel> ReadPanelArrow(const std::filesystem::path& path) {
   return std::move(builder).Build();
 }
 
-Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::path& path,
+namespace {
+
+// Long-format writer shared by bars and computed values; rows of symbol s are
+// span[s].first..span[s].second (first >= T: none).
+Status WriteLongParquet(const Panel& panel, bool daily,
+                        std::span<const std::pair<std::size_t, std::size_t>> span,
+                        bool values_layout, const std::filesystem::path& path,
                         const KeyValues& meta) {
   const std::size_t S = panel.num_symbols(), T = panel.num_times(), F = panel.num_fields();
-  // Rows: each symbol's span from its first to its last bar ({T, 0}: no rows).
-  std::vector<std::pair<std::size_t, std::size_t>> span(S, {T, 0});
-  for (std::size_t s = 0; s < S; ++s) {
-    if (auto bars = panel.BarSpan(s)) span[s] = *bars;
-  }
   auto rows_of = [&](std::size_t s) -> std::int64_t {
     return span[s].first < T ? static_cast<std::int64_t>(span[s].second - span[s].first + 1) : 0;
   };
@@ -172,6 +173,9 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
   auto time_type = daily ? arrow::date32() : arrow::timestamp(arrow::TimeUnit::NANO, "UTC");
   arrow::FieldVector fields = {arrow::field("symbol", dict_type, false),
                                arrow::field(daily ? "date" : "time", time_type, false)};
+  if (values_layout) {
+    fields = {arrow::field("datetime", time_type, false), arrow::field("symbol", dict_type, false)};
+  }
   for (std::size_t f = 0; f < F; ++f)
     fields.push_back(arrow::field(panel.field_names()[f], arrow::float64(), true));
   auto schema = arrow::schema(fields, ToMetadata(meta));
@@ -231,6 +235,7 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
     auto symbols = arrow::DictionaryArray::FromArrays(dict_type, indices, dictionary);
     if (!symbols.ok()) return FromArrow(symbols.status(), path, "building the symbol column");
     arrow::ArrayVector columns = {*symbols, time_array};
+    if (values_layout) columns = {time_array, *symbols};
     for (std::size_t f = 0; f < F; ++f) {
       arrow::DoubleBuilder b;
       (void)b.Reserve(rows);
@@ -253,6 +258,29 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
   }
   QRAFT_RETURN_NOT_OK(FromArrow(writer->Close(), path, "write failed"));
   return FromArrow(sink->Close(), path, "close failed");
+}
+
+}  // namespace
+
+Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::path& path,
+                        const KeyValues& meta) {
+  // Rows: each symbol's span from its first to its last bar ({T, 0}: no rows).
+  std::vector<std::pair<std::size_t, std::size_t>> span(panel.num_symbols(),
+                                                        {panel.num_times(), 0});
+  for (std::size_t s = 0; s < panel.num_symbols(); ++s) {
+    if (auto bars = panel.BarSpan(s)) span[s] = *bars;
+  }
+  return WriteLongParquet(panel, daily, span, false, path, meta);
+}
+
+Status WriteValuesParquet(const Panel& values, bool daily,
+                          std::span<const std::pair<std::size_t, std::size_t>> rows,
+                          const std::filesystem::path& path, const KeyValues& meta) {
+  std::vector<std::pair<std::size_t, std::size_t>> span(rows.begin(), rows.end());
+  for (auto& r : span) {
+    if (r.first > r.second) r = {values.num_times(), 0};
+  }
+  return WriteLongParquet(values, daily, span, true, path, meta);
 }
 
 namespace {

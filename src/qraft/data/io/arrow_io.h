@@ -5,6 +5,7 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,13 @@ Result<Panel> ReadPanelArrow(const std::filesystem::path& path);
 /// time (timestamp[ns, UTC]; intraday), then the fields with null for missing; snappy-compressed.
 Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::path& path,
                         const KeyValues& meta);
+
+/// The same writer for computed values (factor results): columns `datetime` (date32 when daily,
+/// else timestamp[ns, UTC]), `symbol`, then the fields; rows are each symbol's [first, last] in
+/// `rows` (first > last: none), e.g. the bar spans of the data the values were computed from.
+Status WriteValuesParquet(const Panel& values, bool daily,
+                          std::span<const std::pair<std::size_t, std::size_t>> rows,
+                          const std::filesystem::path& path, const KeyValues& meta);
 
 /// Reads a Parquet, Feather v2 or Arrow IPC file of bars (any column layout the CSV reader
 /// accepts: a time column of timestamp/date/string/epoch type, an optional symbol column,
