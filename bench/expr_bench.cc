@@ -12,7 +12,8 @@
 // Results: by default every output is materialised as a Panel (expr::Evaluate(program, panel)),
 // which is what a caller gets and what a peer's DataFrame is. With --stream the outputs go to a
 // ResultSink that only folds a checksum, so they are never all resident (the memory benchmark).
-// peak_rss_bytes is the process's ru_maxrss at the end, i.e. over every run.
+// peak_rss_bytes is the process's ru_maxrss at the end, i.e. over every run; best_cpu_s is the
+// CPU time (all threads) of the best run, to tell how many cores it actually got.
 //
 // --dump writes, after the timed runs, the outputs of the named symbols on the rows where the
 // symbol has a bar: "symbol,date,<name>..." (NaN as empty), for checking values against a peer.
@@ -43,6 +44,14 @@ using Clock = std::chrono::steady_clock;
 
 double Seconds(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
+}
+
+// CPU time (user + system, all threads) of this process so far.
+double CpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         1e-6 * static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 std::vector<std::string> Split(const std::string& s, char sep) {
@@ -157,7 +166,7 @@ int main(int argc, char** argv) {
   }
 
   struct Run {
-    double load_s, compile_s, eval_s, total_s;
+    double load_s, compile_s, eval_s, total_s, cpu_s;
   };
   std::vector<Run> runs;
   double checksum = 0;
@@ -165,6 +174,7 @@ int main(int argc, char** argv) {
   qraft::Panel values, bars;
   for (int r = 0; r < repeat; ++r) {
     values = qraft::Panel();
+    const double cpu0 = CpuSeconds();
     const auto t0 = Clock::now();
     qraft::data::DataRequest req;
     req.snapshot = argv[2];
@@ -189,7 +199,7 @@ int main(int argc, char** argv) {
       values = std::move(*out);
     }
     const auto t3 = Clock::now();
-    runs.push_back({Seconds(t0, t1), Seconds(t1, t2), Seconds(t2, t3), Seconds(t0, t3)});
+    runs.push_back({Seconds(t0, t1), Seconds(t1, t2), Seconds(t2, t3), Seconds(t0, t3), CpuSeconds() - cpu0});
     nodes = program->nodes().size();
     symbols = panel->num_symbols();
     times = panel->num_times();
@@ -244,12 +254,12 @@ int main(int argc, char** argv) {
       fmt::format(R"({{"outputs": {}, "nodes": {}, "fields": {}, "symbols": {}, "times": {}, )"
                   R"("semantics": "{}", "mode": "{}", "runs": {}, "first_s": {:.4f}, )"
                   R"("best_s": {:.4f}, "median_s": {:.4f}, "best_load_s": {:.4f}, )"
-                  R"("best_compile_s": {:.4f}, "best_eval_s": {:.4f}, "peak_rss_bytes": {}, )"
+                  R"("best_compile_s": {:.4f}, "best_eval_s": {:.4f}, "best_cpu_s": {:.4f}, "peak_rss_bytes": {}, )"
                   R"("checksum": {:.9e}, "nan_cells": {}}})",
                   specs.size(), nodes, fields.size(), symbols, times, semantics_name,
                   stream ? "stream" : "materialise", runs.size(), runs.front().total_s,
                   best.total_s, warm[warm.size() / 2].total_s, best.load_s, best.compile_s,
-                  best.eval_s, static_cast<long long>(ru.ru_maxrss) * 1024, checksum, nan_cells)
+                  best.eval_s, best.cpu_s, static_cast<long long>(ru.ru_maxrss) * 1024, checksum, nan_cells)
           .c_str());
   return 0;
 }

@@ -3,6 +3,8 @@
 #   Qlib: raw mock CSVs -> qraft ingest -> qraft data export --format qlib -> Qlib's D.features must
 #   return the raw prices; and the export must equal, byte for byte, the directory Qlib's own
 #   storage writers produce (src/qraft/data/io/testdata/qlib_mock).
+#   Alpha158: all features on the bundled S&P 500 sample equal what Qlib's own expression engine
+#   computes from Qraft's Qlib export.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 qraft=${BUILD:-build}/bin/qraft
@@ -16,3 +18,12 @@ $qraft data export "$id" "$work/qlib" --format qlib --store "$work/store" >/dev/
 diff -r "$work/qlib" src/qraft/data/io/testdata/qlib_mock --exclude README.md
 echo "qlib: Qraft's export is byte-identical to the directory Qlib's storage writers produce"
 $py scripts/peers/make_qlib_fixture.py --verify "$work/qlib" --compare-csv
+
+# Alpha158 on the bundled S&P 500 sample: Qraft's qlib semantics against Qlib's expression engine.
+sid=$($qraft ingest data/sample/sp500 --market us_stock --store "$work/store" --quiet | tail -n 1)
+$qraft data export "$sid" "$work/sp500_qlib" --format qlib --store "$work/store" >/dev/null
+tsv=src/qraft/expr/testdata/qlib/alpha158.tsv
+mapfile -t alpha < <(awk -F'\t' '$2 != "VWAP0" {print $2 "=" $3}' "$tsv")   # the sample has no vwap
+$qraft expr eval "${alpha[@]}" --data "$sid" --store "$work/store" --semantics qlib \
+  --format csv --out "$work/alpha158.csv"
+$py scripts/peers/alpha158_crosscheck.py --qlib-dir "$work/sp500_qlib" --qraft-csv "$work/alpha158.csv" --tsv "$tsv"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo: ingest the bundled S&P 500 sample into a snapshot and print what Qraft knows about it.
+# The demo: ingest the bundled S&P 500 sample into a snapshot, print what Qraft knows about it,
+# and evaluate a few factors and expressions on it.
 # Needs nothing outside the clone. The store lives in .qraft-demo/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,3 +19,11 @@ $qraft data check "$id" --store "$store" || true
 echo
 echo "== EBAY around the PayPal spin-off (the sample has no dividend/spin-off columns, so the drop stays)"
 $qraft data show "$id" --store "$store" --symbols EBAY --start 2015-07-15 --end 2015-07-21
+echo
+echo "== factors: a few from the built-in libraries, evaluated against 1- and 5-day forward returns"
+$qraft factor eval factor://common/roc 'factor://common/ema_gap?window=10' factor://common/volatility \
+  factor://alpha158/RSV20 --data "$id" --store "$store" --horizons 1,5 --min-pairs 20
+echo
+echo "== expressions: the newest values of a few, on the snapshot"
+$qraft expr eval 'mom=ROC($close, 20)' 'rsi=RSI(14)' 'score=ZSCORE(ROC(close,20))*0.5 + ZSCORE(RSI(close,14))*0.5' \
+  --data "$id" --store "$store" --start 2018-02-07 --limit 8

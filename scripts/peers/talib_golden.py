@@ -13,7 +13,7 @@ src/qraft/expr/kernels/testdata/talib_<SYMBOL>.csv:
 
 Numbers are written with %.17g (round-trip exact); an empty cell is NaN. An indicator column is
 named NAME_p1_p2..., multi-output ones add the output name (MACD_12_26_9_signal,
-BBANDS_20_2_2_upper, STOCH_5_3_3_slowk). kernels_ta_test recomputes every column with the C++
+BBANDS_5_2_2_upper, STOCH_5_3_3_slowk). kernels_ta_test recomputes every column with the C++
 kernels and requires |a - b| <= 1e-9 * max(1, |b|), with NaN exactly where the file has NaN.
 
 Missing values. TA-Lib does not handle NaN inside a series, so for rows where an input the
@@ -27,7 +27,8 @@ With no missing row both are TA-Lib applied to the whole series.
 
 VWAP and RVOL are not TA-Lib functions; their reference is computed here with numpy:
   VWAP_w = sum(typical * volume) / sum(volume) over the last w rows, typical = (h + l + c) / 3;
-  RVOL_w = sqrt(sum(r^2)) over the last w log returns r_t = log(c_t / c_{t-1}) (not annualised).
+  RVOL_w = sqrt(sum(r^2)) over the last w log returns r_t = log(c_t / c_{t-1}) (not annualised;
+           NaN where a window holds a close <= 0).
 """
 import argparse
 import csv
@@ -39,14 +40,17 @@ import talib
 from numpy.lib.stride_tricks import sliding_window_view
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sp500-5yr" / "stock_data" / "individual_stocks_5yr"
+DEFAULT_DATA = (ROOT.parent / "shared" / "data" / "sp500-5yr" / "stock_data" /
+                "individual_stocks_5yr")
 DEFAULT_OUT = ROOT / "src" / "qraft" / "expr" / "kernels" / "testdata"
 
 # AAPL and MSFT: complete. DHR: a blank open (2015-07-17) and a row with blank open/high/low and
 # zero volume (2016-01-12); close-only indicators see no gap, high/low ones do.
 SYMBOLS = ["AAPL", "MSFT", "DHR"]
 
-C, HLC, HLCV, CV = ("close",), ("high", "low", "close"), ("high", "low", "close", "volume"), ("close", "volume")
+INPUTS = ("open", "high", "low", "close", "volume")
+C, CV = ("close",), ("close", "volume")
+HLC, HLCV = ("high", "low", "close"), ("high", "low", "close", "volume")
 
 # (name, inputs, kind, parameter sets, output names or None); kind: "w" windowed, "r" recursive
 # (see the module docstring). The first parameter set of each is TA-Lib's default where it has one.
@@ -90,7 +94,8 @@ def vwap(high, low, close, volume, window):
 def rvol(close, window):
     out = np.full(len(close), np.nan)
     if len(close) > window:
-        r = np.diff(np.log(close))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.diff(np.log(np.where(close > 0, close, np.nan)))  # no return at a price <= 0
         out[window:] = np.sqrt((sliding_window_view(r, window) ** 2).sum(axis=1))
     return out
 
@@ -155,7 +160,7 @@ def read_symbol(path):
     rows = list(csv.DictReader(open(path, newline="")))
     dates = [r["date"] for r in rows]
     cols = {k: np.array([float(r[k]) if r[k] != "" else math.nan for r in rows])
-            for k in ("open", "high", "low", "close", "volume")}
+            for k in INPUTS}
     return dates, cols
 
 
@@ -183,10 +188,9 @@ def main():
         path = args.out / f"talib_{sym}.csv"
         with open(path, "w", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
-            w.writerow(["date", "open", "high", "low", "close", "volume"] + names)
+            w.writerow(["date", *INPUTS] + names)
             for i, d in enumerate(dates):
-                w.writerow([d] + [fmt(cols[k][i]) for k in ("open", "high", "low", "close", "volume")] +
-                           [fmt(v[i]) for v in values])
+                w.writerow([d] + [fmt(cols[k][i]) for k in INPUTS] + [fmt(v[i]) for v in values])
         print(f"{path.relative_to(ROOT)}: {len(dates)} rows, {len(names)} indicator columns")
 
 

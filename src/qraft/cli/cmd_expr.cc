@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "qraft/cli/cli_common.h"
@@ -18,6 +19,7 @@ namespace {
 struct EvalArgs {
   StoreOptions store;
   std::vector<std::string> exprs;
+  std::vector<std::string> params;
   std::string data, semantics = "native", symbols, start, end, adjust = "none", format = "table",
                     out;
   std::size_t limit = 20;
@@ -51,6 +53,16 @@ int Eval(const EvalArgs& a) {
   req.compile.allow_future = a.label;
   for (const std::string& e : a.exprs)
     req.exprs.push_back(expr::ParseNamedExpr(e));
+  for (const std::string& p : a.params) {
+    const std::size_t eq = p.find('=');
+    char* stop = nullptr;
+    const double v = eq == std::string::npos ? 0 : std::strtod(p.c_str() + eq + 1, &stop);
+    if (eq == std::string::npos || eq == 0 || stop == p.c_str() + eq + 1 || *stop != '\0') {
+      return Fail(Status::InvalidArgument(
+          fmt::format("--param '{}': expected NAME=NUMBER, e.g. fast=10", p)));
+    }
+    req.compile.params[p.substr(0, eq)] = v;
+  }
 
   auto store = a.store.Open();
   if (!store.ok()) return Fail(store.status());
@@ -132,6 +144,7 @@ void RegisterExpr(CLI::App& app, int* exit_code) {
     eval->add_option("--data", a->data, "Snapshot id, id prefix, market@freq or market")
         ->required();
     eval->add_option("--semantics", a->semantics, "native (default) or qlib");
+    eval->add_option("--param", a->params, "A ${NAME} value, NAME=NUMBER (repeatable)");
     eval->add_option("--symbols", a->symbols, "Comma-separated symbols (default: all)");
     eval->add_option("--start", a->start, "First date/time (inclusive; warm-up is loaded)");
     eval->add_option("--end", a->end, "Last date/time (inclusive)");

@@ -179,17 +179,17 @@ int Eval(const Common& c, const EvalArgs& a) {
     std::printf("%s\n", result.dump().c_str());
     return kExitOk;
   }
+  auto num = [](const nlohmann::json& v) {
+    return v.is_null() ? std::string("NaN") : fmt::format("{:.4f}", v.get<double>());
+  };
   for (const auto& f : out) {
     std::printf("%s\n", f["name"].get<std::string>().c_str());
-    std::printf("  coverage %.3f  turnover(top) %s  rank autocorr %s\n",
-                f["coverage"].is_null() ? NAN : f["coverage"].get<double>(),
-                f["top_turnover"].dump().c_str(), f["rank_autocorrelation"].dump().c_str());
+    std::printf("  coverage %s  top-quantile turnover %s  rank autocorrelation %s\n",
+                num(f["coverage"]).c_str(), num(f["top_turnover"]).c_str(),
+                num(f["rank_autocorrelation"]).c_str());
     std::printf("  %-8s %10s %10s %10s %10s %12s\n", "horizon", "IC", "IC IR", "RankIC",
                 "RankIC IR", "top-bottom");
     for (const auto& h : f["horizons"]) {
-      auto num = [](const nlohmann::json& v) {
-        return v.is_null() ? std::string("NaN") : fmt::format("{:.4f}", v.get<double>());
-      };
       std::printf("  %-8d %10s %10s %10s %10s %12s\n", h["horizon"].get<int>(),
                   num(h["ic"]["mean"]).c_str(), num(h["ic"]["ir"]).c_str(),
                   num(h["rank_ic"]["mean"]).c_str(), num(h["rank_ic"]["ir"]).c_str(),

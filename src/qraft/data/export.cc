@@ -87,10 +87,26 @@ Status ExportSnapshot(const Snapshot& snap, ExportFormat format, Adjust adjust,
   return st;
 }
 
+namespace {
+
+// RFC 4180: a field with a comma, quote or line break is quoted, quotes doubled. Expression
+// texts used as column names often contain commas.
+std::string CsvField(const std::string& text) {
+  if (text.find_first_of(",\"\r\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
 Status WriteValuesCsv(const Panel& values, const Panel& bars, bool daily, std::FILE* f) {
   std::string line = "datetime,symbol";
   for (const std::string& name : values.field_names())
-    line += "," + name;
+    line += "," + CsvField(name);
   line += "\n";
   std::fputs(line.c_str(), f);
   const std::size_t F = values.num_fields();
@@ -100,7 +116,7 @@ Status WriteValuesCsv(const Panel& values, const Panel& bars, bool daily, std::F
     for (std::size_t t = span->first; t <= span->second; ++t) {
       line = FormatTimestamp(values.calendar()[t], daily);
       line += ',';
-      line += values.symbols()[s];
+      line += CsvField(values.symbols()[s]);
       for (std::size_t k = 0; k < F; ++k) {
         line += ',';
         const double v = values.at(k, s, t);

@@ -606,6 +606,10 @@ class Compiler {
         own_lookback = static_cast<int>(sum);
       }
     } else if (family == OpFamily::kCrossSection) {
+      if (op == OpCode::kCsWinsorize && (params[0] < 0 || params[1] > 0.5)) {
+        return Error(pos, fmt::format("WINSORIZE needs k >= 0 (got {}) and q in [0, 0.5] (got {})",
+                                      params[0], params[1]));
+      }
       params.insert(params.begin(), has_group ? 1.0 : 0.0);
     }
     n.op = op;

@@ -153,6 +153,9 @@ TEST(CompilerTest, ErrorsNameThePlaceAndTheProblem) {
   EXPECT_EQ(ErrorOf("Mean($close, 0.5)"),
             "Mean($close, 0.5): 1:14: window 'n' of MEAN must be a non-negative integer (0 = "
             "expanding), got 0.5");
+  EXPECT_EQ(ErrorOf("WINSORIZE($close, q=0.7)"),
+            "WINSORIZE($close, q=0.7): 1:1: WINSORIZE needs k >= 0 (got 3) and q in [0, 0.5] (got "
+            "0.7)");
   std::vector<ExprSpec> dup = {{"a", "$close"}, {"a", "$open"}};
   EXPECT_EQ(Compile(dup, Opts()).status().message(), "output name 'a' is used twice");
 }

@@ -1,6 +1,7 @@
 #include "qraft/expr/dispatch.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -17,11 +18,42 @@ k::Window WindowOf(const Node& n) {
   return {static_cast<int>(n.params[0]), static_cast<int>(n.params.back())};
 }
 
+// pandas' rolling, expanding and ewm aggregations turn ±inf into NaN before computing
+// (Window._prep_values); count() (which counts notna()), Qlib's Cython operators (Slope,
+// Rsquare, Resi) and shift() do not.
+bool PandasDropsInf(OpCode op) {
+  switch (op) {
+    case OpCode::kCount:
+    case OpCode::kRef:
+    case OpCode::kDelta:
+    case OpCode::kSlope:
+    case OpCode::kRsquare:
+    case OpCode::kResi:
+      return false;
+    default:
+      return FamilyOf(op) == OpFamily::kTimeSeries;
+  }
+}
+
 }  // namespace
 
-void RunSeries(const Node& n, Semantics s, const double* const* in, std::size_t len, k::Range rows,
-               double* out) {
-  (void)len;
+void RunSeries(const Node& n, Semantics s, const double* const* in_raw, std::size_t len,
+               k::Range rows, double* out) {
+  const double* const* in = in_raw;
+  std::vector<double> cleaned[2];
+  const double* replaced[2] = {in_raw[0], n.inputs.size() > 1 ? in_raw[1] : nullptr};
+  if (s == Semantics::kQlib && PandasDropsInf(n.op)) {
+    for (std::size_t j = 0; j < n.inputs.size() && j < 2; ++j) {
+      const double* x = in_raw[j];
+      if (std::none_of(x, x + len, [](double v) { return std::isinf(v); })) continue;
+      cleaned[j].assign(x, x + len);
+      for (double& v : cleaned[j]) {
+        if (std::isinf(v)) v = std::numeric_limits<double>::quiet_NaN();
+      }
+      replaced[j] = cleaned[j].data();
+    }
+    in = replaced;
+  }
   const double* x = in[0];
   switch (n.op) {
     case OpCode::kRef:

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <random>
 #include <string>
+
+#include "qraft/expr/compiler.h"
 
 namespace qraft::expr {
 namespace {
@@ -121,6 +125,83 @@ TEST(ParserTest, FuzzCorpusNeverCrashes) {
     }
   }
   EXPECT_GT(parsed, 10);
+}
+
+// Random token soup from the language's own alphabet: every input either parses or fails with a
+// "line:column: message" error, and whatever parses also compiles or fails cleanly.
+TEST(ParserTest, RandomTokenFuzz) {
+  const char* tokens[] = {"$close",
+                          "close",
+                          "volume",
+                          "1",
+                          "-2",
+                          "0.5",
+                          "1e-12",
+                          "(",
+                          ")",
+                          ",",
+                          "+",
+                          "-",
+                          "*",
+                          "/",
+                          "^",
+                          "**",
+                          ">",
+                          ">=",
+                          "<",
+                          "==",
+                          "!=",
+                          "and",
+                          "or",
+                          "not",
+                          "&",
+                          "|",
+                          "~",
+                          "Mean(",
+                          "Ref(",
+                          "EMA(",
+                          "IF(",
+                          "CS_RANK(",
+                          "ZSCORE(",
+                          "Corr(",
+                          "Quantile(",
+                          "n=",
+                          "by=",
+                          "${p}",
+                          "'s'",
+                          "\n",
+                          "factor://common/roc",
+                          "#",
+                          "@",
+                          "Greater(",
+                          "Rank(",
+                          "RSI("};
+  std::mt19937_64 rng(7);
+  int parsed = 0, compiled = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string text;
+    const int n = 1 + static_cast<int>(rng() % 14);
+    for (int k = 0; k < n; ++k) {
+      text += tokens[rng() % std::size(tokens)];
+      text += ' ';
+    }
+    Result<AstNode> ast = Parse(text);
+    if (!ast.ok()) {
+      const std::string msg(ast.status().message());
+      ASSERT_TRUE(std::isdigit(static_cast<unsigned char>(msg[0])) &&
+                  msg.find(':') != std::string::npos)
+          << text << " -> " << msg;
+      continue;
+    }
+    ++parsed;
+    CompileOptions options;
+    options.params = {{"p", 3}};
+    options.known_fields = std::vector<std::string>{"close", "volume"};
+    std::vector<ExprSpec> exprs = {{"f", text}};
+    compiled += Compile(exprs, options).ok();
+  }
+  EXPECT_GT(parsed, 500);
+  EXPECT_GT(compiled, 100);
 }
 
 }  // namespace

@@ -84,6 +84,30 @@ TEST(QlibGoldenTest, EveryOperatorCase) {
   EXPECT_EQ(qlib_errors, 2);
 }
 
+// pandas' rolling operators treat ±inf as missing (Window._prep_values), shift() keeps it. Found
+// on real data: Log($volume/Ref($volume, 1)+1) is inf after a zero-volume day, and Qlib's CORD
+// still has values there (scripts/peers/alpha158_crosscheck.py).
+TEST(QlibGoldenTest, RollingOperatorsTreatInfinityAsMissing) {
+  const Panel data = OneSymbol({"x"}, {{1, INFINITY, 3, 4}});
+  CompileOptions options;
+  options.semantics = Semantics::kQlib;
+  std::vector<ExprSpec> exprs = {{"mean", "Mean($x, 3)"},
+                                 {"count", "Count($x, 3)"},
+                                 {"ref", "Ref($x, 1)"},
+                                 {"max", "Max($x, 2)"}};
+  Result<Panel> got = EvaluateExpressions(exprs, data, options);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  auto row = [&](int f) {
+    std::span<const double> v = got->series(f, 0);
+    return std::vector<double>(v.begin(), v.end());
+  };
+  EXPECT_EQ(row(0), (std::vector<double>{1, 1, 2, 3.5}));  // pandas: [1, nan, 3, 4] -> means
+  EXPECT_EQ(row(1), (std::vector<double>{1, 2, 3, 3}));    // count() counts notna(): inf
+  EXPECT_TRUE(std::isnan(row(2)[0]));
+  EXPECT_EQ(row(2)[2], INFINITY);
+  EXPECT_EQ(row(3), (std::vector<double>{1, 1, 3, 4}));
+}
+
 std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
   std::ifstream in(path);
   EXPECT_TRUE(in) << path;

@@ -411,7 +411,8 @@ Result<FactorDef> FactorDef::FromJson(const nlohmann::json& j) {
     d.align_policy = j.value("align_policy", "left-closed");
     QRAFT_ASSIGN_OR_RETURN(d.provenance, ParseProvenance(j.value("provenance", "manual")));
     d.tags = j.value("tags", std::vector<std::string>{});
-    for (const auto& [name, p] : j.value("parameters", nlohmann::json::object()).items()) {
+    const nlohmann::json params = j.value("parameters", nlohmann::json::object());
+    for (const auto& [name, p] : params.items()) {
       ParamDomain dom;
       dom.default_value = p.at("default").get<double>();
       if (p.contains("range")) {

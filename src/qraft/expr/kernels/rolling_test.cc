@@ -471,7 +471,7 @@ std::size_t CheckAgainstNaive(const std::string& name, const Fn& fn, const Oracl
 std::filesystem::path GoldenPath() {
   const char* src = std::getenv("QRAFT_SOURCE_DIR");
   const std::filesystem::path root = src ? src : ".";
-  return root / "src/qraft/expr/kernels/testdata/operators_syn.json";
+  return root / "src/qraft/expr/testdata/qlib/operators_syn.json";
 }
 
 Series FromJson(const nlohmann::json& values) {

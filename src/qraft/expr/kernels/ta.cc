@@ -5,14 +5,16 @@
 //  * RunWindowed: windowed kernels are small structs (Missing/Skip/Start/Next); the driver
 //    tracks the run of complete rows and calls Start (rebuild the window from scratch) where a
 //    window first becomes complete, at r.begin and at multiples of kResetPeriod, Next (slide)
-//    elsewhere. Chunks between reset rows without a missing row (the common case) run as a plain
-//    Start + Next loop that only counts missing rows.
+//    elsewhere. A chunk between reset rows without a missing row (the common case) runs in one
+//    optimistic pass with no per-row branching on missing rows; see RunWindowed.
 //  * RunRecursive: recursive kernels are a step function of row t, fed every row from 0 (so the
 //    state at r.begin is the same as in a full run); it skips missing rows itself.
 // Where TA-Lib compares against zero with a tolerance (TA_IS_ZERO) the code below does the same,
-// so that degenerate windows give TA-Lib's answer too. Arithmetic may differ from TA-Lib's in the
-// last bits where that shortens a loop-carried dependency (x * (1/p) for x / p in Wilder averages,
-// e * (1 - k) + v * k for EMA updates): results agree to ~1e-14, well inside the 1e-9 contract.
+// so that degenerate windows give TA-Lib's answer too. Arithmetic differs from TA-Lib's in the last
+// bits where that is much faster: x * (1/n) for x / n (a division per row bounds SMA-like loops),
+// e * (1 - k) + v * k for EMA updates (a shorter loop-carried chain), branch-free conditionals
+// where the branch is a coin flip (price up or down), running sums re-summed every kResetPeriod
+// rows. On real data the results agree with TA-Lib to ~1e-13 relative; the contract is 1e-9.
 #include "qraft/expr/kernels/ta.h"
 
 #include <algorithm>
@@ -89,7 +91,10 @@ inline V2 Abs2(V2 v) {
 //   void Next(size_t t)           slides its state from row t - 1 to row t and writes row t;
 //   bool Slide(size_t a, size_t b) (optional, for kernels without state, whose Start is their
 //                                 Next) writes the rows [a, b) in a loop that vectorises; returns
-//                                 whether one of them was missing.
+//                                 whether one of them was missing;
+//   bool Poisoned() const         (optional) true if a missing row was slid over since Start:
+//                                 for kernels whose running sum a NaN input turns NaN for good,
+//                                 which spares the per-row check.
 // Start happens where the window becomes complete, at r.begin and at multiples of kResetPeriod,
 // so out[t] does not depend on r.begin (kernel.h) and running sums never drift far.
 template <class K>
@@ -101,18 +106,24 @@ void RunWindowed(K& k, Range r, size_t lookback) {
   while (run > floor && !k.Missing(run - 1))
     --run;
   bool live = false;
+  bool dirty = false;  // the last chunk had a missing row: do not expect better of this one
   size_t t = r.begin;
   while (t < r.end) {
-    // Chunks end at reset rows. A chunk whose first window is complete and which has no missing
-    // row runs without checks; it starts with Start(t) exactly as the row-by-row path would, so
-    // the two paths give the same bits.
+    // Chunks end at reset rows. A chunk whose first window is complete gets an optimistic pass
+    // that starts with Start(t) exactly as the row-by-row path would (so the two paths give the
+    // same bits) and does not branch on missing rows.
     const size_t stop = std::min(r.end, (t / kResetPeriod + 1) * kResetPeriod);
-    if (t - run >= lookback && !k.Missing(t)) {
-      // Optimistic pass, one read of the inputs: slide without branching on missing rows, count
-      // them, and if there were any redo the chunk row by row (NaN arithmetic is harmless).
+    if (!dirty && t - run >= lookback && !k.Missing(t)) {
+      // One read of the inputs: slide, count the missing rows, and if there were any redo the
+      // chunk row by row (the NaN arithmetic on the way is harmless).
       bool missing = false;
       if constexpr (requires { k.Slide(t, stop); }) {
         missing = k.Slide(t, stop);
+      } else if constexpr (requires { k.Poisoned(); }) {
+        k.Start(t);
+        for (size_t u = t + 1; u < stop; ++u)
+          k.Next(u);
+        missing = k.Poisoned();
       } else {
         k.Start(t);
         int count = 0;
@@ -129,10 +140,12 @@ void RunWindowed(K& k, Range r, size_t lookback) {
       }
       live = false;
     }
+    dirty = false;
     for (; t < stop; ++t) {
       if (k.Missing(t)) {
         run = t + 1;
         live = false;
+        dirty = true;
         k.Skip(t);
       } else if (t - run < lookback) {
         k.Skip(t);
@@ -279,6 +292,7 @@ struct SmaKernel {
     sum += x[t] - x[t - n];
     out[t] = sum * inv;
   }
+  bool Poisoned() const { return std::isnan(sum); }
 };
 
 // Weighted sum W = sum of i * x (i = 1 oldest .. n newest) and plain sum S of the window; sliding
@@ -310,6 +324,7 @@ struct WmaKernel {
     sum += v - x[t - n];
     out[t] = wsum * inv_divider;
   }
+  bool Poisoned() const { return std::isnan(sum); }
 };
 
 struct RocKernel {
@@ -409,7 +424,9 @@ struct TrangeKernel {
   }
 };
 
-// Running sum and sum of squares; sigma^2 = E[x^2] - mean^2 as TA-Lib computes it.
+// Running sum and sum of squares, sigma^2 = E[d^2] - E[d]^2 as TA-Lib computes it, but of
+// d = x - K with K the window's last value at Start: the same number without E[x^2] - mean^2's
+// cancellation when the mean is large against sigma (an index at 30000 moving by 1).
 struct BbandsKernel {
   const double* x;
   double* upper;
@@ -419,6 +436,7 @@ struct BbandsKernel {
   double inv;  // 1 / n
   double dev_up;
   double dev_dn;
+  double shift = 0.0;  // K
   double sum = 0.0;
   double sum2 = 0.0;
 
@@ -429,24 +447,28 @@ struct BbandsKernel {
     if (lower != nullptr) lower[t] = kNaN;
   }
   void Start(size_t t) {
+    shift = x[t];
     sum = 0.0;
     sum2 = 0.0;
     for (size_t u = t + 1 - n; u <= t; ++u) {
-      sum += x[u];
-      sum2 += x[u] * x[u];
+      const double d = x[u] - shift;
+      sum += d;
+      sum2 += d * d;
     }
     Emit(t);
   }
   void Next(size_t t) {
-    const double v = x[t];
-    const double old = x[t - n];
-    sum += v - old;
-    sum2 += v * v - old * old;
+    const double d = x[t] - shift;
+    const double old = x[t - n] - shift;
+    sum += d - old;
+    sum2 += d * d - old * old;
     Emit(t);
   }
+  bool Poisoned() const { return std::isnan(sum); }
   void Emit(size_t t) {
-    const double mean = sum * inv;
-    const double var = sum2 * inv - mean * mean;
+    const double mean_d = sum * inv;
+    const double mean = shift + mean_d;
+    const double var = sum2 * inv - mean_d * mean_d;
     const double sd = var < 1e-8 ? 0.0 : std::sqrt(var);  // TA_IS_ZERO_OR_NEG
     if (upper != nullptr) upper[t] = mean + sd * dev_up;
     if (middle != nullptr) middle[t] = mean;
@@ -569,18 +591,19 @@ struct WillrKernel {
   }
 };
 
-// Typical prices in a ring (slot = row % n, as TA-Lib's circular buffer when the series starts at
-// row 0); the mean and the absolute deviations in four partial sums each, to break the add
-// chains. O(n) per row, as in TA-Lib: the mean absolute deviation has no running form.
+// Typical prices in a ring (slot = row % n) with a running sum for the mean; the absolute
+// deviations from the mean are summed over the ring each row (four partial sums, to break the add
+// chain): the mean absolute deviation has no running form, so this is O(n) per row, as in TA-Lib.
 struct CciKernel {
   const double* high;
   const double* low;
   const double* close;
   double* out;
   size_t n;
-  double dn;
+  double inv;  // 1 / n
   std::vector<double> ring;
   size_t slot = 0;
+  double sum = 0.0;
 
   bool Missing(size_t t) const {
     return std::isnan(high[t]) || std::isnan(low[t]) || std::isnan(close[t]);
@@ -588,49 +611,46 @@ struct CciKernel {
   void Skip(size_t t) { out[t] = kNaN; }
   void Start(size_t t) {
     slot = (t + 1 - n) % n;
+    sum = 0.0;
     for (size_t u = t + 1 - n; u < t; ++u) {
-      ring[slot] = Typical(high[u], low[u], close[u]);
+      const double tp = Typical(high[u], low[u], close[u]);
+      ring[slot] = tp;
+      sum += tp;
       if (++slot == n) slot = 0;
     }
+    ring[slot] = 0.0;  // row t's slot: Next takes it out of the sum
     Next(t);
   }
   void Next(size_t t) {
     const double last = Typical(high[t], low[t], close[t]);
+    sum += last - ring[slot];
     ring[slot] = last;
     if (++slot == n) slot = 0;
+    const double mean = sum * inv;
     const double* v = ring.data();
-    double m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0;
+    double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;
     unsigned flat = 1;
     size_t j = 0;
     for (; j + 4 <= n; j += 4) {
-      m0 += v[j];
-      m1 += v[j + 1];
-      m2 += v[j + 2];
-      m3 += v[j + 3];
-      flat &= (v[j] == last) & (v[j + 1] == last) & (v[j + 2] == last) & (v[j + 3] == last);
-    }
-    for (; j < n; ++j) {
-      m0 += v[j];
-      flat &= v[j] == last;
-    }
-    if (flat != 0) {  // TA-Lib 0.6 gives 0 or +-66.7 here, depending on how the mean rounds
-      out[t] = 0.0;
-      return;
-    }
-    const double mean = ((m0 + m1) + (m2 + m3)) / dn;
-    double d0 = 0.0, d1 = 0.0, d2 = 0.0, d3 = 0.0;
-    for (j = 0; j + 4 <= n; j += 4) {
       d0 += std::fabs(v[j] - mean);
       d1 += std::fabs(v[j + 1] - mean);
       d2 += std::fabs(v[j + 2] - mean);
       d3 += std::fabs(v[j + 3] - mean);
+      flat &= (v[j] == last) & (v[j + 1] == last) & (v[j + 2] == last) & (v[j + 3] == last);
     }
-    for (; j < n; ++j)
+    for (; j < n; ++j) {
       d0 += std::fabs(v[j] - mean);
+      flat &= v[j] == last;
+    }
+    if (flat != 0) {  // TA-Lib 0.6 gives 0 or +-66.7 here, depending on how its mean rounds
+      out[t] = 0.0;
+      return;
+    }
     const double dev = (d0 + d1) + (d2 + d3);
     const double diff = last - mean;
-    out[t] = diff != 0.0 && dev != 0.0 ? diff / (0.015 * (dev / dn)) : 0.0;
+    out[t] = diff != 0.0 && dev != 0.0 ? diff / (0.015 * (dev * inv)) : 0.0;
   }
+  bool Poisoned() const { return std::isnan(sum); }
 };
 
 // Positive and negative money flows of the last n rows in a ring (slot = row % n) with running
@@ -694,8 +714,8 @@ struct MfiKernel {
   }
 };
 
-// Running sums of tp * volume and volume, and a count of non-zero volumes so that an all-zero
-// window is recognised exactly (running sums may leave a residue).
+// Running sums of (h + l + c) * volume and volume, and a count of non-zero volumes so that an
+// all-zero window is recognised exactly (running sums may leave a residue).
 struct VwapKernel {
   const double* high;
   const double* low;
@@ -712,7 +732,8 @@ struct VwapKernel {
            std::isnan(volume[t]);
   }
   void Skip(size_t t) { out[t] = kNaN; }
-  double Pv(size_t u) const { return Typical(high[u], low[u], close[u]) * volume[u]; }
+  // (h + l + c) * v; the division by 3 is done once on the ratio.
+  double Pv(size_t u) const { return (high[u] + low[u] + close[u]) * volume[u]; }
   void Start(size_t t) {
     pv = vol = 0.0;
     nonzero = 0;
@@ -736,7 +757,7 @@ struct VwapKernel {
       pv = vol = 0.0;
       out[t] = kNaN;
     } else {
-      out[t] = pv / vol;
+      out[t] = pv / (3.0 * vol);
     }
   }
 };
@@ -796,52 +817,61 @@ inline bool AnyNan(double a, double b, double c) {
 
 // ---- Lookbacks ---------------------------------------------------------------------------------
 
+namespace {
+
+/// TA-Lib's parameter range: [lo, 100000] (which also keeps 3 * period in an int).
+inline bool Valid(int period, int lo) {
+  return period >= lo && period <= 100000;
+}
+
+}  // namespace
+
 int LookbackSma(int period) {
-  return period >= 2 ? period - 1 : -1;
+  return Valid(period, 2) ? period - 1 : -1;
 }
 int LookbackEma(int period) {
-  return period >= 2 ? period - 1 : -1;
+  return Valid(period, 2) ? period - 1 : -1;
 }
 int LookbackWma(int period) {
-  return period >= 2 ? period - 1 : -1;
+  return Valid(period, 2) ? period - 1 : -1;
 }
 int LookbackDema(int period) {
-  return period >= 2 ? 2 * (period - 1) : -1;
+  return Valid(period, 2) ? 2 * (period - 1) : -1;
 }
 int LookbackTema(int period) {
-  return period >= 2 ? 3 * (period - 1) : -1;
+  return Valid(period, 2) ? 3 * (period - 1) : -1;
 }
 int LookbackKama(int period) {
-  return period >= 2 ? period : -1;
+  return Valid(period, 2) ? period : -1;
 }
 int LookbackRoc(int period) {
-  return period >= 1 ? period : -1;
+  return Valid(period, 1) ? period : -1;
 }
 int LookbackMom(int period) {
-  return period >= 1 ? period : -1;
+  return Valid(period, 1) ? period : -1;
 }
 int LookbackRsi(int period) {
-  return period >= 2 ? period : -1;
+  return Valid(period, 2) ? period : -1;
 }
 int LookbackMacd(int fast_period, int slow_period, int signal_period) {
-  if (fast_period < 2 || slow_period < 2 || signal_period < 1) return -1;
+  if (!Valid(fast_period, 2) || !Valid(slow_period, 2) || !Valid(signal_period, 1)) return -1;
   return std::max(fast_period, slow_period) - 1 + signal_period - 1;
 }
 int LookbackBbands(int period) {
-  return period >= 2 ? period - 1 : -1;
+  return Valid(period, 2) ? period - 1 : -1;
 }
 int LookbackStoch(int fastk_period, int slowk_period, int slowd_period) {
-  if (fastk_period < 1 || slowk_period < 1 || slowd_period < 1) return -1;
+  if (!Valid(fastk_period, 1) || !Valid(slowk_period, 1) || !Valid(slowd_period, 1)) return -1;
   return fastk_period - 1 + slowk_period - 1 + slowd_period - 1;
 }
 int LookbackCci(int period) {
-  return period >= 2 ? period - 1 : -1;
+  return Valid(period, 2) ? period - 1 : -1;
 }
 int LookbackWillr(int period) {
-  return period >= 2 ? period - 1 : -1;
+  return Valid(period, 2) ? period - 1 : -1;
 }
 int LookbackMfi(int period) {
-  return period >= 2 ? period : -1;
+  return Valid(period, 2) ? period : -1;
 }
 int LookbackObv() {
   return 0;
@@ -850,19 +880,19 @@ int LookbackTrange() {
   return 1;
 }
 int LookbackAtr(int period) {
-  return period >= 1 ? period : -1;
+  return Valid(period, 1) ? period : -1;
 }
 int LookbackNatr(int period) {
-  return period >= 1 ? period : -1;
+  return Valid(period, 1) ? period : -1;
 }
 int LookbackAdx(int period) {
-  return period >= 2 ? 2 * period - 1 : -1;
+  return Valid(period, 2) ? 2 * period - 1 : -1;
 }
 int LookbackVwap(int window) {
-  return window >= 1 ? window - 1 : -1;
+  return Valid(window, 1) ? window - 1 : -1;
 }
 int LookbackRvol(int window) {
-  return window >= 1 ? window : -1;
+  return Valid(window, 1) ? window : -1;
 }
 
 // ---- Windowed kernels --------------------------------------------------------------------------
@@ -939,7 +969,7 @@ void Cci(const double* high, const double* low, const double* close, Range r, in
   if (Empty(r)) return;
   if (LookbackCci(period) < 0) return FillNan(out, r);
   const auto n = static_cast<size_t>(period);
-  CciKernel k{high, low, close, out, n, static_cast<double>(n), std::vector<double>(n)};
+  CciKernel k{high, low, close, out, n, 1.0 / static_cast<double>(n), std::vector<double>(n)};
   RunWindowed(k, r, n - 1);
 }
 
@@ -1191,8 +1221,8 @@ void Adx(const double* high, const double* low, const double* close, Range r, in
   const double dp = period;
   const double dp1 = period - 1;
   const double inv = 1.0 / dp;
-  // Complete rows seen minus one: 1 .. period-1 sum DM and TR, period .. 2*period-1 smooth them
-  // and sum DX, then ADX is smoothed.
+  // Complete rows seen minus one, saturating at 2 * period: 1 .. period-1 sum DM and TR,
+  // period .. 2*period-1 smooth them and sum DX, then ADX is smoothed.
   int count = -1;
   double prev_high = 0.0, prev_low = 0.0, prev_close = 0.0;
   double plus_dm = 0.0, minus_dm = 0.0, tr_sum = 0.0;
@@ -1200,7 +1230,8 @@ void Adx(const double* high, const double* low, const double* close, Range r, in
   RunRecursive(r, out, [&](size_t t) {
     const double h = high[t], l = low[t], c = close[t];
     if (AnyNan(h, l, c)) return kNaN;
-    const int n = ++count;
+    if (count < 2 * period) ++count;
+    const int n = count;
     if (n == 0) {
       prev_high = h;
       prev_low = l;
