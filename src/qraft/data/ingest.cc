@@ -157,8 +157,9 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
   }
 
   QRAFT_ASSIGN_OR_RETURN(std::vector<Input> inputs, ExpandPaths(opt));
-  const bool has_qlib = std::any_of(inputs.begin(), inputs.end(),
-                                    [](const Input& in) { return in.format == InputFormat::kQlib; });
+  const bool has_qlib = std::any_of(inputs.begin(), inputs.end(), [](const Input& in) {
+    return in.format == InputFormat::kQlib;
+  });
   if (has_qlib && inputs.size() > 1) {
     return Status::InvalidArgument("a Qlib directory must be ingested on its own");
   }

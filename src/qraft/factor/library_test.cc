@@ -2,6 +2,7 @@
 // on every built-in factor.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 #include <set>
 
@@ -198,7 +199,7 @@ TEST(FactorRegistryTest, FactorUrisInsideExpressions) {
 TEST(LeakTest, EveryBuiltinFactorIsLeakFree) {
   data::SynthOptions o;
   o.symbols = 12;
-  o.bars = 320;
+  o.bars = 600;
   Result<data::SnapshotContent> content = data::Synthesize(o);
   ASSERT_TRUE(content.ok());
   const Panel& data = content->panel;
@@ -219,6 +220,18 @@ TEST(LeakTest, EveryBuiltinFactorIsLeakFree) {
     EXPECT_FALSE(report->leak) << report->ToText();
     EXPECT_EQ(report->cut_points_checked, 6);
     EXPECT_GT(report->values_compared, 100'000u);
+    // And every factor computes something: a good share of bars have a finite value.
+    Result<Panel> values = expr::Evaluate(*program, data);
+    ASSERT_TRUE(values.ok());
+    std::size_t bars = 0;
+    for (std::size_t sym = 0; sym < data.num_symbols(); ++sym) {
+      for (std::size_t t = 0; t < data.num_times(); ++t) bars += data.HasBar(sym, t);
+    }
+    for (std::size_t f = 0; f < values->num_fields(); ++f) {
+      std::size_t finite = 0;
+      for (double v : values->field(f)) finite += std::isfinite(v);
+      EXPECT_GT(finite, bars / 3) << values->field_names()[f];
+    }
   }
   expr::CompileOptions future;
   future.allow_future = true;
