@@ -98,9 +98,10 @@ class ChecksumSink : public qraft::expr::ResultSink {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr,
-                 "usage: expr_bench STORE SNAPSHOT --exprs FILE.tsv [--names A,B] "
-                 "[--semantics native|qlib] [--repeat N] [--stream] [--dump FILE --dump-symbols A,B]\n");
+    std::fprintf(
+        stderr,
+        "usage: expr_bench STORE SNAPSHOT --exprs FILE.tsv [--names A,B] "
+        "[--semantics native|qlib] [--repeat N] [--stream] [--dump FILE --dump-symbols A,B]\n");
     return 2;
   }
   std::string exprs_path, semantics_name = "qlib", dump_path;
@@ -199,7 +200,8 @@ int main(int argc, char** argv) {
       values = std::move(*out);
     }
     const auto t3 = Clock::now();
-    runs.push_back({Seconds(t0, t1), Seconds(t1, t2), Seconds(t2, t3), Seconds(t0, t3), CpuSeconds() - cpu0});
+    runs.push_back(
+        {Seconds(t0, t1), Seconds(t1, t2), Seconds(t2, t3), Seconds(t0, t3), CpuSeconds() - cpu0});
     nodes = program->nodes().size();
     symbols = panel->num_symbols();
     times = panel->num_times();
@@ -222,7 +224,8 @@ int main(int argc, char** argv) {
     std::FILE* f = std::fopen(dump_path.c_str(), "w");
     if (f == nullptr) Die("cannot write " + dump_path);
     std::fprintf(f, "symbol,date");
-    for (const auto& n : values.field_names()) std::fprintf(f, ",%s", n.c_str());
+    for (const auto& n : values.field_names())
+      std::fprintf(f, ",%s", n.c_str());
     std::fprintf(f, "\n");
     for (const std::string& sym : dump_symbols) {
       const auto s = values.symbols().Find(sym);
@@ -247,19 +250,21 @@ int main(int argc, char** argv) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   std::vector<Run> warm(runs.begin() + (runs.size() > 1 ? 1 : 0), runs.end());
-  std::sort(warm.begin(), warm.end(), [](const Run& a, const Run& b) { return a.total_s < b.total_s; });
+  std::sort(warm.begin(), warm.end(),
+            [](const Run& a, const Run& b) { return a.total_s < b.total_s; });
   const Run& best = warm.front();
   std::printf(
       "%s\n",
-      fmt::format(R"({{"outputs": {}, "nodes": {}, "fields": {}, "symbols": {}, "times": {}, )"
-                  R"("semantics": "{}", "mode": "{}", "runs": {}, "first_s": {:.4f}, )"
-                  R"("best_s": {:.4f}, "median_s": {:.4f}, "best_load_s": {:.4f}, )"
-                  R"("best_compile_s": {:.4f}, "best_eval_s": {:.4f}, "best_cpu_s": {:.4f}, "peak_rss_bytes": {}, )"
-                  R"("checksum": {:.9e}, "nan_cells": {}}})",
-                  specs.size(), nodes, fields.size(), symbols, times, semantics_name,
-                  stream ? "stream" : "materialise", runs.size(), runs.front().total_s,
-                  best.total_s, warm[warm.size() / 2].total_s, best.load_s, best.compile_s,
-                  best.eval_s, best.cpu_s, static_cast<long long>(ru.ru_maxrss) * 1024, checksum, nan_cells)
+      fmt::format(
+          R"({{"outputs": {}, "nodes": {}, "fields": {}, "symbols": {}, "times": {}, )"
+          R"("semantics": "{}", "mode": "{}", "runs": {}, "first_s": {:.4f}, )"
+          R"("best_s": {:.4f}, "median_s": {:.4f}, "best_load_s": {:.4f}, )"
+          R"("best_compile_s": {:.4f}, "best_eval_s": {:.4f}, "best_cpu_s": {:.4f}, "peak_rss_bytes": {}, )"
+          R"("checksum": {:.9e}, "nan_cells": {}}})",
+          specs.size(), nodes, fields.size(), symbols, times, semantics_name,
+          stream ? "stream" : "materialise", runs.size(), runs.front().total_s, best.total_s,
+          warm[warm.size() / 2].total_s, best.load_s, best.compile_s, best.eval_s, best.cpu_s,
+          static_cast<long long>(ru.ru_maxrss) * 1024, checksum, nan_cells)
           .c_str());
   return 0;
 }

@@ -245,7 +245,7 @@ def compare_csv(ours_path, peer_path, columns, atol, rtol):
         df["date"] = pd.to_datetime(df["date"]).dt.strftime("%Y-%m-%d")
     m = ours.merge(peer, on=["symbol", "date"], suffixes=("_q", "_p"))
     total = agree = 0
-    worst = None
+    worst, max_abs, one_side = None, 0.0, 0
     per_col = {}
     for col in columns:
         q, p = m[f"{col}_q"].to_numpy(float), m[f"{col}_p"].to_numpy(float)
@@ -257,13 +257,18 @@ def compare_csv(ours_path, peer_path, columns, atol, rtol):
         bad = int((~ok).sum())
         if bad:
             per_col[col] = bad
+            one_side += int((~ok & (np.isnan(q) != np.isnan(p))).sum())
+            both = ~ok & np.isfinite(q) & np.isfinite(p)
+            if both.any():
+                max_abs = max(max_abs, float(np.abs(q - p)[both].max()))
             i = int(np.argmax(~ok))
             if worst is None:
                 worst = {"factor": col, "symbol": m["symbol"].iloc[i], "date": m["date"].iloc[i],
                          "qraft": None if np.isnan(q[i]) else float(q[i]),
                          "peer": None if np.isnan(p[i]) else float(p[i])}
     return {"symbols": sorted(set(m["symbol"])), "rows": len(m), "cells": total, "agree": agree,
-            "mismatched_by_factor": per_col, "first_mismatch": worst, "tolerance": f"{atol:g} + {rtol:g}*|peer|"}
+            "mismatched_by_factor": per_col, "first_mismatch": worst, "max_abs_diff_mismatched": max_abs,
+            "missing_on_one_side": one_side, "tolerance": f"{atol:g} + {rtol:g}*|peer|"}
 
 
 # ---- benchmarks --------------------------------------------------------------------------------
@@ -378,7 +383,7 @@ def main():
         return
     with tempfile.TemporaryDirectory(prefix="qraft-bench-expr-") as tmp:
         tmp = Path(tmp)
-        for name in a.only.split(","):
+        for name in filter(None, a.only.split(",")):
             print(f"== {name}", file=sys.stderr, flush=True)
             if name == "alpha158":
                 r = bench_alpha158(a, tmp)

@@ -24,11 +24,12 @@ WHAT_ISSUE3 = [
     "  in-memory feature cache (H['f']) so that nothing computed by an earlier call is reused. `kernels` is",
     "  Qlib's default for the machine (max(cores - 2, 1) = 1 worker on 2 cores; in a trial run with 2",
     "  worker processes Qlib took 36 s instead of 26 s); QLIB_KERNELS overrides it.",
-    "  The values check compares both sides' outputs on the symbols named above; the differences are",
-    "  pandas-version effects: Qraft's qlib semantics reproduce Qlib on pandas 1.5.3, .venv-peers runs pyqlib",
-    "  on pandas 3.1.1, whose rolling Corr drops infinite values (pandas 1.5.3 gives NaN; DHR has a day of",
-    "  zero volume, so Log($volume/Ref($volume, 1)+1) is infinite the next day) and rounds near-zero",
-    "  correlations differently in the last float32 digits.",
+    "  The values check compares both sides' outputs on the symbols named above, all 158 factors. The",
+    "  Corr rows that differ trace back to Log($volume+1) in float32: numpy's float32 log (its SIMD path on",
+    "  this CPU) is not correctly rounded, Qraft's is (AAPL 2015-04-30: numpy 18.236703872680664, correctly",
+    "  rounded 18.23670196533203, one float32 ulp apart); in a short, nearly uncorrelated window that ulp",
+    "  moves the correlation by ~1e-6, beyond the check's tolerance. Recomputing such a window exactly from",
+    "  the same float32 inputs reproduces pyqlib's value with numpy's logs and Qraft's with correct ones.",
     "- 20-factor subset: the same expressions, Qraft in native semantics (float64, a window needs all its",
     "  rows: NaN until it is full and wherever it holds a missing value), against a Polars lazy query over",
     "  the snapshot's bars.parquet in long format (symbol, date, fields; read into memory before timing),",
@@ -43,7 +44,10 @@ WHAT_ISSUE3 = [
     "  Qraft's kernels also handle missing values (TA-Lib does not); this series has none. The values column",
     "  compares the NaN counts, the sums of each output and three sampled values; WMA differs by ~1e-8 at",
     "  the end of the series because TA-Lib's running WMA sum drifts over 10M updates (Qraft re-sums its",
-    "  window every 1,024 rows; checked against an exact fsum, Qraft is within 1e-13).",
+    "  window every 1,024 rows; checked against an exact fsum, Qraft is within 1e-13). TRANGE, MOM and ROC",
+    "  are elementwise and run at memory speed on both sides (TRANGE reads three 80 MB inputs and writes",
+    "  one; perf puts a quarter of Qraft's time in the kernel zeroing the new output's pages and the rest in",
+    "  the loop), so their ratios sit near 1.0 and their verdicts can flip from one run to the next.",
     "- Memory: bench/expr_bench --stream on the 5,000 × 5,000 synthetic snapshot: the 158 outputs go chunk",
     "  by chunk to a sink that only folds a checksum, so they are never all resident; peak RSS is the",
     "  process's ru_maxrss (the memory-mapped input fields that the evaluation touches count in it).",
@@ -86,11 +90,14 @@ def check_text(c):
             f"|Qraft - peer| <= {c['tolerance']})")
     if c["mismatched_by_factor"]:
         text += "; differing: " + ", ".join(f"{k} {v}" for k, v in c["mismatched_by_factor"].items())
+        if "max_abs_diff_mismatched" in c:
+            text += f" (by at most {c['max_abs_diff_mismatched']:.1e} in absolute value"
+            text += f"; {c['missing_on_one_side']} missing on one side only)" if c["missing_on_one_side"] else ")"
     return text + "."
 
 
 def cores(q):
-    return (f"its best run used {q['best_cpu_s']:.2f} CPU-seconds in {q['best_s']:.2f} s "
+    return (f"Qraft's best run used {q['best_cpu_s']:.2f} CPU-seconds in {q['best_s']:.2f} s "
             f"({q['best_cpu_s'] / q['best_s']:.2f} cores busy on average)")
 
 
@@ -131,7 +138,8 @@ def issue3(by):
         targets.append(f"| 20-factor subset ≥ 3× faster than Polars | {p['best_s'] / q['best_s']:.1f}× | "
                        f"{verdict(p['best_s'] / q['best_s'] >= 3)} |")
         notes.append(f"- The 20 factors: {', '.join(b['factors'])}. Values, Qraft (native) vs Polars: "
-                     f"{check_text(b['check'])} {cores(q).capitalize()}; medians: Qraft {fmt_s(q['median_s'])}, "
+                     f"{check_text(b['check'])} {cores(q)}; medians: Qraft "
+                     f"{fmt_s(q['median_s'])}, "
                      f"Polars {fmt_s(p['median_s'])}.")
     if "ta_10m" in by:
         b = by["ta_10m"]

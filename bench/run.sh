@@ -39,7 +39,7 @@ if [ -d "$sp500" ]; then
   sp500_args=(--sp500-snapshot "$sp500_snap" --qlib-dir "$qlib_dir" --bars "$store/snapshots/$sp500_snap/bars.parquet")
 else
   echo "skipping the sp500 expression benchmarks: $sp500 not found" >&2
-  expr_only=$(echo "$expr_only" | tr ',' '\n' | grep -vx -e alpha158 -e subset20 | paste -sd, -)
+  expr_only=$(echo "$expr_only" | tr ',' '\n' | { grep -vx -e alpha158 -e subset20 || true; } | paste -sd, -)
 fi
 $py bench/peers_expr.py --qraft "$build/bin/qraft" --expr-bench "$build/bench/expr_bench" \
   --ta-bench "$build/bench/ta_bench" --store "$store" --synth-snapshot "$snap" "${sp500_args[@]}" \

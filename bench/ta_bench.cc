@@ -9,10 +9,11 @@
 // (numpy.fromfile), so both sides compute on identical inputs.
 //
 // Each call allocates its outputs (uninitialised, the way numpy allocates the arrays TA-Lib's
-// Python wrapper returns: see AllocLikeNumpy) and computes the whole series; every output of a multi-output indicator is computed
-// (MACD 3, BBANDS 3, STOCH 2). Per indicator: first call untimed, then best and median of R
-// calls; a checksum (sum of the finite values, NaN count) and a few sampled values of the last
-// call's outputs let the peer check that both computed the same numbers.
+// Python wrapper returns: see AllocLikeNumpy) and computes the whole series; every output of a
+// multi-output indicator is computed (MACD 3, BBANDS 3, STOCH 2). Per indicator: first call
+// untimed, then best and median of R calls; a checksum (sum of the finite values, NaN count) and a
+// few sampled values of the last call's outputs let the peer check that both computed the same
+// numbers.
 #include <fmt/format.h>
 #include <sys/mman.h>
 
@@ -137,23 +138,50 @@ struct Indicator {
 std::vector<Indicator> Indicators() {
   namespace d = ta::defaults;
   return {
-      {"SMA", 1, [](const Series& x, Range r, double** o) { ta::Sma(x.close.data(), r, d::kSmaPeriod, o[0]); }},
-      {"EMA", 1, [](const Series& x, Range r, double** o) { ta::Ema(x.close.data(), r, d::kEmaPeriod, o[0]); }},
-      {"WMA", 1, [](const Series& x, Range r, double** o) { ta::Wma(x.close.data(), r, d::kWmaPeriod, o[0]); }},
-      {"DEMA", 1, [](const Series& x, Range r, double** o) { ta::Dema(x.close.data(), r, d::kDemaPeriod, o[0]); }},
-      {"TEMA", 1, [](const Series& x, Range r, double** o) { ta::Tema(x.close.data(), r, d::kTemaPeriod, o[0]); }},
-      {"KAMA", 1, [](const Series& x, Range r, double** o) { ta::Kama(x.close.data(), r, d::kKamaPeriod, o[0]); }},
-      {"ROC", 1, [](const Series& x, Range r, double** o) { ta::Roc(x.close.data(), r, d::kRocPeriod, o[0]); }},
-      {"MOM", 1, [](const Series& x, Range r, double** o) { ta::Mom(x.close.data(), r, d::kMomPeriod, o[0]); }},
-      {"RSI", 1, [](const Series& x, Range r, double** o) { ta::Rsi(x.close.data(), r, d::kRsiPeriod, o[0]); }},
+      {"SMA", 1,
+       [](const Series& x, Range r, double** o) {
+         ta::Sma(x.close.data(), r, d::kSmaPeriod, o[0]);
+       }},
+      {"EMA", 1,
+       [](const Series& x, Range r, double** o) {
+         ta::Ema(x.close.data(), r, d::kEmaPeriod, o[0]);
+       }},
+      {"WMA", 1,
+       [](const Series& x, Range r, double** o) {
+         ta::Wma(x.close.data(), r, d::kWmaPeriod, o[0]);
+       }},
+      {"DEMA", 1,
+       [](const Series& x, Range r, double** o) {
+         ta::Dema(x.close.data(), r, d::kDemaPeriod, o[0]);
+       }},
+      {"TEMA", 1,
+       [](const Series& x, Range r, double** o) {
+         ta::Tema(x.close.data(), r, d::kTemaPeriod, o[0]);
+       }},
+      {"KAMA", 1,
+       [](const Series& x, Range r, double** o) {
+         ta::Kama(x.close.data(), r, d::kKamaPeriod, o[0]);
+       }},
+      {"ROC", 1,
+       [](const Series& x, Range r, double** o) {
+         ta::Roc(x.close.data(), r, d::kRocPeriod, o[0]);
+       }},
+      {"MOM", 1,
+       [](const Series& x, Range r, double** o) {
+         ta::Mom(x.close.data(), r, d::kMomPeriod, o[0]);
+       }},
+      {"RSI", 1,
+       [](const Series& x, Range r, double** o) {
+         ta::Rsi(x.close.data(), r, d::kRsiPeriod, o[0]);
+       }},
       {"MACD", 3,
        [](const Series& x, Range r, double** o) {
          ta::Macd(x.close.data(), r, d::kMacdFast, d::kMacdSlow, d::kMacdSignal, o[0], o[1], o[2]);
        }},
       {"BBANDS", 3,
        [](const Series& x, Range r, double** o) {
-         ta::Bbands(x.close.data(), r, d::kBbandsPeriod, d::kBbandsDevUp, d::kBbandsDevDn, o[0], o[1],
-                    o[2]);
+         ta::Bbands(x.close.data(), r, d::kBbandsPeriod, d::kBbandsDevUp, d::kBbandsDevDn, o[0],
+                    o[1], o[2]);
        }},
       {"STOCH", 2,
        [](const Series& x, Range r, double** o) {
@@ -170,11 +198,17 @@ std::vector<Indicator> Indicators() {
        }},
       {"MFI", 1,
        [](const Series& x, Range r, double** o) {
-         ta::Mfi(x.high.data(), x.low.data(), x.close.data(), x.volume.data(), r, d::kMfiPeriod, o[0]);
+         ta::Mfi(x.high.data(), x.low.data(), x.close.data(), x.volume.data(), r, d::kMfiPeriod,
+                 o[0]);
        }},
-      {"OBV", 1, [](const Series& x, Range r, double** o) { ta::Obv(x.close.data(), x.volume.data(), r, o[0]); }},
+      {"OBV", 1,
+       [](const Series& x, Range r, double** o) {
+         ta::Obv(x.close.data(), x.volume.data(), r, o[0]);
+       }},
       {"TRANGE", 1,
-       [](const Series& x, Range r, double** o) { ta::Trange(x.high.data(), x.low.data(), x.close.data(), r, o[0]); }},
+       [](const Series& x, Range r, double** o) {
+         ta::Trange(x.high.data(), x.low.data(), x.close.data(), r, o[0]);
+       }},
       {"ATR", 1,
        [](const Series& x, Range r, double** o) {
          ta::Atr(x.high.data(), x.low.data(), x.close.data(), r, d::kAtrPeriod, o[0]);
@@ -199,18 +233,24 @@ int main(int argc, char** argv) {
   int repeat = 5;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string arg = argv[i];
-    if (arg == "--data") data_path = argv[i + 1];
-    else if (arg == "--bars") bars = std::stoull(argv[i + 1]);
-    else if (arg == "--seed") seed = std::stoull(argv[i + 1]);
-    else if (arg == "--repeat") repeat = std::max(1, std::atoi(argv[i + 1]));
-    else if (arg == "--only") only = std::string(",") + argv[i + 1] + ",";
+    if (arg == "--data")
+      data_path = argv[i + 1];
+    else if (arg == "--bars")
+      bars = std::stoull(argv[i + 1]);
+    else if (arg == "--seed")
+      seed = std::stoull(argv[i + 1]);
+    else if (arg == "--repeat")
+      repeat = std::max(1, std::atoi(argv[i + 1]));
+    else if (arg == "--only")
+      only = std::string(",") + argv[i + 1] + ",";
     else {
       std::fprintf(stderr, "ta_bench: unknown argument %s\n", arg.c_str());
       return 2;
     }
   }
   if (data_path.empty()) {
-    std::fprintf(stderr, "usage: ta_bench --data FILE [--bars N] [--seed S] [--repeat R] [--only A,B]\n");
+    std::fprintf(stderr,
+                 "usage: ta_bench --data FILE [--bars N] [--seed S] [--repeat R] [--only A,B]\n");
     return 2;
   }
   Series x;
@@ -223,7 +263,8 @@ int main(int argc, char** argv) {
   std::string json = fmt::format(R"({{"bars": {}, "repeat": {}, "indicators": {{)", x.n, repeat);
   bool first = true;
   for (const Indicator& ind : Indicators()) {
-    if (!only.empty() && only.find(std::string(",") + ind.name + ",") == std::string::npos) continue;
+    if (!only.empty() && only.find(std::string(",") + ind.name + ",") == std::string::npos)
+      continue;
     std::vector<double> times;
     Outputs outs;
     for (int r = 0; r <= repeat; ++r) {

@@ -203,26 +203,24 @@ int Eval(const Common& c, const EvalArgs& a) {
   return kExitOk;
 }
 
+// The data a look-ahead check runs on: a snapshot, or the seeded synthetic market.
+Result<Panel> CheckData(const Common& c, const std::string& ref) {
+  if (ref.empty()) return factor::LeakCheckPanel();
+  QRAFT_ASSIGN_OR_RETURN(auto store, c.store.Open());
+  QRAFT_ASSIGN_OR_RETURN(data::Snapshot snap, store->Open(ref));
+  return snap.panel();
+}
+
 int Check(const Common& c, const std::string& item, const std::string& data_ref,
           const std::string& semantics_name, bool label) {
   auto reg = c.Registry();
   if (!reg.ok()) return Fail(reg.status());
   auto semantics = expr::ParseSemantics(semantics_name);
   if (!semantics.ok()) return Fail(semantics.status());
-  Panel data;
-  if (data_ref.empty()) {
-    auto p = factor::LeakCheckPanel();
-    if (!p.ok()) return Fail(p.status());
-    data = std::move(*p);
-  } else {
-    auto store = c.store.Open();
-    if (!store.ok()) return Fail(store.status());
-    auto snap = (*store)->Open(data_ref);
-    if (!snap.ok()) return Fail(snap.status());
-    data = snap->panel();
-  }
+  auto data = CheckData(c, data_ref);
+  if (!data.ok()) return Fail(data.status());
   ThreadLimit limit(c.store.threads);
-  auto report = factor::CheckItem(**reg, expr::ParseNamedExpr(item), *semantics, label, data);
+  auto report = factor::CheckItem(**reg, expr::ParseNamedExpr(item), *semantics, label, *data);
   if (!report.ok()) return Fail(report.status());
   if (c.json) {
     std::printf("%s\n", nlohmann::json({{"leak", report->leak},
@@ -261,19 +259,9 @@ int Approve(const Common& c, const std::string& uri_text, const std::string& dat
   if (!reg.ok()) return Fail(reg.status());
   auto uri = factor::ParseFactorUri(uri_text);
   if (!uri.ok()) return Fail(uri.status());
-  Panel data;
-  if (data_ref.empty()) {
-    auto p = factor::LeakCheckPanel();
-    if (!p.ok()) return Fail(p.status());
-    data = std::move(*p);
-  } else {
-    auto store = c.store.Open();
-    if (!store.ok()) return Fail(store.status());
-    auto snap = (*store)->Open(data_ref);
-    if (!snap.ok()) return Fail(snap.status());
-    data = snap->panel();
-  }
-  auto report = factor::ApproveFactor(**reg, *uri, data, note);
+  auto data = CheckData(c, data_ref);
+  if (!data.ok()) return Fail(data.status());
+  auto report = factor::ApproveFactor(**reg, *uri, *data, note);
   if (!report.ok()) return Fail(report.status());
   std::printf("%s\n", report->ToText().c_str());
   if (report->leak) {

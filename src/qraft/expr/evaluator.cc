@@ -227,7 +227,6 @@ class Executor {
     for (std::size_t i = 0; i < nodes.size(); ++i) {
       if (plan_.materialize[i] && !plan_.external[i]) mat_[i].assign(S_ * T_, kNan);
     }
-    // Native fields that are outputs are delivered from the panel in stage 0.
     for (std::size_t stage = 0; stage < plan_.chunk_nodes.size(); ++stage) {
       QRAFT_RETURN_NOT_OK(RunCrossSections(stage));
       QRAFT_RETURN_NOT_OK(ParallelForStatus(
@@ -318,7 +317,7 @@ class Executor {
       return Shared(id, s0);
     };
 
-    if (stage == 0) {
+    if (stage == 0) {  // native fields that are outputs come straight from the panel
       for (std::size_t i = 0; i < nodes.size(); ++i) {
         if (plan_.external[i] && !plan_.outputs_of[i].empty()) {
           QRAFT_RETURN_NOT_OK(Deliver(static_cast<NodeId>(i), s0, s1, Shared(i, s0)));
