@@ -162,6 +162,19 @@ void RunSeries(const Node& n, Semantics s, const double* const* in_raw, std::siz
   }
 }
 
+void RunQuantiles(const Node& n, Semantics s, const double* x, std::size_t len, k::Range rows,
+                  std::span<const double> qs, double* const* outs) {
+  std::vector<double> cleaned;
+  if (s == Semantics::kQlib && std::any_of(x, x + len, [](double v) { return std::isinf(v); })) {
+    cleaned.assign(x, x + len);  // pandas treats ±inf as missing (see PandasDropsInf)
+    for (double& v : cleaned) {
+      if (std::isinf(v)) v = std::numeric_limits<double>::quiet_NaN();
+    }
+    x = cleaned.data();
+  }
+  k::Quantiles(x, rows, WindowOf(n), qs, s, outs);
+}
+
 void RunCrossSection(const Node& n, const double* const* in, std::size_t num_symbols,
                      std::size_t num_times, k::Range times, double* out) {
   // Inputs: x, then the group codes when params[0] says so, then exposures (NEUTRALIZE).

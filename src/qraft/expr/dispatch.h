@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 
 #include "qraft/expr/compiler.h"
 #include "qraft/expr/kernels/kernel.h"
@@ -12,6 +13,10 @@ namespace qraft::expr::internal {
 /// bar; computes rows `rows` of the `len`-row series (rows.end == len).
 void RunSeries(const Node& node, Semantics semantics, const double* const* in, std::size_t len,
                kernels::Range rows, double* out);
+
+/// Quantile nodes sharing input and window (`node` is one of them) for the quantiles `qs`.
+void RunQuantiles(const Node& node, Semantics semantics, const double* x, std::size_t len,
+                  kernels::Range rows, std::span<const double> qs, double* const* outs);
 
 /// A cross-sectional node over timestamps `times` of an S×T symbol-major block.
 void RunCrossSection(const Node& node, const double* const* in, std::size_t num_symbols,

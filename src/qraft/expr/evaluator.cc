@@ -87,6 +87,9 @@ struct Plan {
   // Rows before EvalOptions::first_row each node must compute for its consumers (kAll: every
   // row, for unbounded look-backs).
   std::vector<std::size_t> need;
+  // Quantiles of one input over one window (Alpha158's QTLU/QTLD) share a sorted window: the
+  // first of them in the stage computes all (quantile_group[leader]; empty for the others).
+  std::vector<std::vector<NodeId>> quantile_group;
 };
 
 constexpr std::size_t kAll = static_cast<std::size_t>(-1);
@@ -163,6 +166,24 @@ Plan MakePlan(const Program& program) {
     for (std::size_t k = 0; k < stage.size(); ++k) {
       for (NodeId in : nodes[stage[k]].inputs)
         p.last_use[in] = k;
+    }
+  }
+  p.quantile_group.resize(nodes.size());
+  for (const auto& stage : p.chunk_nodes) {
+    std::vector<char> grouped(nodes.size(), 0);
+    for (std::size_t k = 0; k < stage.size(); ++k) {
+      const Node& a = nodes[stage[k]];
+      if (a.op != OpCode::kQuantile || grouped[stage[k]]) continue;
+      std::vector<NodeId> group = {stage[k]};
+      for (std::size_t j = k + 1; j < stage.size(); ++j) {
+        const Node& b = nodes[stage[j]];
+        if (b.op == OpCode::kQuantile && b.inputs == a.inputs && b.params[0] == a.params[0] &&
+            b.params.back() == a.params.back()) {
+          group.push_back(stage[j]);
+          grouped[stage[j]] = 1;
+        }
+      }
+      if (group.size() > 1) p.quantile_group[stage[k]] = std::move(group);
     }
   }
   p.need.assign(nodes.size(), 0);
@@ -326,16 +347,28 @@ class Executor {
     }
 
     const auto& order = plan_.chunk_nodes[stage];
+    std::vector<double*> computed(nodes.size(), nullptr);  // by a quantile group's leader
     for (std::size_t k = 0; k < order.size(); ++k) {
       const NodeId id = order[k];
       const Node& node = nodes[id];
-      double* out = plan_.materialize[id] ? mat_[id].data() + s0 * T_ : acquire();
       const double* in[6] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
       for (std::size_t j = 0; j < node.inputs.size() && j < 6; ++j)
         in[j] = input(node.inputs[j]);
       if (node.op == OpCode::kField) in[0] = field_ptr_[id] + s0 * T_;  // qlib: rounded copy
-      for (std::size_t s = 0; s < syms; ++s) {
-        ComputeSymbol(node, in, s, rows_[s0 + s], BeginRow(id, rows_[s0 + s]), out + s * T_);
+      double* out = computed[id];
+      if (out == nullptr && !plan_.quantile_group[id].empty()) {
+        const std::vector<NodeId>& group = plan_.quantile_group[id];
+        for (NodeId m : group) {
+          computed[m] = plan_.materialize[m] ? mat_[m].data() + s0 * T_ : acquire();
+        }
+        for (std::size_t s = 0; s < syms; ++s)
+          ComputeQuantiles(group, in[0], s, s0, computed);
+        out = computed[id];
+      } else if (out == nullptr) {
+        out = plan_.materialize[id] ? mat_[id].data() + s0 * T_ : acquire();
+        for (std::size_t s = 0; s < syms; ++s) {
+          ComputeSymbol(node, in, s, rows_[s0 + s], BeginRow(id, rows_[s0 + s]), out + s * T_);
+        }
       }
       if (!plan_.materialize[id]) local[id] = out;
       if (!plan_.outputs_of[id].empty()) QRAFT_RETURN_NOT_OK(Deliver(id, s0, s1, out));
@@ -352,6 +385,27 @@ class Executor {
       }
     }
     return Status::OK();
+  }
+
+  // A quantile group for symbol s of the chunk starting at s0: one kernel call, one output each.
+  void ComputeQuantiles(const std::vector<NodeId>& group, const double* x, std::size_t s,
+                        std::size_t s0, const std::vector<double*>& outs) const {
+    const Rows r = rows_[s0 + s];
+    std::size_t begin = r.end;
+    std::vector<double> qs;
+    std::vector<double*> o;
+    for (NodeId m : group) {
+      double* series = outs[m] + s * T_;
+      MaskOutside(series, r);
+      begin = std::min(begin, BeginRow(m, r));
+      qs.push_back(program_.nodes()[m].params[1]);
+      o.push_back(series + r.first);
+    }
+    if (r.end <= r.first) return;
+    for (double* series : o)
+      std::fill(series, series + (begin - r.first), kNan);
+    internal::RunQuantiles(program_.nodes()[group[0]], program_.semantics(), x + s * T_ + r.first,
+                           r.end - r.first, {begin - r.first, r.end - r.first}, qs, o.data());
   }
 
   // Rows [begin, r.end) of one symbol; rows before `begin` are NaN (never read: begin covers

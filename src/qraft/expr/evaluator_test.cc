@@ -223,6 +223,7 @@ TEST(EvaluatorTest, IncrementalEqualsFullBitForBit) {
   const Panel data = Synthetic(9, 2600, 5);
   std::vector<ExprSpec> exprs = RandomExprs(11, 30, 3);
   exprs.push_back({"ma", "Mean($close, 60) / Std($close, 20)"});
+  exprs.push_back({"qtl", "Quantile($close, 30, 0.2) - Quantile($close, 30, 0.8)"});
   exprs.push_back(
       {"ta", "RSI($close, 14) + SMA($close, 30) + MACD($close) + BBANDS_UPPER($close, 20, 2)"});
   exprs.push_back({"cs", "ZSCORE(Mean($close, 5) / $close) + CS_RANK(Corr($close, $volume, 30))"});

@@ -53,6 +53,8 @@
 // outputs.
 #pragma once
 
+#include <span>
+
 #include "qraft/expr/kernels/kernel.h"
 
 namespace qraft::expr::kernels {
@@ -107,6 +109,11 @@ void Mad(const double* x, Range r, Window w, Semantics s, double* out);
 /// sorted values v[0..n), h = q·(n-1): v[⌊h⌋] + (h - ⌊h⌋)·(v[⌊h⌋+1] - v[⌊h⌋]).
 /// REQUIRES: 0 <= q <= 1 (asserted in debug builds).
 void Quantile(const double* x, Range r, Window w, double q, Semantics s, double* out);
+
+/// Several quantiles of the same window in one pass (the sorted window is maintained once):
+/// outs[i] gets Quantile(x, r, w, qs[i], s). Alpha158's QTLU/QTLD pairs share their windows.
+void Quantiles(const double* x, Range r, Window w, std::span<const double> qs, Semantics s,
+               double* const* outs);
 
 /// Percentile rank of the current value among the window's valid values: its average 1-based
 /// rank among ties, divided by n (pandas rank(pct=True, method='average')); in (0, 1], 1 for the
