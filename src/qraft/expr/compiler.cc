@@ -372,11 +372,11 @@ class Compiler {
   Result<NodeId> Call(const AstNode& a) {
     const FunctionDef* def = FindFunction(a.name);
     if (def == nullptr) {
-      static const std::set<std::string> kQlibOnly = {
-          "CHANGEINSTRUMENT", "MASK", "TRESAMPLE", "P", "PREF", "PFEATURE", "FEATURE"};
+      static const std::set<std::string> kQlibOnly = {"TRESAMPLE", "P", "PREF", "PFEATURE",
+                                                      "FEATURE"};
       if (kQlibOnly.count(a.name) != 0) {
-        return Error(a.pos, fmt::format("Qlib operator {} (cross-instrument, resampling or "
-                                        "point-in-time) is not supported",
+        return Error(a.pos, fmt::format("Qlib operator {} (resampling or point-in-time) is not "
+                                        "supported",
                                         a.name));
       }
       std::string hint = SuggestFunctions(a.name);
@@ -435,11 +435,22 @@ class Compiler {
 
     std::vector<NodeId> inputs;
     std::vector<double> params;
+    std::string symbol;  // a kSymbol argument
     bool has_group = false;
     std::vector<SourcePos> param_pos;
     for (std::size_t k = 0; k < spec.size(); ++k) {
       const ArgSpec& s = spec[k];
       const AstNode* arg = bound[k];
+      if (s.kind == ArgKind::kSymbol) {
+        if (arg == nullptr || arg->kind != AstNode::Kind::kString || arg->name.empty()) {
+          return Error(arg ? arg->pos : a.pos,
+                       fmt::format("argument '{}' of {} must be a quoted symbol name such as "
+                                   "'SH000300'",
+                                   s.name, def->name));
+        }
+        symbol = arg->name;
+        continue;
+      }
       if (s.kind == ArgKind::kSeries || s.kind == ArgKind::kGroup) {
         if (arg == nullptr) {
           if (!s.default_field) {
@@ -482,7 +493,9 @@ class Compiler {
     // Validate numeric arguments.
     std::size_t p = 0;
     for (const ArgSpec& s : spec) {
-      if (s.kind == ArgKind::kSeries || s.kind == ArgKind::kGroup) continue;
+      if (s.kind == ArgKind::kSeries || s.kind == ArgKind::kGroup || s.kind == ArgKind::kSymbol) {
+        continue;
+      }
       const double v = params[p];
       const SourcePos pos = param_pos[p];
       ++p;
@@ -530,11 +543,11 @@ class Compiler {
       }
     }
 
-    return Build(*def, a.pos, std::move(inputs), std::move(params), has_group);
+    return Build(*def, a.pos, std::move(inputs), std::move(params), has_group, std::move(symbol));
   }
 
   Result<NodeId> Build(const FunctionDef& def, SourcePos pos, std::vector<NodeId> inputs,
-                       std::vector<double> params, bool has_group) {
+                       std::vector<double> params, bool has_group, std::string symbol) {
     OpCode op = def.op;
     const OpFamily family = FamilyOf(op);
     if (family == OpFamily::kElementwise) return Elementwise(op, std::move(inputs));
@@ -611,6 +624,13 @@ class Compiler {
                                       params[0], params[1]));
       }
       params.insert(params.begin(), has_group ? 1.0 : 0.0);
+      if (op == OpCode::kInstrument) {
+        if (qlib()) {  // Qlib's storage lower-cases instrument names; keep the type of x
+          std::transform(symbol.begin(), symbol.end(), symbol.begin(), ::tolower);
+          n.dtype = node(inputs[0]).dtype == DType::kF32 ? DType::kF32 : DType::kF64;
+        }
+        n.field = std::move(symbol);
+      }
     }
     n.op = op;
     n.inputs = std::move(inputs);

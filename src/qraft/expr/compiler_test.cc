@@ -144,9 +144,12 @@ TEST(CompilerTest, ErrorsNameThePlaceAndTheProblem) {
             "category codes, e.g. by=industry");
   EXPECT_EQ(ErrorOf("EMA(close, ${fast})"),
             "EMA(close, ${fast}): 1:12: parameter ${fast} has no value");
-  EXPECT_EQ(ErrorOf("ChangeInstrument('SH000300', $close)"),
-            "ChangeInstrument('SH000300', $close): 1:1: Qlib operator CHANGEINSTRUMENT "
-            "(cross-instrument, resampling or point-in-time) is not supported");
+  EXPECT_EQ(ErrorOf("TResample($close, '1w', 'mean')"),
+            "TResample($close, '1w', 'mean'): 1:1: Qlib operator TRESAMPLE (resampling or "
+            "point-in-time) is not supported");
+  EXPECT_EQ(ErrorOf("Mask($close, SH000300)"),
+            "Mask($close, SH000300): 1:14: argument 'instrument' of MASK must be a quoted symbol "
+            "name such as 'SH000300'");
   EXPECT_EQ(ErrorOf("$close > 1 & $open < 2", Opts(Semantics::kQlib)),
             "$close > 1 & $open < 2: 1:8: under qlib semantics parenthesise comparisons joined "
             "by '&'/'|': Qlib's Python precedence would read this differently");

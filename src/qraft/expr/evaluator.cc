@@ -278,9 +278,19 @@ class Executor {
         in.push_back(Shared(k, 0));
       double* out = mat_[id].data();
       const std::size_t from = BeginRow(id, {0, T_});
-      ParallelFor(T_ - from, kCsTimeGrain, [&](std::size_t t0, std::size_t t1) {
-        internal::RunCrossSection(n, in.data(), S_, T_, {from + t0, from + t1}, out);
-      });
+      if (n.op == OpCode::kInstrument) {
+        // Every symbol gets the named symbol's series.
+        QRAFT_ASSIGN_OR_RETURN(const std::size_t src, FindSymbol(n.field));
+        const double* x = in[0] + src * T_;
+        ParallelFor(S_, 64, [&](std::size_t a, std::size_t b) {
+          for (std::size_t s = a; s < b; ++s)
+            std::copy(x + from, x + T_, out + s * T_ + from);
+        });
+      } else {
+        ParallelFor(T_ - from, kCsTimeGrain, [&](std::size_t t0, std::size_t t1) {
+          internal::RunCrossSection(n, in.data(), S_, T_, {from + t0, from + t1}, out);
+        });
+      }
       // Rows outside a symbol's bars are NaN whatever the kernel did.
       for (std::size_t s = 0; s < S_; ++s)
         MaskOutside(out + s * T_, rows_[s]);
@@ -291,6 +301,22 @@ class Executor {
       }
     }
     return Status::OK();
+  }
+
+  // A symbol of the data by name, exactly or else ignoring case (Qlib lower-cases names).
+  Result<std::size_t> FindSymbol(const std::string& name) const {
+    if (auto i = data_.symbols().Find(name)) return *i;
+    const auto lower = [](std::string v) {
+      std::transform(v.begin(), v.end(), v.begin(), ::tolower);
+      return v;
+    };
+    for (std::size_t s = 0; s < S_; ++s) {
+      if (lower(data_.symbols()[s]) == lower(name)) return s;
+    }
+    return Status::NotFound(
+        fmt::format("symbol '{}' (named in Mask/ChangeInstrument) is not in "
+                    "the data",
+                    name));
   }
 
   void MaskOutside(double* series, Rows r) const {

@@ -54,6 +54,8 @@ constexpr ArgSpec kVwapArgs[] = {{"high", K::kSeries, "high"},
                                  {"close", K::kSeries, "close"},
                                  {"volume", K::kSeries, "volume"},
                                  {"n", K::kPeriod, {}, 20}};
+constexpr ArgSpec kMaskArgs[] = {{"x", K::kSeries}, {"instrument", K::kSymbol}};
+constexpr ArgSpec kChangeInstrumentArgs[] = {{"instrument", K::kSymbol}, {"x", K::kSeries}};
 constexpr ArgSpec kCsArgs[] = {{"x", K::kSeries}, {"by", K::kGroup, ""}};
 constexpr ArgSpec kWinsorArgs[] = {
     {"x", K::kSeries}, {"k", K::kNumber, {}, 3}, {"q", K::kFraction, {}, 0}, {"by", K::kGroup, ""}};
@@ -163,6 +165,10 @@ const std::vector<FunctionDef>& Table() {
       FN("CS_SCALE", kCsScale, kCsArgs, "x / sum(|x|) across symbols"),
       FN("CS_MEAN", kCsMean, kCsArgs, "mean across symbols, broadcast"),
       FN("CS_COUNT", kCsCount, kCsArgs, "number of symbols with a value"),
+      FN("MASK", kInstrument, kMaskArgs,
+         "x of the named symbol for every symbol, e.g. Mask($close, 'SPY') (Qlib's Mask)"),
+      FN("CHANGEINSTRUMENT", kInstrument, kChangeInstrumentArgs,
+         "the same with the arguments swapped (Qlib's ChangeInstrument)"),
   };
   return table;
 }

@@ -104,6 +104,7 @@ enum class OpCode : std::uint8_t {
   kCsScale,
   kCsMean,
   kCsCount,
+  kInstrument,  // x of one named symbol, for every symbol (Qlib's Mask / ChangeInstrument)
 };
 
 enum class OpFamily : std::uint8_t { kLeaf, kElementwise, kTimeSeries, kIndicator, kCrossSection };
@@ -119,6 +120,7 @@ enum class ArgKind : std::uint8_t {
   kLag,       // integer; negative = future (only where future references are allowed)
   kNumber,    // any number
   kFraction,  // number in [0, 1]
+  kSymbol,    // a symbol name, quoted: 'SH000300'
 };
 
 struct ArgSpec {

@@ -108,6 +108,34 @@ TEST(QlibGoldenTest, RollingOperatorsTreatInfinityAsMissing) {
   EXPECT_EQ(row(3), (std::vector<double>{1, 1, 3, 4}));
 }
 
+// Qlib's Mask(x, inst) and ChangeInstrument(inst, x): x of one instrument, on every instrument's
+// own rows (a benchmark's return beside each stock's).
+TEST(QlibGoldenTest, MaskAndChangeInstrument) {
+  PanelBuilder b(Calendar({1, 2, 3, 4}), {"A", "IDX"});
+  std::span<double> close = b.AddField("close");
+  const double v[] = {NAN, 10, 11, 12, /* IDX: */ 100, 101, NAN, 103};
+  std::copy(std::begin(v), std::end(v), close.begin());
+  const Panel data = std::move(b).Build();
+  CompileOptions options;
+  options.semantics = Semantics::kQlib;
+  std::vector<ExprSpec> exprs = {{"m", "Mask($close, 'idx')"},
+                                 {"c", "ChangeInstrument('IDX', $close/Ref($close, 1) - 1)"},
+                                 {"rel", "$close / Mask($close, 'IDX')"}};
+  Result<Panel> got = EvaluateExpressions(exprs, data, options);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  auto at = [&](int f, int s, int t) { return got->at(f, s, t); };
+  EXPECT_TRUE(std::isnan(at(0, 0, 0)));  // before A's first bar
+  EXPECT_EQ(at(0, 0, 1), 101);
+  EXPECT_TRUE(std::isnan(at(0, 0, 2)));
+  EXPECT_EQ(at(0, 0, 3), 103);
+  EXPECT_EQ(at(0, 1, 0), 100);
+  EXPECT_EQ(at(1, 0, 1), 101.0f / 100.0f - 1.0f);  // in float32, as Qlib computes it
+  EXPECT_FLOAT_EQ(at(2, 0, 3), 12.0f / 103.0f);
+  exprs = {{"bad", "Mask($close, 'SPY')"}};
+  EXPECT_EQ(EvaluateExpressions(exprs, data, options).status().message(),
+            "symbol 'spy' (named in Mask/ChangeInstrument) is not in the data");
+}
+
 std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
   std::ifstream in(path);
   EXPECT_TRUE(in) << path;

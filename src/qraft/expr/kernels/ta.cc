@@ -17,6 +17,8 @@
 // rows. On real data the results agree with TA-Lib to ~1e-13 relative; the contract is 1e-9.
 #include "qraft/expr/kernels/ta.h"
 
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -64,6 +66,12 @@ inline double Typical(double high, double low, double close) {
 // into an integer, and the blend it does vectorise costs ~50% on these memory-speed loops (10M
 // bars vs TA-Lib C: MOM 5.1 ms with it, 3.3 ms with this, TA-Lib 3.3 ms).
 using V2 = double __attribute__((vector_size(16)));
+
+// On series longer than the caches (a single long minute series, not a panel's per-symbol
+// slices, whose results the next operator reads at once) TRANGE stores with non-temporal
+// writes: the output lines are not read first, a fifth of its memory traffic (10M bars:
+// 10.7 ms -> 9.6 ms). MOM and ROC, with one input stream, measured slower that way.
+constexpr size_t kStreamMinRows = size_t{1} << 20;
 using M2 = std::int64_t __attribute__((vector_size(16)));
 
 inline V2 Load2(const double* p) {
@@ -74,6 +82,15 @@ inline V2 Load2(const double* p) {
 
 inline void Store2(double* p, V2 v) {
   std::memcpy(p, &v, sizeof v);
+}
+
+// Store2, or a non-temporal store when `stream` and the address allows it.
+inline void StoreOut(double* p, V2 v, bool stream) {
+  if (stream && (reinterpret_cast<std::uintptr_t>(p) & 15) == 0) {
+    _mm_stream_pd(p, reinterpret_cast<__m128d>(v));
+  } else {
+    Store2(p, v);
+  }
 }
 
 inline V2 Abs2(V2 v) {
@@ -390,6 +407,7 @@ struct TrangeKernel {
   const double* low;
   const double* close;
   double* out;
+  bool stream = false;  // non-temporal stores (see kStreamMinRows)
 
   bool Missing(size_t t) const {
     return std::isnan(high[t]) || std::isnan(low[t]) || std::isnan(close[t]);
@@ -413,8 +431,9 @@ struct TrangeKernel {
       V2 d = Abs2(pc - h);
       tr = d > tr ? d : tr;
       d = Abs2(pc - l);
-      Store2(out + u, d > tr ? d : tr);
+      StoreOut(out + u, d > tr ? d : tr, stream);
     }
+    if (stream) _mm_sfence();
     bool missing = (bad[0] | bad[1]) != 0;
     for (; u < b; ++u) {
       missing |= Missing(u);
@@ -930,7 +949,7 @@ void Mom(const double* x, Range r, int period, double* out) {
 
 void Trange(const double* high, const double* low, const double* close, Range r, double* out) {
   if (Empty(r)) return;
-  TrangeKernel k{high, low, close, out};
+  TrangeKernel k{high, low, close, out, r.end - r.begin >= kStreamMinRows};
   RunWindowed(k, r, 1);
 }
 

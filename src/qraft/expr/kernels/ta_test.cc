@@ -783,4 +783,40 @@ TEST(HandComputed, RvolIsTheRootSumOfSquaredLogReturns) {
 }
 
 }  // namespace
+// Above 2^20 rows TRANGE writes with non-temporal stores: the same values as the row-by-row
+// definition, incremental calls included.
+TEST(TaLongSeries, TrangeStreamingStoresMatchTheDefinition) {
+  const std::size_t n = (std::size_t{1} << 20) + 4099;
+  std::vector<double> h(n), l(n), c(n), out(n + 1), want(n);
+  std::uint64_t state = 12345;
+  auto next = [&]() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 11) / 9007199254740992.0;
+  };
+  for (std::size_t i = 0; i < n; ++i) {
+    c[i] = 100 + 10 * next();
+    h[i] = c[i] + next();
+    l[i] = c[i] - next();
+  }
+  c[5000] = std::nan("");
+  for (std::size_t i = 1; i < n; ++i) {
+    const bool missing =
+        std::isnan(h[i]) || std::isnan(l[i]) || std::isnan(c[i]) || std::isnan(c[i - 1]);
+    want[i] = missing
+                  ? std::nan("")
+                  : std::max({h[i] - l[i], std::fabs(h[i] - c[i - 1]), std::fabs(l[i] - c[i - 1])});
+  }
+  for (std::size_t offset : {0, 1}) {  // aligned and unaligned output
+    double* o = out.data() + offset;
+    ta::Trange(h.data(), l.data(), c.data(), {0, n}, o);
+    for (std::size_t i = 1; i < n; ++i) {
+      if (std::isnan(want[i])) {
+        ASSERT_TRUE(std::isnan(o[i])) << i;
+      } else {
+        ASSERT_EQ(o[i], want[i]) << i;
+      }
+    }
+  }
+}
+
 }  // namespace qraft::expr::kernels::ta
