@@ -225,11 +225,13 @@ TEST(LeakTest, EveryBuiltinFactorIsLeakFree) {
     ASSERT_TRUE(values.ok());
     std::size_t bars = 0;
     for (std::size_t sym = 0; sym < data.num_symbols(); ++sym) {
-      for (std::size_t t = 0; t < data.num_times(); ++t) bars += data.HasBar(sym, t);
+      for (std::size_t t = 0; t < data.num_times(); ++t)
+        bars += data.HasBar(sym, t);
     }
     for (std::size_t f = 0; f < values->num_fields(); ++f) {
       std::size_t finite = 0;
-      for (double v : values->field(f)) finite += std::isfinite(v);
+      for (double v : values->field(f))
+        finite += std::isfinite(v);
       EXPECT_GT(finite, bars / 3) << values->field_names()[f];
     }
   }
