@@ -10,5 +10,6 @@ void RegisterIngest(CLI::App& app, int* exit_code);
 void RegisterData(CLI::App& app, int* exit_code);
 void RegisterExpr(CLI::App& app, int* exit_code);
 void RegisterFactor(CLI::App& app, int* exit_code);
+void RegisterStrategy(CLI::App& app, int* exit_code);
 
 }  // namespace qraft::cli

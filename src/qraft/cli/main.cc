@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   qraft::cli::RegisterData(app, &exit_code);
   qraft::cli::RegisterExpr(app, &exit_code);
   qraft::cli::RegisterFactor(app, &exit_code);
+  qraft::cli::RegisterStrategy(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -729,7 +729,7 @@ Result<GridProgram> CompileGrid(std::span<const ExprSpec> exprs, const ParamGrid
     if (!grid.where.empty()) {
       CompileOptions constant = options;
       constant.params = combo;
-      constant.known_fields = std::vector<std::string>{};
+      constant.known_fields.reset();  // a field makes `where` non-constant: reported below
       std::vector<ExprSpec> where = {{"where", where_text}};
       QRAFT_ASSIGN_OR_RETURN(Program p, Compile(where, constant));
       const Node& root = p.nodes()[p.outputs()[0].node];

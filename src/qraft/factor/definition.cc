@@ -1,7 +1,6 @@
 #include "qraft/factor/definition.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <cmath>
 #include <regex>
@@ -9,6 +8,7 @@
 
 #include "qraft/core/hash.h"
 #include "qraft/expr/parser.h"
+#include "qraft/factor/yaml_reader.h"
 
 namespace qraft::factor {
 
@@ -64,6 +64,16 @@ Result<Version> Version::Parse(std::string_view text) {
 
 std::string Version::ToString() const {
   return fmt::format("{}.{}.{}", major, minor, patch);
+}
+
+std::vector<double> ExpandRange(double start, double stop, double step) {
+  std::vector<double> out;
+  for (std::size_t i = 0;; ++i) {
+    const double v = start + static_cast<double>(i) * step;
+    if (v > stop + 1e-9 * step) break;
+    out.push_back(v);
+  }
+  return out;
 }
 
 std::string FactorDef::Uri() const {
@@ -158,112 +168,6 @@ nlohmann::json FactorDef::ToJson() const {
           {"tags", tags}};
 }
 
-namespace {
-
-// Strict YAML reading: every error names source:line:column.
-class YamlReader {
- public:
-  explicit YamlReader(std::string_view source) : source_(source) {}
-
-  Status Error(const YAML::Node& n, std::string_view message) const {
-    const YAML::Mark m = n.Mark();
-    if (m.is_null()) return Status::InvalidArgument(fmt::format("{}: {}", source_, message));
-    return Status::InvalidArgument(
-        fmt::format("{}:{}:{}: {}", source_, m.line + 1, m.column + 1, message));
-  }
-
-  Status OnlyKeys(const YAML::Node& map, std::initializer_list<std::string_view> keys,
-                  std::string_view what) const {
-    if (!map.IsMap()) return Error(map, fmt::format("{} must be a mapping", what));
-    for (const auto& kv : map) {
-      const std::string key = kv.first.as<std::string>();
-      if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
-        std::string allowed;
-        for (std::string_view k : keys)
-          allowed += (allowed.empty() ? "" : ", ") + std::string(k);
-        return Error(kv.first,
-                     fmt::format("unknown key '{}' in {} (allowed: {})", key, what, allowed));
-      }
-    }
-    return Status::OK();
-  }
-
-  Result<std::string> String(const YAML::Node& n, std::string_view what) const {
-    if (!n.IsScalar()) return Error(n, fmt::format("{} must be a string", what));
-    return n.as<std::string>();
-  }
-
-  Result<double> Number(const YAML::Node& n, std::string_view what) const {
-    double v = 0;
-    if (!n.IsScalar() || !YAML::convert<double>::decode(n, v) || !std::isfinite(v)) {
-      return Error(n, fmt::format("{} must be a number", what));
-    }
-    return v;
-  }
-
-  Result<std::vector<std::string>> Strings(const YAML::Node& n, std::string_view what) const {
-    std::vector<std::string> out;
-    if (n.IsScalar()) {
-      out.push_back(n.as<std::string>());
-      return out;
-    }
-    if (!n.IsSequence()) return Error(n, fmt::format("{} must be a list of strings", what));
-    for (const auto& item : n) {
-      QRAFT_ASSIGN_OR_RETURN(std::string s, String(item, what));
-      out.push_back(std::move(s));
-    }
-    return out;
-  }
-
-  Result<ParamDomain> Domain(const YAML::Node& n, const std::string& name) const {
-    QRAFT_RETURN_NOT_OK(OnlyKeys(n, {"default", "range", "values"}, "parameter " + name));
-    ParamDomain d;
-    if (n["range"] && n["values"]) {
-      return Error(n, fmt::format("parameter {}: give range or values, not both", name));
-    }
-    if (const YAML::Node r = n["range"]) {
-      if (!r.IsSequence() || r.size() != 3) {
-        return Error(r, fmt::format("parameter {}: range must be [start, stop, step]", name));
-      }
-      QRAFT_ASSIGN_OR_RETURN(d.range_start, Number(r[0], "range start"));
-      QRAFT_ASSIGN_OR_RETURN(d.range_stop, Number(r[1], "range stop"));
-      QRAFT_ASSIGN_OR_RETURN(d.range_step, Number(r[2], "range step"));
-      if (d.range_step <= 0 || d.range_stop < d.range_start ||
-          (d.range_stop - d.range_start) / d.range_step > 1e6) {
-        return Error(r, fmt::format("parameter {}: range needs start <= stop and a positive step "
-                                    "(at most 1e6 values)",
-                                    name));
-      }
-      d.has_range = true;
-      for (double v = d.range_start; v <= d.range_stop + 1e-9 * d.range_step; v += d.range_step) {
-        d.values.push_back(v);
-      }
-    } else if (const YAML::Node vs = n["values"]) {
-      if (!vs.IsSequence() || vs.size() == 0) {
-        return Error(vs, fmt::format("parameter {}: values must be a non-empty list", name));
-      }
-      for (const auto& v : vs) {
-        QRAFT_ASSIGN_OR_RETURN(double x, Number(v, "value"));
-        d.values.push_back(x);
-      }
-    }
-    if (!n["default"]) return Error(n, fmt::format("parameter {}: missing default", name));
-    QRAFT_ASSIGN_OR_RETURN(d.default_value, Number(n["default"], "default"));
-    if (!d.values.empty() &&
-        std::find(d.values.begin(), d.values.end(), d.default_value) == d.values.end() &&
-        !(d.has_range && d.default_value >= d.range_start && d.default_value <= d.range_stop)) {
-      return Error(n["default"], fmt::format("parameter {}: default {} is outside its domain", name,
-                                             d.default_value));
-    }
-    return d;
-  }
-
- private:
-  std::string source_;
-};
-
-}  // namespace
-
 Status Analyse(FactorDef& def,
                const std::function<Result<std::string>(std::string_view)>& resolver) {
   QRAFT_ASSIGN_OR_RETURN(ParamValues bound, def.Bind({}));
@@ -284,13 +188,7 @@ Status Analyse(FactorDef& def,
 }
 
 Result<std::vector<FactorDef>> ParseLibraryYaml(std::string_view text, std::string_view source) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(
-        fmt::format("{}:{}:{}: {}", source, e.mark.line + 1, e.mark.column + 1, e.msg));
-  }
+  QRAFT_ASSIGN_OR_RETURN(YAML::Node root, LoadYaml(text, source));
   YamlReader r(source);
   QRAFT_RETURN_NOT_OK(r.OnlyKeys(
       root,
@@ -384,7 +282,7 @@ Result<std::vector<FactorDef>> ParseLibraryYaml(std::string_view text, std::stri
       if (!params.IsMap()) return r.Error(params, "parameters must be a mapping");
       for (const auto& kv : params) {
         const std::string pname = kv.first.as<std::string>();
-        QRAFT_ASSIGN_OR_RETURN(def.parameters[pname], r.Domain(kv.second, pname));
+        QRAFT_ASSIGN_OR_RETURN(def.parameters[pname], r.Domain(kv.second, pname, true));
       }
     }
     if (Status st = Analyse(def); !st.ok()) {
@@ -420,10 +318,7 @@ Result<FactorDef> FactorDef::FromJson(const nlohmann::json& j) {
         dom.range_start = p["range"][0].get<double>();
         dom.range_stop = p["range"][1].get<double>();
         dom.range_step = p["range"][2].get<double>();
-        for (double v = dom.range_start; v <= dom.range_stop + 1e-9 * dom.range_step;
-             v += dom.range_step) {
-          dom.values.push_back(v);
-        }
+        dom.values = ExpandRange(dom.range_start, dom.range_stop, dom.range_step);
       } else {
         dom.values = p.value("values", std::vector<double>{});
       }

@@ -50,6 +50,10 @@ struct ParamDomain {
 
 using ParamValues = std::map<std::string, double>;
 
+/// start, start + step, ... up to stop (inclusive, with a relative tolerance of 1e-9 steps);
+/// each value computed as start + i·step so rounding does not accumulate.
+std::vector<double> ExpandRange(double start, double stop, double step);
+
 struct FactorDef {
   std::string library;
   std::string name;

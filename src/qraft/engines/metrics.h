@@ -1,0 +1,223 @@
+// Performance metrics of one backtest, accumulated one bar at a time.
+//
+// The fast sweep engine runs thousands of parameter combinations and never keeps their equity
+// curves; each combination owns one MetricsAccumulator, feeds it every bar (AddBar) and every
+// closed trade (AddTrade), and calls Finish() once at the end. Every metric is defined exactly
+// once, with formula, units and conventions, in docs/metrics.md; the comments here only name them.
+//
+// Memory. O(1) per accumulator (a few dozen doubles), plus, when MetricsOptions::tail_metrics is
+// on (the default), one double per bar: var_95, cvar_95 and tail_ratio are exact order
+// statistics of the per-bar returns, so the returns are kept (8 bytes per bar) until the
+// accumulator is destroyed. With tail_metrics off those three are NaN and nothing grows.
+//
+// Determinism. Bars are folded in the order given with fixed formulas (no parallelism inside an
+// accumulator, no reassociation), so the same inputs give bit-identical outputs on any machine
+// with IEEE-754 double arithmetic. Finish() sorts a copy of the kept returns; it is const and may
+// be called any number of times.
+//
+// Thread-safety: an accumulator is a value; distinct accumulators may be used from distinct
+// threads, one accumulator from one thread at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <nlohmann/json_fwd.hpp>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "qraft/core/status.h"
+
+namespace qraft::engines {
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// Common annualisation factors (bars per year).
+inline constexpr double kTradingDaysPerYear = 252.0;   ///< daily bars, most equity markets
+inline constexpr double kQlibDaysPerYear = 238.0;      ///< daily bars, Qlib's risk_analysis
+inline constexpr double kCalendarDaysPerYear = 365.0;  ///< daily bars, 24/7 markets (crypto)
+/// Intraday bars: bars per session times sessions per year, e.g. PeriodsPerYear(240, 252) for
+/// one-minute bars of a 4-hour (China A-share) session.
+constexpr double PeriodsPerYear(double bars_per_session, double sessions_per_year) {
+  return bars_per_session * sessions_per_year;
+}
+
+struct MetricsOptions {
+  /// Bars per year used to annualise (N in docs/metrics.md). > 0.
+  double periods_per_year = kTradingDaysPerYear;
+  /// Per-bar risk-free return: subtracted from every return in sharpe, and the target return of
+  /// sortino's downside deviation. From an annual rate R: (1 + R)^(1 / N) - 1. Finite.
+  double risk_free = 0.0;
+  /// Money at the start; the denominator of fees_fraction. > 0.
+  double initial_capital = 1.0;
+  /// Keep the per-bar returns for var_95, cvar_95 and tail_ratio (8 bytes per bar). When false
+  /// those three are NaN and memory stays O(1).
+  bool tail_metrics = true;
+};
+
+/// OK, or InvalidArgument naming the offending option. Callers validate once per plan; the
+/// accumulator itself does not check (REQUIRES: valid options).
+Status ValidateMetricsOptions(const MetricsOptions& options);
+
+/// What the engine knows about one bar of one combination.
+struct BarRecord {
+  /// Portfolio simple return over the bar, after costs: equity_t / equity_{t-1} - 1.
+  double ret = 0.0;
+  /// Benchmark simple return over the same bar; NaN = no benchmark on this bar (counts as 0).
+  double benchmark = kNaN;
+  /// Traded value during the bar divided by equity (the engine documents one- or two-sided).
+  double turnover = 0.0;
+  /// Fees, taxes and other explicit costs paid during the bar, in money (>= 0).
+  double fees = 0.0;
+  /// Gross exposure at the end of the bar: sum of |position value| / equity (0 = flat).
+  double gross_exposure = 0.0;
+};
+
+/// One closed (round-trip) trade.
+struct TradeRecord {
+  double pnl = 0.0;               ///< realised profit and loss in money, net of its costs
+  double ret = 0.0;               ///< pnl as a fraction of the entry value
+  std::int64_t holding_bars = 0;  ///< bars from entry to exit
+};
+
+/// The metrics of one run. NaN where a metric is undefined (docs/metrics.md says when).
+struct Metrics {
+  std::int64_t bars = 0;
+  double total_return = kNaN;
+  double annual_return = kNaN;
+  double volatility = kNaN;
+  double sharpe = kNaN;
+  double sortino = kNaN;
+  double calmar = kNaN;
+  double max_drawdown = kNaN;  ///< <= 0, a fraction of the running peak
+  std::int64_t max_drawdown_duration = 0;
+  double benchmark_return = kNaN;  ///< total, compounded
+  double excess_return = kNaN;     ///< annual_return - benchmark annual return
+  double information_ratio = kNaN;
+  double turnover = kNaN;         ///< mean per bar
+  double annual_turnover = kNaN;  ///< turnover * N
+  std::int64_t trades = 0;
+  double win_rate = kNaN;
+  double profit_factor = kNaN;
+  double expectancy = kNaN;  ///< mean pnl per trade, money
+  double avg_trade_return = kNaN;
+  double avg_holding_bars = kNaN;
+  double exposure = kNaN;  ///< fraction of bars with gross exposure > 0
+  double avg_gross_exposure = kNaN;
+  double fees = 0.0;  ///< money
+  double fees_fraction = kNaN;
+  double skew = kNaN;
+  double kurtosis = kNaN;  ///< excess
+  double var_95 = kNaN;    ///< a return: negative = loss
+  double cvar_95 = kNaN;
+  double tail_ratio = kNaN;
+};
+
+/// One metric's name (the JSON/CSV key) and where it lives in Metrics: exactly one of the two
+/// member pointers is set.
+struct MetricField {
+  std::string_view name;
+  double Metrics::*real = nullptr;
+  std::int64_t Metrics::*count = nullptr;
+};
+
+/// Every metric, in the documented order (docs/metrics.md, JSON, CSV columns).
+std::span<const MetricField> MetricFields();
+
+/// The value of field `field` of `m` as a double (counts converted).
+double MetricValue(const Metrics& m, const MetricField& field);
+
+/// {name: value} for every metric, counts as integers, NaN (and ±inf) as null.
+nlohmann::json ToJson(const Metrics& m);
+
+class MetricsAccumulator {
+ public:
+  explicit MetricsAccumulator(const MetricsOptions& options = {});
+
+  /// Pre-allocates the kept returns for `bars` bars (only with tail_metrics).
+  void Reserve(std::size_t bars);
+
+  /// Folds one bar. A non-finite `ret` makes every return-based metric NaN.
+  void AddBar(const BarRecord& bar);
+  /// Shorthand for a bar with only a return.
+  void AddReturn(double ret) { AddBar(BarRecord{.ret = ret}); }
+  /// Folds one closed trade (any time; trades are not tied to bars).
+  void AddTrade(const TradeRecord& trade);
+
+  std::size_t bars() const { return static_cast<std::size_t>(n_); }
+  const MetricsOptions& options() const { return options_; }
+
+  /// The metrics of everything folded so far.
+  Metrics Finish() const;
+
+ private:
+  MetricsOptions options_;
+  bool nonfinite_ = false;
+  double n_ = 0;
+  // Returns: Welford / Pébay central moments.
+  double mean_ = 0, m2_ = 0, m3_ = 0, m4_ = 0;
+  double downside_sq_sum_ = 0;  // sum of min(r - rf, 0)^2
+  // Wealth index W (W_0 = 1), its running peak, drawdowns.
+  double wealth_ = 1.0, peak_ = 1.0, max_dd_ = 0.0;
+  std::int64_t underwater_ = 0, max_underwater_ = 0;
+  // Benchmark.
+  std::int64_t benchmark_bars_ = 0;
+  double benchmark_wealth_ = 1.0;
+  double active_mean_ = 0, active_m2_ = 0;
+  // Turnover, fees, exposure.
+  double turnover_sum_ = 0, fees_sum_ = 0, exposure_sum_ = 0;
+  std::int64_t exposed_bars_ = 0;
+  // Trades.
+  std::int64_t trades_ = 0, wins_ = 0, holding_sum_ = 0;
+  double gross_profit_ = 0, gross_loss_ = 0, pnl_sum_ = 0, trade_ret_sum_ = 0;
+  std::vector<double> returns_;  // only with tail_metrics
+};
+
+/// Batch form: folds `returns` (and, when not empty, `benchmark` of the same length) as bars with
+/// no turnover, fees or exposure. Equal to streaming them one by one.
+Metrics ComputeMetrics(std::span<const double> returns, std::span<const double> benchmark = {},
+                       const MetricsOptions& options = {});
+
+// ---------------------------------------------------------------------------------------------
+// Qlib's risk_analysis (qlib/contrib/evaluate.py), reproduced for cross-checks with Qlib reports.
+
+enum class QlibMode {
+  kSum,      ///< Qlib's default: arithmetic mean, annualized = mean * N, additive drawdown
+  kProduct,  ///< geometric mean, std of log returns, compounded drawdown
+};
+
+/// Qlib's output vector (its index names are the JSON keys).
+struct QlibRisk {
+  double mean = kNaN;
+  double std = kNaN;
+  double annualized_return = kNaN;
+  double information_ratio = kNaN;
+  double max_drawdown = kNaN;
+};
+
+/// {mean, std, annualized_return, information_ratio, max_drawdown}, NaN as null.
+nlohmann::json ToJson(const QlibRisk& risk);
+
+/// Streams Qlib's risk_analysis of a return series r (Qlib feeds it excess returns, e.g.
+/// return - bench - cost). O(1) memory. N is Qlib's scaler: 238 for daily bars (kQlibDaysPerYear).
+class QlibRiskAccumulator {
+ public:
+  explicit QlibRiskAccumulator(QlibMode mode, double periods_per_year = kQlibDaysPerYear)
+      : mode_(mode), periods_per_year_(periods_per_year) {}
+  void Add(double r);
+  QlibRisk Finish() const;
+
+ private:
+  QlibMode mode_;
+  double periods_per_year_;
+  double n_ = 0;
+  double mean_ = 0, m2_ = 0;                        // of r (sum) or log(1 + r) (product)
+  double level_ = 0, peak_ = kNaN, max_dd_ = kNaN;  // cumsum (sum) or cumprod (product)
+};
+
+/// Batch form of QlibRiskAccumulator.
+QlibRisk QlibRiskAnalysis(std::span<const double> returns, QlibMode mode = QlibMode::kSum,
+                          double periods_per_year = kQlibDaysPerYear);
+
+}  // namespace qraft::engines

@@ -1,0 +1,47 @@
+"""Strategy files: the published JSON Schema accepts the examples, and `qraft strategy check`
+agrees with it on what is valid; its JSON carries the dsl_hash and the grid size."""
+import json
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import ROOT
+
+SCHEMA = json.loads((ROOT / "docs" / "schema" / "strategy-v1.json").read_text())
+EXAMPLES = sorted((ROOT / "examples" / "strategies").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_examples_match_schema_and_check(qraft, path):
+    jsonschema.validate(yaml.safe_load(path.read_text()), SCHEMA)
+    out = qraft.json("strategy", "check", path, store=False)
+    assert len(out["dsl_hash"]) == 64
+    assert out["combinations"] >= 1
+    assert out["canonical"]["version"] == 1
+
+
+def test_dsl_hash_ignores_formatting(qraft, tmp_path):
+    a = tmp_path / "a.yaml"
+    b = tmp_path / "b.yaml"
+    a.write_text("version: 1\nsignals: {long: 'EMA(close, 10) > EMA(close, 30)'}\n")
+    b.write_text("# same strategy\nsignals:\n  long: ema(close,10)>EMA( close , 30 )\nversion: 1\n")
+    ha = qraft.json("strategy", "check", a, store=False)["dsl_hash"]
+    hb = qraft.json("strategy", "check", b, store=False)["dsl_hash"]
+    assert ha == hb
+
+
+@pytest.mark.parametrize("text,where", [
+    ("version: 1\nsignals: {long: 'close > 1'}\nslippage: 1\n", "3:1: unknown key 'slippage'"),
+    ("version: 1\nsignals: {long: 'close > 1'}\nexecution: {price: close}\n", "look-ahead"),
+    ("version: 1\nselection: {mode: topk, score: 'ROC(close, 20)'}\n", "needs selection.topk"),
+])
+def test_bad_strategies_fail_in_both(qraft, tmp_path, text, where):
+    path = tmp_path / "s.yaml"
+    path.write_text(text)
+    p = qraft.run("strategy", "check", path, check=False, store=False)
+    assert p.returncode == 2 and where in p.stderr
+    doc = yaml.safe_load(text)
+    if "execution" not in doc and "selection" not in doc:  # purely structural errors
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(doc, SCHEMA)
