@@ -27,3 +27,11 @@ mapfile -t alpha < <(awk -F'\t' '$2 != "VWAP0" {print $2 "=" $3}' "$tsv")   # th
 $qraft expr eval "${alpha[@]}" --data "$sid" --store "$work/store" --semantics qlib \
   --format csv --out "$work/alpha158.csv"
 $py scripts/peers/alpha158_crosscheck.py --qlib-dir "$work/sp500_qlib" --qraft-csv "$work/alpha158.csv" --tsv "$tsv"
+
+# vectorbt: regenerate the signal simulator's golden cases with vectorbt itself (needs ../shared);
+# the committed files must come out byte-identical.
+if [ -d ../shared/data/sp500-5yr ]; then
+  $py scripts/peers/vectorbt_golden.py >/dev/null
+  git diff --exit-code -- src/qraft/engines/testdata/vectorbt_golden.json src/qraft/engines/testdata/vectorbt_close.csv
+  echo "vectorbt: golden cases regenerate identically"
+fi
