@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The demo: ingest the bundled S&P 500 sample into a snapshot, print what Qraft knows about it,
-# and evaluate a few factors and expressions on it.
+# evaluate a few factors and expressions on it, and sweep an example strategy.
 # Needs nothing outside the clone. The store lives in .qraft-demo/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,3 +27,7 @@ echo
 echo "== expressions: the newest values of a few, on the snapshot"
 $qraft expr eval 'mom=ROC($close, 20)' 'rsi=RSI(14)' 'score=ZSCORE(ROC(close,20))*0.5 + ZSCORE(RSI(close,14))*0.5' \
   --data "$id" --store "$store" --start 2018-02-07 --limit 8
+echo
+echo "== sweep: examples/strategies/ma_cross.yaml (EMA crossover, fast x slow, next-open fills, costs)"
+$qraft strategy check examples/strategies/ma_cross.yaml
+$qraft sweep examples/strategies/ma_cross.yaml --data "$id" --store "$store" --top 5 --out "$store/sweeps/ma_cross"

@@ -11,5 +11,6 @@ void RegisterData(CLI::App& app, int* exit_code);
 void RegisterExpr(CLI::App& app, int* exit_code);
 void RegisterFactor(CLI::App& app, int* exit_code);
 void RegisterStrategy(CLI::App& app, int* exit_code);
+void RegisterBacktest(CLI::App& app, int* exit_code);
 
 }  // namespace qraft::cli

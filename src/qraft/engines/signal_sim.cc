@@ -64,7 +64,7 @@ Status ValidateSignalSimOptions(const SignalSimOptions& o) {
 Status SimulateSignals(std::span<const double> price, std::span<const std::uint8_t> entries,
                        std::span<const std::uint8_t> exits, const SignalSimOptions& options,
                        SignalSimResult* result, std::span<double> equity,
-                       MetricsAccumulator* metrics) {
+                       MetricsAccumulator* metrics, const SignalSimTrace* trace) {
   if (Status s = ValidateSignalSimOptions(options); !s.ok()) return s;
   const std::size_t n = price.size();
   if (entries.size() != n || exits.size() != n) {
@@ -72,6 +72,14 @@ Status SimulateSignals(std::span<const double> price, std::span<const std::uint8
   }
   if (!equity.empty() && equity.size() != n) {
     return Status::InvalidArgument("signal_sim: equity must be empty or as long as price");
+  }
+  if (trace != nullptr) {
+    for (std::span<double> s : {trace->traded, trace->fees, trace->exposure}) {
+      if (!s.empty() && s.size() != n) {
+        return Status::InvalidArgument(
+            "signal_sim: trace series must be empty or as long as price");
+      }
+    }
   }
 
   const double fees = options.fees;
@@ -164,12 +172,11 @@ Status SimulateSignals(std::span<const double> price, std::span<const std::uint8
             if (stop_exit) ++r.stop_exits;
             const double pnl =
                 Add(entry_size * adj_price, -(entry_size * entry_price)) - entry_fees - fees_paid;
-            if (metrics != nullptr) {
-              metrics->AddTrade(
-                  TradeRecord{.pnl = pnl,
-                              .ret = pnl / (entry_size * entry_price),
-                              .holding_bars = static_cast<std::int64_t>(t - entry_bar)});
-            }
+            const TradeRecord trade{.pnl = pnl,
+                                    .ret = pnl / (entry_size * entry_price),
+                                    .holding_bars = static_cast<std::int64_t>(t - entry_bar)};
+            if (metrics != nullptr) metrics->AddTrade(trade);
+            if (trace != nullptr && trace->trades != nullptr) trace->trades->push_back(trade);
             if (position == 0) stop_init_price = std::numeric_limits<double>::quiet_NaN();
           }
         }
@@ -180,6 +187,11 @@ Status SimulateSignals(std::span<const double> price, std::span<const std::uint8
     const double asset_value = position != 0 ? position * last_price : 0.0;
     const double e = cash + asset_value;
     if (!equity.empty()) equity[t] = e;
+    if (trace != nullptr) {
+      if (!trace->traded.empty()) trace->traded[t] = traded;
+      if (!trace->fees.empty()) trace->fees[t] = bar_fees;
+      if (!trace->exposure.empty()) trace->exposure[t] = std::abs(asset_value);
+    }
     if (metrics != nullptr) {
       metrics->AddBar(BarRecord{.ret = e / prev_equity - 1,
                                 .turnover = traded / e,

@@ -55,6 +55,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <vector>
 
 #include "qraft/core/status.h"
 #include "qraft/engines/metrics.h"
@@ -83,12 +84,21 @@ struct SignalSimResult {
   std::int64_t stop_exits = 0;     ///< closed trades that the stop loss closed
 };
 
+/// Per-bar series a portfolio sums over its symbols; each span is empty or of length n.
+struct SignalSimTrace {
+  std::span<double> traded;                    ///< value bought + value sold at bar t
+  std::span<double> fees;                      ///< fees paid at bar t
+  std::span<double> exposure;                  ///< |position value| at bar t
+  std::vector<TradeRecord>* trades = nullptr;  ///< closed trades appended as they close
+};
+
 /// Runs one symbol. `price`, `entries` and `exits` have the same length n (non-zero = signal);
 /// `equity` is empty or of length n and receives E_t; `metrics`, if not null, is fed as above.
 /// InvalidArgument for bad options or lengths (nothing is written then); otherwise OK.
 Status SimulateSignals(std::span<const double> price, std::span<const std::uint8_t> entries,
                        std::span<const std::uint8_t> exits, const SignalSimOptions& options,
                        SignalSimResult* result, std::span<double> equity = {},
-                       MetricsAccumulator* metrics = nullptr);
+                       MetricsAccumulator* metrics = nullptr,
+                       const SignalSimTrace* trace = nullptr);
 
 }  // namespace qraft::engines

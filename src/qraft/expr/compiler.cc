@@ -681,7 +681,6 @@ Result<Program> Compile(std::span<const ExprSpec> exprs, const CompileOptions& o
 
 Result<GridProgram> CompileGrid(std::span<const ExprSpec> exprs, const ParamGrid& grid,
                                 const CompileOptions& options) {
-  GridProgram out;
   std::size_t total = 1;
   for (const auto& [name, values] : grid.domains) {
     if (values.empty()) {
@@ -711,15 +710,12 @@ Result<GridProgram> CompileGrid(std::span<const ExprSpec> exprs, const ParamGrid
     to_params(*ast);
     where_text = ToString(*ast);
   }
-  Compiler compiler(options);
+  std::vector<std::map<std::string, double>> kept;
   std::vector<std::size_t> digit(grid.domains.size(), 0);
   for (std::size_t k = 0; k < total; ++k) {
     std::map<std::string, double> combo = options.params;
-    std::string label;
     for (std::size_t d = 0; d < grid.domains.size(); ++d) {
-      const double v = grid.domains[d].second[digit[d]];
-      combo[grid.domains[d].first] = v;
-      label += fmt::format("{}{}={}", d ? "," : "", grid.domains[d].first, v);
+      combo[grid.domains[d].first] = grid.domains[d].second[digit[d]];
     }
     // Advance the odometer (last parameter fastest).
     for (std::size_t d = grid.domains.size(); d-- > 0;) {
@@ -739,13 +735,28 @@ Result<GridProgram> CompileGrid(std::span<const ExprSpec> exprs, const ParamGrid
       }
       if (!(root.params[0] != 0) || std::isnan(root.params[0])) continue;
     }
+    kept.push_back(std::move(combo));
+  }
+  return CompileCombinations(exprs, kept, options);
+}
+
+Result<GridProgram> CompileCombinations(std::span<const ExprSpec> exprs,
+                                        std::span<const std::map<std::string, double>> combinations,
+                                        const CompileOptions& options) {
+  GridProgram out;
+  Compiler compiler(options);
+  for (const std::map<std::string, double>& combo : combinations) {
+    std::string label;
+    for (const auto& [name, value] : combo) {
+      label += fmt::format("{}{}={}", label.empty() ? "" : ",", name, value);
+    }
     compiler.SetParams(combo);
     for (const ExprSpec& e : exprs) {
       ExprSpec named = e;
       named.name = fmt::format("{}[{}]", e.name.empty() ? e.text : e.name, label);
       QRAFT_RETURN_NOT_OK(compiler.Add(named));
     }
-    out.combinations.push_back(std::move(combo));
+    out.combinations.push_back(combo);
   }
   out.exprs_per_combination = exprs.size();
   out.program = std::move(compiler).Finish();

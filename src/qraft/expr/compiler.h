@@ -120,6 +120,12 @@ struct GridProgram {
   std::size_t exprs_per_combination = 0;
 };
 
+/// Compiles `exprs` once per parameter combination in `combinations` (in that order) into one
+/// graph; outputs are named as by CompileGrid.
+Result<GridProgram> CompileCombinations(std::span<const ExprSpec> exprs,
+                                        std::span<const std::map<std::string, double>> combinations,
+                                        const CompileOptions& options);
+
 /// Expands and compiles `exprs` over `grid` into one graph. Errors: a parameter without a
 /// domain, a `where` that is not constant, compile errors (naming the combination).
 Result<GridProgram> CompileGrid(std::span<const ExprSpec> exprs, const ParamGrid& grid,

@@ -1,0 +1,253 @@
+#include "qraft/engines/backtest.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "qraft/core/parallel.h"
+#include "qraft/core/time.h"
+#include "qraft/engines/signal_sim.h"
+#include "qraft/expr/compiler.h"
+#include "qraft/expr/evaluator.h"
+
+namespace qraft::engines {
+namespace {
+
+using strategy::Execution;
+using strategy::StrategySpec;
+
+Status Unsupported(std::string_view what) {
+  return Status::Unimplemented(
+      fmt::format("{} is not supported by the signal engine yet (issue 4)", what));
+}
+
+// Everything RunSignalSweep cannot run is refused up front, by name.
+Status CheckSupported(const StrategySpec& s) {
+  if (s.selection.mode != strategy::Selection::Mode::kAllSignals) {
+    return Unsupported("selection.mode other than all_signals");
+  }
+  if (s.position.scheme != strategy::Position::Scheme::kEqual) {
+    return Unsupported("position.scheme other than equal");
+  }
+  if (!s.signals.short_entry.empty()) return Unsupported("signals.short");
+  if (s.signals.long_entry.empty())
+    return Status::InvalidArgument("the strategy has no signals.long");
+  const auto& r = s.risk;
+  if (r.take_profit) return Unsupported("risk.take_profit");
+  if (r.trailing_stop) return Unsupported("risk.trailing_stop");
+  if (r.max_drawdown) return Unsupported("risk.max_drawdown");
+  if (r.turnover_max) return Unsupported("risk.turnover_max");
+  if (r.group_max_weight) return Unsupported("risk.group_max_weight");
+  if (s.hold_min_bars) return Unsupported("hold.min_days");
+  if (s.cooldown_bars) return Unsupported("cooldown_days");
+  const auto& c = s.costs;
+  if (c.min_fee) return Unsupported("costs.min_fee");
+  if (c.tax_bps) return Unsupported("costs.tax_bps");
+  if (c.impact_alpha) return Unsupported("costs.slippage.impact");
+  if (c.latency_ms) return Unsupported("costs.slippage.latency_ms");
+  if (s.universe.kind == strategy::Universe::Kind::kFilter) return Unsupported("universe.filter");
+  if (s.universe.kind == strategy::Universe::Kind::kInstrumentsFile) {
+    return Unsupported("universe.instruments");
+  }
+  return Status::OK();
+}
+
+// Whether bar t may open positions.
+std::vector<std::uint8_t> RebalanceBars(const strategy::Rebalance& rb, const Calendar& cal) {
+  const std::size_t T = cal.size();
+  std::vector<std::uint8_t> on(T, 0);
+  for (std::size_t t = 0; t < T; ++t) {
+    switch (rb.kind) {
+      case strategy::Rebalance::Kind::kEveryBars:
+        on[t] = t % static_cast<std::size_t>(rb.bars) == 0;
+        break;
+      case strategy::Rebalance::Kind::kWeekEnd: {
+        // The last bar of its week (weeks start on Monday; day 0 = 1970-01-01, a Thursday).
+        const auto week = [&](std::size_t i) { return (DayNumber(cal[i]) + 3) / 7; };
+        on[t] = t + 1 == T || week(t + 1) != week(t);
+        break;
+      }
+      case strategy::Rebalance::Kind::kMonthEnd: {
+        const auto month = [&](std::size_t i) {
+          const CivilDate d = ToCivil(cal[i]);
+          return d.year * 12 + d.month;
+        };
+        on[t] = t + 1 == T || month(t + 1) != month(t);
+        break;
+      }
+    }
+  }
+  return on;
+}
+
+}  // namespace
+
+Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& data,
+                                   std::span<const strategy::ParamValues> combinations,
+                                   const BacktestOptions& options) {
+  QRAFT_RETURN_NOT_OK(CheckSupported(spec));
+  SweepResult out;
+  out.dsl_hash = spec.DslHash();
+
+  // The universe's symbols.
+  std::vector<std::string> symbols;
+  if (spec.universe.kind == strategy::Universe::Kind::kSymbols) {
+    symbols = spec.universe.symbols;
+  } else {
+    symbols = data.symbols().names();
+  }
+  QRAFT_ASSIGN_OR_RETURN(Panel panel, data.Select(symbols, kNoTimestamp, kNoTimestamp));
+  const std::size_t S = panel.num_symbols(), T = panel.num_times();
+  if (S == 0 || T == 0) return Status::InvalidArgument("the universe has no data");
+
+  // Fill prices and the signal shift of the look-ahead guard.
+  const char* price_field = "open";
+  std::size_t shift = 1;
+  if (spec.execution.price == Execution::Price::kClose) {
+    price_field = "close";
+    shift = 0;
+  } else if (spec.execution.price == Execution::Price::kVwap) {
+    price_field = "vwap";
+  }
+  const auto price_index = panel.FindField(price_field);
+  if (!price_index) {
+    return Status::InvalidArgument(
+        fmt::format("execution.price needs the field '{}', which the data lacks", price_field));
+  }
+  const std::span<const double> price = panel.field(*price_index);
+  const std::vector<std::uint8_t> rebalance = RebalanceBars(spec.rebalance, panel.calendar());
+
+  SignalSimOptions sim;
+  sim.init_cash = options.initial_capital / static_cast<double>(S);
+  MetricsOptions metric_options = options.metrics;
+  metric_options.initial_capital = options.initial_capital;
+
+  std::vector<expr::ExprSpec> exprs = {{"long", spec.signals.long_entry}};
+  if (!spec.signals.long_exit.empty()) exprs.push_back({"exit", spec.signals.long_exit});
+  const std::size_t per = exprs.size();
+  std::size_t batch = options.batch;
+  if (batch == 0) {
+    batch = std::clamp<std::size_t>((std::size_t{256} << 20) / (per * S * T * 8 + 1), 1, 256);
+  }
+  expr::CompileOptions compile;
+  compile.known_fields = panel.field_names();
+
+  out.results.resize(combinations.size());
+  for (std::size_t b0 = 0; b0 < combinations.size(); b0 += batch) {
+    const std::size_t b1 = std::min(combinations.size(), b0 + batch);
+    std::vector<std::map<std::string, double>> combos(combinations.begin() + b0,
+                                                      combinations.begin() + b1);
+    QRAFT_ASSIGN_OR_RETURN(expr::GridProgram grid,
+                           expr::CompileCombinations(exprs, combos, compile));
+    QRAFT_ASSIGN_OR_RETURN(Panel signals, expr::Evaluate(grid.program, panel));
+
+    QRAFT_RETURN_NOT_OK(
+        ParallelForStatus(b1 - b0, 1, [&](std::size_t c0, std::size_t c1) -> Status {
+          std::vector<std::uint8_t> entries(T), exits(T);
+          std::vector<double> equity(T), traded(T), fees(T), exposure(T);
+          std::vector<double> p_equity(T), p_traded(T), p_fees(T), p_exposure(T);
+          std::vector<TradeRecord> trades;
+          for (std::size_t c = c0; c < c1; ++c) {
+            const strategy::ParamValues& params = combos[c];
+            SignalSimOptions o = sim;
+            if (spec.costs.fee_bps) o.fees = spec.costs.fee_bps->Resolve(params) / 1e4;
+            if (spec.costs.spread_bps) o.slippage = spec.costs.spread_bps->Resolve(params) / 2e4;
+            if (spec.risk.stop_loss) o.sl_stop = spec.risk.stop_loss->Resolve(params);
+            std::fill(p_equity.begin(), p_equity.end(), 0.0);
+            std::fill(p_traded.begin(), p_traded.end(), 0.0);
+            std::fill(p_fees.begin(), p_fees.end(), 0.0);
+            std::fill(p_exposure.begin(), p_exposure.end(), 0.0);
+            trades.clear();
+            std::int64_t orders = 0;
+            const SignalSimTrace trace{traded, fees, exposure, &trades};
+            for (std::size_t s = 0; s < S; ++s) {
+              const std::span<const double> entry_sig = signals.series(c * per, s);
+              std::fill(entries.begin(), entries.end(), 0);
+              std::fill(exits.begin(), exits.end(), 0);
+              for (std::size_t t = 0; t + shift < T; ++t) {
+                const double e = entry_sig[t];
+                entries[t + shift] = rebalance[t] && e != 0 && !std::isnan(e);
+                if (per > 1) {
+                  const double x = signals.series(c * per + 1, s)[t];
+                  exits[t + shift] = x != 0 && !std::isnan(x);
+                }
+              }
+              SignalSimResult r;
+              QRAFT_RETURN_NOT_OK(SimulateSignals(price.subspan(s * T, T), entries, exits, o, &r,
+                                                  equity, nullptr, &trace));
+              orders += r.orders;
+              for (std::size_t t = 0; t < T; ++t) {
+                p_equity[t] += equity[t];
+                p_traded[t] += traded[t];
+                p_fees[t] += fees[t];
+                p_exposure[t] += exposure[t];
+              }
+            }
+            MetricsAccumulator acc(metric_options);
+            acc.Reserve(T);
+            double prev = options.initial_capital;
+            for (std::size_t t = 0; t < T; ++t) {
+              const double e = p_equity[t];
+              acc.AddBar(BarRecord{.ret = e / prev - 1,
+                                   .turnover = p_traded[t] / e,
+                                   .fees = p_fees[t],
+                                   .gross_exposure = p_exposure[t] / e});
+              prev = e;
+            }
+            for (const TradeRecord& tr : trades)
+              acc.AddTrade(tr);
+            CombinationResult& res = out.results[b0 + c];
+            res.params = params;
+            res.metrics = acc.Finish();
+            res.orders = orders;
+            res.final_value = prev;
+          }
+          return Status::OK();
+        }));
+  }
+  return out;
+}
+
+Result<SnapshotSweep> RunSignalSweepOnSnapshot(const data::SnapshotStore& store,
+                                               std::string_view snapshot, const StrategySpec& spec,
+                                               std::span<const strategy::ParamValues> combinations,
+                                               const BacktestOptions& options) {
+  QRAFT_ASSIGN_OR_RETURN(data::Snapshot snap, store.Open(snapshot));
+  if (spec.universe.kind == strategy::Universe::Kind::kMarket &&
+      spec.universe.market != snap.market()) {
+    return Status::InvalidArgument(
+        fmt::format("the strategy's universe is market '{}' but snapshot {} is market '{}'",
+                    spec.universe.market, snap.id().substr(0, 12), snap.market()));
+  }
+  QRAFT_ASSIGN_OR_RETURN(SweepResult sweep,
+                         RunSignalSweep(spec, snap.panel(), combinations, options));
+  return SnapshotSweep{snap.id(), std::move(sweep)};
+}
+
+Result<std::vector<std::size_t>> RankResults(std::span<const CombinationResult> results,
+                                             std::string_view objective, std::size_t top) {
+  const MetricField* field = nullptr;
+  for (const MetricField& f : MetricFields()) {
+    if (f.name == objective) field = &f;
+  }
+  if (field == nullptr) {
+    return Status::InvalidArgument(
+        fmt::format("unknown objective '{}' (a metric name such as "
+                    "sharpe, total_return, calmar)",
+                    objective));
+  }
+  std::vector<std::size_t> order(results.size());
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  auto key = [&](std::size_t i) {
+    const double v = MetricValue(results[i].metrics, *field);
+    return std::isnan(v) ? -INFINITY : v;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return key(a) > key(b); });
+  if (top > 0 && order.size() > top) order.resize(top);
+  return order;
+}
+
+}  // namespace qraft::engines
