@@ -81,6 +81,31 @@ std::vector<std::uint8_t> RebalanceBars(const strategy::Rebalance& rb, const Cal
   return on;
 }
 
+// Keeps evaluated signals as one byte per (symbol, bar): 1 where the value is non-zero and not
+// NaN. A batch of combinations then costs S×T bytes per signal instead of 8 S×T.
+class SignalSink : public expr::ResultSink {
+ public:
+  SignalSink(std::size_t outputs, std::size_t num_times, std::size_t num_symbols)
+      : T_(num_times), bits_(outputs, std::vector<std::uint8_t>(num_symbols * num_times)) {}
+  Status Consume(std::size_t output, std::size_t s0, std::size_t s1,
+                 std::span<const double> values) override {
+    std::uint8_t* out = bits_[output].data() + s0 * T_;
+    const double* v = values.data();
+    for (std::size_t i = 0; i < (s1 - s0) * T_; ++i) {
+      // Branch-free (vectorises): NaN != 0 is true, NaN == NaN is false.
+      out[i] = static_cast<std::uint8_t>((v[i] != 0) & (v[i] == v[i]));
+    }
+    return Status::OK();
+  }
+  std::span<const std::uint8_t> series(std::size_t output, std::size_t s) const {
+    return {bits_[output].data() + s * T_, T_};
+  }
+
+ private:
+  std::size_t T_;
+  std::vector<std::vector<std::uint8_t>> bits_;
+};
+
 }  // namespace
 
 Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& data,
@@ -128,7 +153,7 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& data,
   const std::size_t per = exprs.size();
   std::size_t batch = options.batch;
   if (batch == 0) {
-    batch = std::clamp<std::size_t>((std::size_t{256} << 20) / (per * S * T * 8 + 1), 1, 256);
+    batch = std::clamp<std::size_t>((std::size_t{256} << 20) / (per * S * T + 1), 1, 1024);
   }
   expr::CompileOptions compile;
   compile.known_fields = panel.field_names();
@@ -140,7 +165,8 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& data,
                                                       combinations.begin() + b1);
     QRAFT_ASSIGN_OR_RETURN(expr::GridProgram grid,
                            expr::CompileCombinations(exprs, combos, compile));
-    QRAFT_ASSIGN_OR_RETURN(Panel signals, expr::Evaluate(grid.program, panel));
+    SignalSink signals(grid.program.outputs().size(), T, S);
+    QRAFT_RETURN_NOT_OK(expr::Evaluate(grid.program, panel, signals));
 
     QRAFT_RETURN_NOT_OK(
         ParallelForStatus(b1 - b0, 1, [&](std::size_t c0, std::size_t c1) -> Status {
@@ -162,16 +188,16 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& data,
             std::int64_t orders = 0;
             const SignalSimTrace trace{traded, fees, exposure, &trades};
             for (std::size_t s = 0; s < S; ++s) {
-              const std::span<const double> entry_sig = signals.series(c * per, s);
+              const std::span<const std::uint8_t> entry_sig = signals.series(c * per, s);
               std::fill(entries.begin(), entries.end(), 0);
               std::fill(exits.begin(), exits.end(), 0);
               for (std::size_t t = 0; t + shift < T; ++t) {
-                const double e = entry_sig[t];
-                entries[t + shift] = rebalance[t] && e != 0 && !std::isnan(e);
-                if (per > 1) {
-                  const double x = signals.series(c * per + 1, s)[t];
-                  exits[t + shift] = x != 0 && !std::isnan(x);
-                }
+                entries[t + shift] = rebalance[t] & entry_sig[t];
+              }
+              if (per > 1) {
+                const std::span<const std::uint8_t> exit_sig = signals.series(c * per + 1, s);
+                std::copy(exit_sig.begin(), exit_sig.end() - static_cast<std::ptrdiff_t>(shift),
+                          exits.begin() + static_cast<std::ptrdiff_t>(shift));
               }
               SignalSimResult r;
               QRAFT_RETURN_NOT_OK(SimulateSignals(price.subspan(s * T, T), entries, exits, o, &r,

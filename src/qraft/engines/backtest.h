@@ -39,8 +39,8 @@ namespace qraft::engines {
 struct BacktestOptions {
   double initial_capital = 1'000'000;
   MetricsOptions metrics;  // initial_capital is copied from above
-  // Combinations compiled and evaluated together; 0 = chosen so that a batch's signals take
-  // about 256 MiB.
+  // Combinations compiled and evaluated together; 0 = chosen so that a batch's signals (one
+  // byte per symbol and bar) take about 256 MiB.
   std::size_t batch = 0;
 };
 
