@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace qraft::cli {
 
@@ -28,6 +29,22 @@ void StoreOptions::Add(CLI::App& app) {
 Result<std::unique_ptr<data::SnapshotStore>> StoreOptions::Open() const {
   return data::OpenLocalStore(store.empty() ? data::DefaultStoreRoot()
                                             : std::filesystem::path(store));
+}
+
+Result<std::map<std::string, double>> ParseNumberAssignments(const std::vector<std::string>& items,
+                                                             std::string_view option) {
+  std::map<std::string, double> out;
+  for (const std::string& p : items) {
+    const std::size_t eq = p.find('=');
+    char* stop = nullptr;
+    const double v = eq == std::string::npos ? 0 : std::strtod(p.c_str() + eq + 1, &stop);
+    if (eq == std::string::npos || eq == 0 || stop == p.c_str() + eq + 1 || *stop != '\0') {
+      return Status::InvalidArgument(
+          fmt::format("{} '{}': expected NAME=NUMBER, e.g. fast=10", option, p));
+    }
+    out[p.substr(0, eq)] = v;
+  }
+  return out;
 }
 
 std::vector<std::string> SplitList(const std::string& text) {

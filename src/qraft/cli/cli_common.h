@@ -6,6 +6,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -28,6 +29,10 @@ struct StoreOptions {
   void Add(CLI::App& app);
   Result<std::unique_ptr<data::SnapshotStore>> Open() const;
 };
+
+/// Parses NAME=NUMBER items (e.g. --param fast=10). Errors name `option` and the item.
+Result<std::map<std::string, double>> ParseNumberAssignments(const std::vector<std::string>& items,
+                                                             std::string_view option);
 
 /// Splits "a,b,c" (empty -> {}).
 std::vector<std::string> SplitList(const std::string& text);

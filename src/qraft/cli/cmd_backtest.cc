@@ -23,20 +23,6 @@ struct Args {
   bool json = false;
 };
 
-Result<strategy::ParamValues> ParseParams(const std::vector<std::string>& items) {
-  strategy::ParamValues out;
-  for (const std::string& p : items) {
-    const std::size_t eq = p.find('=');
-    char* stop = nullptr;
-    const double v = eq == std::string::npos ? 0 : std::strtod(p.c_str() + eq + 1, &stop);
-    if (eq == std::string::npos || eq == 0 || stop == p.c_str() + eq + 1 || *stop != '\0') {
-      return Status::InvalidArgument(fmt::format("--params '{}': expected NAME=NUMBER", p));
-    }
-    out[p.substr(0, eq)] = v;
-  }
-  return out;
-}
-
 nlohmann::json ResultJson(const engines::CombinationResult& r) {
   return {{"params", r.params}, {"metrics", engines::ToJson(r.metrics)}};
 }
@@ -51,7 +37,7 @@ int Run(const Args& a, bool sweep) {
     if (!all.ok()) return Fail(all.status());
     combos = std::move(*all);
   } else {
-    auto overrides = ParseParams(a.params);
+    auto overrides = ParseNumberAssignments(a.params, "--params");
     if (!overrides.ok()) return Fail(overrides.status());
     auto bound = spec->Bind(*overrides);
     if (!bound.ok()) return Fail(bound.status());

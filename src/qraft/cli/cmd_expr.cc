@@ -53,16 +53,9 @@ int Eval(const EvalArgs& a) {
   req.compile.allow_future = a.label;
   for (const std::string& e : a.exprs)
     req.exprs.push_back(expr::ParseNamedExpr(e));
-  for (const std::string& p : a.params) {
-    const std::size_t eq = p.find('=');
-    char* stop = nullptr;
-    const double v = eq == std::string::npos ? 0 : std::strtod(p.c_str() + eq + 1, &stop);
-    if (eq == std::string::npos || eq == 0 || stop == p.c_str() + eq + 1 || *stop != '\0') {
-      return Fail(Status::InvalidArgument(
-          fmt::format("--param '{}': expected NAME=NUMBER, e.g. fast=10", p)));
-    }
-    req.compile.params[p.substr(0, eq)] = v;
-  }
+  auto params = ParseNumberAssignments(a.params, "--param");
+  if (!params.ok()) return Fail(params.status());
+  req.compile.params = std::move(*params);
 
   auto store = a.store.Open();
   if (!store.ok()) return Fail(store.status());
