@@ -20,6 +20,9 @@ struct Args {
   std::string file, data, objective = "sharpe", out;
   std::vector<std::string> params;
   std::size_t top = 0;
+  std::string sample;  // random | lhs; empty = the whole grid
+  std::size_t samples = 100;
+  std::uint64_t seed = 1;
   bool json = false;
 };
 
@@ -32,7 +35,17 @@ int Run(const Args& a, bool sweep) {
   auto spec = strategy::LoadStrategy(a.file);
   if (!spec.ok()) return Fail(spec.status());
   std::vector<strategy::ParamValues> combos;
-  if (sweep) {
+  if (sweep && !a.sample.empty()) {
+    if (a.sample != "random" && a.sample != "lhs") {
+      return Fail(Status::InvalidArgument(
+          fmt::format("--sample '{}': expected random or lhs (Latin hypercube)", a.sample)));
+    }
+    auto drawn = spec->Sample(a.sample == "lhs" ? strategy::StrategySpec::Sampling::kLatinHypercube
+                                                : strategy::StrategySpec::Sampling::kRandom,
+                              a.samples, a.seed);
+    if (!drawn.ok()) return Fail(drawn.status());
+    combos = std::move(*drawn);
+  } else if (sweep) {
     auto all = spec->Combinations();
     if (!all.ok()) return Fail(all.status());
     combos = std::move(*all);
@@ -45,7 +58,10 @@ int Run(const Args& a, bool sweep) {
   }
   auto store = a.store.Open();
   if (!store.ok()) return Fail(store.status());
-  auto run = engines::RunSignalSweepOnSnapshot(**store, a.data, *spec, combos);
+  TerminalProgress progress;  // silent unless stderr is a terminal
+  auto run =
+      engines::RunSignalSweepOnSnapshot(**store, a.data, *spec, combos, {},
+                                        sweep ? static_cast<Progress&>(progress) : NullProgress());
   if (!run.ok()) return Fail(run.status());
   const auto& results = run->sweep.results;
   if (!sweep) {
@@ -146,6 +162,9 @@ void RegisterBacktest(CLI::App& app, int* exit_code) {
     cmd->add_option("--top", a->top, "Keep the best N by the objective (default: all)");
     cmd->add_option("--objective", a->objective, "Metric to rank by (default sharpe)");
     cmd->add_option("--out", a->out, "Directory for metrics.csv");
+    cmd->add_option("--sample", a->sample, "Sample the grid instead: random or lhs");
+    cmd->add_option("--samples", a->samples, "How many combinations to sample (default 100)");
+    cmd->add_option("--seed", a->seed, "Seed of the sampler (default 1)");
     cmd->callback([a, exit_code] { *exit_code = Run(*a, true); });
   }
 }

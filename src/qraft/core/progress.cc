@@ -64,9 +64,15 @@ void TerminalProgress::Draw(bool final) {
   for (int i = 0; i < kWidth; ++i)
     bar[i] = i < filled ? '#' : '.';
   bar[kWidth] = '\0';
-  std::fprintf(stream_, "\r%-10s [%s] %llu/%llu  %.1fs%s", label_.c_str(), bar,
+  // ETA from the average rate so far, once there is something to average.
+  char eta[32] = "";
+  if (!final && done > 0 && done < total_) {
+    const double left = secs * static_cast<double>(total_ - done) / static_cast<double>(done);
+    std::snprintf(eta, sizeof eta, "  ETA %.0fs", left);
+  }
+  std::fprintf(stream_, "\r%-10s [%s] %llu/%llu  %.1fs%s%s", label_.c_str(), bar,
                static_cast<unsigned long long>(done), static_cast<unsigned long long>(total_), secs,
-               final ? "\n" : "");
+               eta, final ? "\n" : "");
   std::fflush(stream_);
 }
 

@@ -110,7 +110,7 @@ class SignalSink : public expr::ResultSink {
 
 Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& data,
                                    std::span<const strategy::ParamValues> combinations,
-                                   const BacktestOptions& options) {
+                                   const BacktestOptions& options, Progress& progress) {
   QRAFT_RETURN_NOT_OK(CheckSupported(spec));
   SweepResult out;
   out.dsl_hash = spec.DslHash();
@@ -159,6 +159,7 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& data,
   compile.known_fields = panel.field_names();
 
   out.results.resize(combinations.size());
+  progress.Start("sweep", combinations.size());
   for (std::size_t b0 = 0; b0 < combinations.size(); b0 += batch) {
     const std::size_t b1 = std::min(combinations.size(), b0 + batch);
     std::vector<std::map<std::string, double>> combos(combinations.begin() + b0,
@@ -228,17 +229,19 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& data,
             res.metrics = acc.Finish();
             res.orders = orders;
             res.final_value = prev;
+            progress.Advance();
           }
           return Status::OK();
         }));
   }
+  progress.Finish();
   return out;
 }
 
 Result<SnapshotSweep> RunSignalSweepOnSnapshot(const data::SnapshotStore& store,
                                                std::string_view snapshot, const StrategySpec& spec,
                                                std::span<const strategy::ParamValues> combinations,
-                                               const BacktestOptions& options) {
+                                               const BacktestOptions& options, Progress& progress) {
   QRAFT_ASSIGN_OR_RETURN(data::Snapshot snap, store.Open(snapshot));
   if (spec.universe.kind == strategy::Universe::Kind::kMarket &&
       spec.universe.market != snap.market()) {
@@ -247,7 +250,7 @@ Result<SnapshotSweep> RunSignalSweepOnSnapshot(const data::SnapshotStore& store,
                     spec.universe.market, snap.id().substr(0, 12), snap.market()));
   }
   QRAFT_ASSIGN_OR_RETURN(SweepResult sweep,
-                         RunSignalSweep(spec, snap.panel(), combinations, options));
+                         RunSignalSweep(spec, snap.panel(), combinations, options, progress));
   return SnapshotSweep{snap.id(), std::move(sweep)};
 }
 

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "qraft/core/panel.h"
+#include "qraft/core/progress.h"
 #include "qraft/core/status.h"
 #include "qraft/data/store.h"
 #include "qraft/engines/metrics.h"
@@ -58,9 +59,11 @@ struct SweepResult {
 
 /// Runs `combinations` of `spec` on `data` (the universe's symbols are selected from it).
 /// Errors: unsupported DSL features (Unimplemented), a universe symbol or field the data lacks.
+/// `progress` advances once per combination.
 Result<SweepResult> RunSignalSweep(const strategy::StrategySpec& spec, const Panel& data,
                                    std::span<const strategy::ParamValues> combinations,
-                                   const BacktestOptions& options = {});
+                                   const BacktestOptions& options = {},
+                                   Progress& progress = NullProgress());
 
 struct SnapshotSweep {
   std::string snapshot_id;
@@ -72,7 +75,8 @@ Result<SnapshotSweep> RunSignalSweepOnSnapshot(const data::SnapshotStore& store,
                                                std::string_view snapshot,
                                                const strategy::StrategySpec& spec,
                                                std::span<const strategy::ParamValues> combinations,
-                                               const BacktestOptions& options = {});
+                                               const BacktestOptions& options = {},
+                                               Progress& progress = NullProgress());
 
 /// The indices of `ranked` results sorted by `objective` (a metric name; NaN last), descending,
 /// ties by combination order; at most `top`.

@@ -638,6 +638,78 @@ Result<std::vector<ParamValues>> StrategySpec::Combinations() const {
   return std::move(g.combinations);
 }
 
+namespace {
+
+// SplitMix64 (Steele, Lea, Flood 2014): tiny, portable, and good enough to draw parameters.
+struct SplitMix64 {
+  std::uint64_t state;
+  std::uint64_t Next() {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  double Uniform() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }  // [0, 1)
+  std::size_t Below(std::size_t n) { return static_cast<std::size_t>(Uniform() * n); }
+};
+
+}  // namespace
+
+Result<std::vector<ParamValues>> StrategySpec::Sample(Sampling method, std::size_t n,
+                                                      std::uint64_t seed) const {
+  if (n == 0 || n > 1'000'000) {
+    return Status::InvalidArgument(fmt::format("samples must be within [1, 1000000], got {}", n));
+  }
+  SplitMix64 rng{seed};
+  std::vector<ParamValues> out;
+  std::set<ParamValues> seen;
+  // `where` is checked by compiling it over one combination at a time.
+  auto keep = [&](const ParamValues& combo) -> Result<bool> {
+    if (where.empty()) return true;
+    expr::ParamGrid grid;
+    for (const auto& [param, value] : combo)
+      grid.domains.push_back({param, {value}});
+    grid.where = where;
+    QRAFT_ASSIGN_OR_RETURN(expr::GridProgram g, expr::CompileGrid({}, grid, {}));
+    return !g.combinations.empty();
+  };
+  const std::size_t rounds = method == Sampling::kRandom ? 50 : 8;
+  for (std::size_t round = 0; round < rounds && out.size() < n; ++round) {
+    const std::size_t draws = method == Sampling::kRandom ? n : n - out.size();
+    // Latin hypercube: a random permutation of the strata per parameter.
+    std::vector<std::vector<std::size_t>> strata(params.size());
+    if (method == Sampling::kLatinHypercube) {
+      for (auto& perm : strata) {
+        perm.resize(draws);
+        for (std::size_t i = 0; i < draws; ++i)
+          perm[i] = i;
+        for (std::size_t i = draws; i-- > 1;)
+          std::swap(perm[i], perm[rng.Below(i + 1)]);
+      }
+    }
+    for (std::size_t i = 0; i < draws && out.size() < n; ++i) {
+      ParamValues combo;
+      for (std::size_t p = 0; p < params.size(); ++p) {
+        const std::vector<double>& values = params[p].domain.values;
+        std::size_t k;
+        if (method == Sampling::kRandom) {
+          k = rng.Below(values.size());
+        } else {
+          const double u =
+              (static_cast<double>(strata[p][i]) + rng.Uniform()) / static_cast<double>(draws);
+          k = std::min(values.size() - 1, static_cast<std::size_t>(u * values.size()));
+        }
+        combo[params[p].name] = values[k];
+      }
+      if (seen.count(combo) != 0) continue;
+      QRAFT_ASSIGN_OR_RETURN(bool ok, keep(combo));
+      seen.insert(combo);
+      if (ok) out.push_back(std::move(combo));
+    }
+  }
+  return out;
+}
+
 Result<ParamValues> StrategySpec::Bind(const ParamValues& overrides) const {
   ParamValues out;
   for (const ParamSpec& p : params)

@@ -17,6 +17,7 @@
 // Thread-safety: a StrategySpec is a plain value.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -136,6 +137,14 @@ struct StrategySpec {
   /// The parameter combinations the sweep runs: the grid in declaration order (last parameter
   /// fastest), filtered by `where`. Errors: more than 1,000,000 combinations.
   Result<std::vector<ParamValues>> Combinations() const;
+  /// `n` distinct combinations drawn from the parameter domains and kept only where `where`
+  /// holds, in draw order: kRandom draws every parameter uniformly from its values; kLatinHypercube
+  /// gives each parameter n equal strata of its values, one draw per stratum, in a random
+  /// pairing (strata are exact before `where` filters and duplicates are dropped). Seeded with a
+  /// portable SplitMix64, so the same seed gives the same combinations on every machine. Fewer
+  /// than n come back when the domain has fewer distinct combinations.
+  enum class Sampling { kRandom, kLatinHypercube };
+  Result<std::vector<ParamValues>> Sample(Sampling method, std::size_t n, std::uint64_t seed) const;
   /// The defaults of every parameter, overridden by `overrides`. Errors: an unknown name.
   Result<ParamValues> Bind(const ParamValues& overrides) const;
 };

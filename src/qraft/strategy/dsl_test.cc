@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 
 namespace qraft::strategy {
@@ -137,6 +138,36 @@ TEST(DslTest, ErrorsPointIntoTheFileWithHints) {
             "s.yaml:5:10: params.where: where 'a < close' must depend on parameters only "
             "(hint: a condition over the parameters, e.g. 'fast < slow')");
   EXPECT_EQ(ErrorOf("version: 1\nsignals: [1, 2\n"), "s.yaml:3:1: end of sequence flow not found");
+}
+
+TEST(DslTest, SamplingIsSeededDistinctAndRespectsWhere) {
+  StrategySpec s = MustParse(kCross);
+  for (auto method : {StrategySpec::Sampling::kRandom, StrategySpec::Sampling::kLatinHypercube}) {
+    Result<std::vector<ParamValues>> a = s.Sample(method, 10, 7);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    EXPECT_EQ(a->size(), 10u);
+    std::set<ParamValues> distinct(a->begin(), a->end());
+    EXPECT_EQ(distinct.size(), 10u);
+    for (const ParamValues& p : *a)
+      EXPECT_LT(p.at("fast"), p.at("slow"));
+    EXPECT_EQ(*s.Sample(method, 10, 7), *a);  // same seed, same draws
+    EXPECT_NE(*s.Sample(method, 10, 8), *a);
+    // More than the domain holds: all 28 valid combinations, once each.
+    EXPECT_EQ(s.Sample(method, 1000, 1)->size(), 28u);
+  }
+  // Latin hypercube without constraints: n strata of each parameter, one draw per stratum.
+  StrategySpec u = MustParse(R"(version: 1
+signals: {long: 'Mean(close, ${a}) > Mean(close, ${b})'}
+params:
+  a: {range: [1, 100, 1]}
+  b: {range: [1, 100, 1]}
+)");
+  Result<std::vector<ParamValues>> lhs = u.Sample(StrategySpec::Sampling::kLatinHypercube, 10, 3);
+  ASSERT_TRUE(lhs.ok());
+  std::set<int> strata;
+  for (const ParamValues& p : *lhs)
+    strata.insert(static_cast<int>((p.at("a") - 1) / 10));
+  EXPECT_EQ(strata.size(), 10u);
 }
 
 TEST(DslTest, CloseFillsAreAReportedAssumption) {
