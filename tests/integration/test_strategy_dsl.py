@@ -70,4 +70,4 @@ def test_backtest_and_sweep_json_contract(qraft, tmp_path):
     assert abs(row.total_return - one["metrics"]["total_return"]) <= 1e-12
     p = qraft.run("backtest", ROOT / "examples" / "strategies" / "topk_momentum.yaml", "--data", snap,
                   check=False)
-    assert p.returncode == 1 and "not supported by the signal engine yet" in p.stderr
+    assert p.returncode == 2 and "not supported by the signal engine yet" in p.stderr

@@ -14,6 +14,7 @@ int Fail(const Status& status) {
     case StatusCode::kNotFound:
     case StatusCode::kAlreadyExists:
     case StatusCode::kDataError:
+    case StatusCode::kUnimplemented:  // the input asks for what this version cannot do yet
       return kExitBadInput;
     default:
       return kExitInternal;
