@@ -35,3 +35,9 @@ if [ -d ../shared/data/sp500-5yr ]; then
   git diff --exit-code -- src/qraft/engines/testdata/vectorbt_golden.json src/qraft/engines/testdata/vectorbt_close.csv
   echo "vectorbt: golden cases regenerate identically"
 fi
+
+# Qlib TopkDropout + Exchange: regenerate the portfolio simulator's golden days with Qlib itself;
+# the committed file must come out byte-identical.
+PYTHONHASHSEED=0 $py scripts/peers/topk_golden.py >/dev/null
+git diff --exit-code -- src/qraft/engines/testdata/topk_golden.json
+echo "qlib: TopkDropout golden days regenerate identically"

@@ -1,0 +1,381 @@
+#include "qraft/engines/portfolio_sim.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace qraft::engines {
+namespace {
+
+// Python's float floor division (Objects/floatobject.c float_floor_div), which Qlib's
+// round_amount_by_trade_unit uses.
+double PyFloorDiv(double vx, double wx) {
+  double mod = std::fmod(vx, wx);
+  double div = (vx - mod) / wx;
+  if (mod != 0.0 && ((wx < 0) != (mod < 0))) div -= 1.0;
+  if (div == 0.0) return std::copysign(0.0, vx / wx);
+  double floordiv = std::floor(div);
+  if (div - floordiv > 0.5) floordiv += 1.0;
+  return floordiv;
+}
+
+// numpy.isclose(a, b) with its defaults rtol 1e-5, atol 1e-8.
+bool NpIsClose(double a, double b) {
+  return std::abs(a - b) <= 1e-8 + 1e-5 * std::abs(b);
+}
+
+// Python's li[:n] length for a list of length len.
+std::size_t SliceHead(std::size_t len, std::int64_t n) {
+  if (n >= 0) return std::min<std::size_t>(len, static_cast<std::size_t>(n));
+  const auto drop = static_cast<std::size_t>(-n);
+  return drop >= len ? 0 : len - drop;
+}
+
+enum class Dir { kAny, kBuy, kSell };
+
+struct Stock {
+  bool held = false;
+  double amount = 0.0;
+  double price = 0.0;
+  std::int64_t count = 0;
+};
+
+class Sim {
+ public:
+  Sim(const TopkDropoutInputs& in, const TopkDropoutOptions& o) : in_(in), o_(o) {
+    const auto n = static_cast<std::size_t>(in.symbols);
+    stocks_.resize(n);
+    round_ = !std::isnan(o.trade_unit);
+    if (round_ && !in.factor.empty()) {
+      for (std::size_t i = 0; i < in.factor.size(); ++i)
+        if (std::isnan(in.factor[i]) && !std::isnan(in.close[i])) round_ = false;
+    }
+    cash_ = o.init_cash;
+  }
+
+  double Close(std::int64_t s, std::int64_t t) const { return in_.close[Idx(s, t)]; }
+
+  bool Suspended(std::int64_t s, std::int64_t t) const { return std::isnan(Close(s, t)); }
+
+  bool LimitBuy(std::int64_t s, std::int64_t t) const {
+    if (!in_.limit_buy.empty()) return in_.limit_buy[Idx(s, t)] != 0;
+    if (!in_.change.empty() && !std::isnan(o_.limit_threshold))
+      return in_.change[Idx(s, t)] >= o_.limit_threshold;
+    return false;
+  }
+
+  bool LimitSell(std::int64_t s, std::int64_t t) const {
+    if (!in_.limit_sell.empty()) return in_.limit_sell[Idx(s, t)] != 0;
+    if (!in_.change.empty() && !std::isnan(o_.limit_threshold))
+      return in_.change[Idx(s, t)] <= -o_.limit_threshold;
+    return false;
+  }
+
+  // Exchange.is_stock_tradable(direction): direction kAny is Qlib's None.
+  bool Tradable(std::int64_t s, std::int64_t t, Dir dir) const {
+    if (Suspended(s, t)) return false;
+    switch (dir) {
+      case Dir::kAny:
+        return !(LimitBuy(s, t) || LimitSell(s, t));
+      case Dir::kBuy:
+        return !LimitBuy(s, t);
+      case Dir::kSell:
+        return !LimitSell(s, t);
+    }
+    return false;
+  }
+
+  double DealPrice(std::int64_t s, std::int64_t t) const {
+    if (in_.deal_price.empty()) return Close(s, t);
+    const double p = in_.deal_price[Idx(s, t)];
+    if (std::isnan(p) || p <= 1e-8) return Close(s, t);
+    return p;
+  }
+
+  double Factor(std::int64_t s, std::int64_t t) const {
+    return in_.factor.empty() ? 1.0 : in_.factor[Idx(s, t)];
+  }
+
+  double Round(double amount, std::int64_t s, std::int64_t t) const {
+    if (!round_) return amount;
+    const double f = Factor(s, t);
+    return PyFloorDiv(amount * f + 0.1, o_.trade_unit) * o_.trade_unit / f;
+  }
+
+  // Exchange.deal_order + Account.update_order for one order; returns true if dealt.
+  bool Deal(std::int64_t s, std::int64_t t, bool buy, double amount) {
+    const double price = DealPrice(s, t);
+    Stock& st = stocks_[static_cast<std::size_t>(s)];
+    double deal = amount;
+    double ratio = 0.0;
+    if (buy) {
+      ratio = o_.open_cost;
+      const double val = deal * price;
+      if (cash_ < std::max(val * ratio, o_.min_cost)) {
+        deal = 0.0;
+      } else if (cash_ < val + std::max(val * ratio, o_.min_cost)) {
+        double max_buy = 0.0;
+        if (cash_ >= o_.min_cost) {
+          const double critical = o_.min_cost / ratio + o_.min_cost;
+          max_buy = cash_ >= critical ? cash_ / (1 + ratio) / price : (cash_ - o_.min_cost) / price;
+        }
+        deal = Round(std::min(max_buy, deal), s, t);
+      } else {
+        deal = Round(deal, s, t);
+      }
+    } else {
+      ratio = o_.close_cost;
+      const double current = st.held ? st.amount : 0.0;
+      if (!NpIsClose(deal, current)) deal = Round(std::min(current, deal), s, t);
+      if (cash_ + deal * price < std::max(deal * price * ratio, o_.min_cost)) deal = 0.0;
+    }
+    const double val = deal * price;
+    if (val <= 1e-5) return false;
+    const double cost = std::max(val * ratio, o_.min_cost);
+    bar_cost_ += cost;
+    bar_traded_ += val;
+    const double traded_amount = val / price;
+    if (buy) {
+      cash_ -= val + cost;
+      if (st.held) {
+        st.amount += traded_amount;
+      } else {
+        st = Stock{true, traded_amount, price, 0};
+      }
+    } else {
+      cash_ += val - cost;
+      if (NpIsClose(st.amount, traded_amount)) {
+        st = Stock{};
+      } else {
+        st.amount -= traded_amount;
+      }
+    }
+    return true;
+  }
+
+  // Sorted by score[., t-1] descending, NaN last, ties by symbol index.
+  void SortByScore(std::vector<std::int64_t>* v, std::int64_t t) const {
+    std::stable_sort(v->begin(), v->end(), [&](std::int64_t a, std::int64_t b) {
+      const double sa = in_.score[Idx(a, t - 1)];
+      const double sb = in_.score[Idx(b, t - 1)];
+      if (std::isnan(sa)) return false;
+      if (std::isnan(sb)) return true;
+      return sa > sb;
+    });
+  }
+
+  // Qlib's get_first_n with only_tradable: tradable ones, stopping once n are taken (so at
+  // least one when any is tradable); from the end when `reverse`.
+  std::vector<std::int64_t> FirstTradable(const std::vector<std::int64_t>& li, std::int64_t n,
+                                          std::int64_t t, bool reverse) const {
+    std::vector<std::int64_t> res;
+    for (std::size_t k = 0; k < li.size(); ++k) {
+      const std::int64_t s = reverse ? li[li.size() - 1 - k] : li[k];
+      if (!Tradable(s, t, Dir::kAny)) continue;
+      res.push_back(s);
+      if (static_cast<std::int64_t>(res.size()) >= n) break;
+    }
+    if (reverse) std::reverse(res.begin(), res.end());
+    return res;
+  }
+
+  std::int32_t Step(std::int64_t t) {
+    std::int32_t orders = 0;
+    if (t < 1) return orders;
+    bool any = false;
+    for (std::int64_t s = 0; s < in_.symbols && !any; ++s)
+      any = !std::isnan(in_.score[Idx(s, t - 1)]);
+    if (!any) return orders;  // get_signal returns None: no decision
+
+    std::vector<std::int64_t> last;
+    std::vector<std::int64_t> candidates;
+    for (std::int64_t s = 0; s < in_.symbols; ++s) {
+      if (stocks_[static_cast<std::size_t>(s)].held) {
+        last.push_back(s);
+      } else if (!std::isnan(in_.score[Idx(s, t - 1)])) {
+        candidates.push_back(s);
+      }
+    }
+    SortByScore(&last, t);
+    SortByScore(&candidates, t);
+    const auto n_last = static_cast<std::int64_t>(last.size());
+    const std::int64_t n_today = o_.n_drop + o_.topk - n_last;
+    std::vector<std::int64_t> today;
+    if (o_.only_tradable) {
+      today = FirstTradable(candidates, n_today, t, false);
+    } else {
+      today.assign(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(SliceHead(
+                                                                candidates.size(), n_today)));
+    }
+    std::vector<std::int64_t> comb = last;
+    comb.insert(comb.end(), today.begin(), today.end());
+    std::sort(comb.begin(), comb.end());
+    SortByScore(&comb, t);
+    std::vector<std::int64_t> tail;
+    if (o_.only_tradable) {
+      tail = FirstTradable(comb, o_.n_drop, t, true);
+    } else {
+      // li[-n:]; n = 0 is li[-0:] = li.
+      const std::size_t k =
+          o_.n_drop == 0 ? comb.size()
+                         : std::min<std::size_t>(comb.size(), static_cast<std::size_t>(o_.n_drop));
+      tail.assign(comb.end() - static_cast<std::ptrdiff_t>(k), comb.end());
+    }
+    std::vector<std::uint8_t> is_sell(static_cast<std::size_t>(in_.symbols), 0);
+    std::int64_t n_sell = 0;
+    for (std::int64_t s : last) {
+      if (std::find(tail.begin(), tail.end(), s) != tail.end()) {
+        is_sell[static_cast<std::size_t>(s)] = 1;
+        ++n_sell;
+      }
+    }
+    const std::size_t n_buy = SliceHead(today.size(), n_sell + o_.topk - n_last);
+
+    const Dir sell_dir = o_.forbid_all_trade_at_limit ? Dir::kAny : Dir::kSell;
+    for (std::int64_t s = 0; s < in_.symbols; ++s) {
+      const Stock& st = stocks_[static_cast<std::size_t>(s)];
+      if (!st.held || !Tradable(s, t, sell_dir) || !is_sell[static_cast<std::size_t>(s)]) continue;
+      if (st.count < o_.hold_thresh) continue;
+      if (Deal(s, t, false, st.amount)) ++orders;
+    }
+    if (n_buy == 0) return orders;
+    const double value = cash_ * o_.risk_degree / static_cast<double>(n_buy);
+    const Dir buy_dir = o_.forbid_all_trade_at_limit ? Dir::kAny : Dir::kBuy;
+    // Orders are computed from the cash after the sells, then dealt in order.
+    std::vector<std::pair<std::int64_t, double>> buys;
+    for (std::size_t k = 0; k < n_buy; ++k) {
+      const std::int64_t s = today[k];
+      if (!Tradable(s, t, buy_dir)) continue;
+      buys.emplace_back(s, Round(value / DealPrice(s, t), s, t));
+    }
+    for (const auto& [s, amount] : buys) {
+      if (!Tradable(s, t, Dir::kBuy)) continue;  // the executor's check_order
+      if (Deal(s, t, true, amount)) ++orders;
+    }
+    return orders;
+  }
+
+  void EndBar(std::int64_t t, TopkDropoutBar* bar) {
+    double stock_value = 0.0;
+    std::int32_t holdings = 0;
+    for (std::int64_t s = 0; s < in_.symbols; ++s) {
+      Stock& st = stocks_[static_cast<std::size_t>(s)];
+      if (!st.held) continue;
+      if (!Suspended(s, t)) st.price = Close(s, t);
+      ++st.count;
+      stock_value += st.amount * st.price;
+      ++holdings;
+    }
+    const double account = stock_value + cash_;
+    bar->account = account;
+    bar->cash = cash_;
+    bar->stock_value = stock_value;
+    bar->ret = (account - prev_account_ + bar_cost_) / prev_account_;
+    bar->cost = bar_cost_ / prev_account_;
+    bar->turnover = bar_traded_ / prev_account_;
+    bar->cost_money = bar_cost_;
+    bar->traded_money = bar_traded_;
+    bar->holdings = holdings;
+  }
+
+  void Run(TopkDropoutResult* result, std::span<TopkDropoutBar> report, std::span<double> amounts,
+           MetricsAccumulator* metrics) {
+    prev_account_ = o_.init_cash;
+    for (std::int64_t t = 0; t < in_.bars; ++t) {
+      bar_cost_ = 0.0;
+      bar_traded_ = 0.0;
+      TopkDropoutBar bar;
+      bar.orders = Step(t);
+      EndBar(t, &bar);
+      if (metrics != nullptr) {
+        metrics->AddBar(BarRecord{.ret = bar.account / prev_account_ - 1.0,
+                                  .turnover = bar.turnover,
+                                  .fees = bar.cost_money,
+                                  .gross_exposure = bar.stock_value / bar.account});
+      }
+      result->total_cost += bar.cost_money;
+      result->orders += bar.orders;
+      prev_account_ = bar.account;
+      if (!report.empty()) report[static_cast<std::size_t>(t)] = bar;
+    }
+    result->final_value = prev_account_;
+    result->cash = cash_;
+    for (std::size_t s = 0; s < amounts.size(); ++s)
+      amounts[s] = stocks_[s].held ? stocks_[s].amount : 0.0;
+  }
+
+ private:
+  std::size_t Idx(std::int64_t s, std::int64_t t) const {
+    return static_cast<std::size_t>(s * in_.bars + t);
+  }
+
+  const TopkDropoutInputs& in_;
+  const TopkDropoutOptions& o_;
+  std::vector<Stock> stocks_;
+  bool round_ = true;
+  double cash_ = 0.0;
+  double prev_account_ = 0.0;
+  double bar_cost_ = 0.0;
+  double bar_traded_ = 0.0;
+};
+
+}  // namespace
+
+Status ValidateTopkDropoutOptions(const TopkDropoutOptions& o) {
+  if (o.topk < 1) return Status::InvalidArgument("topk must be >= 1");
+  if (o.n_drop < 0) return Status::InvalidArgument("n_drop must be >= 0");
+  if (o.hold_thresh < 0) return Status::InvalidArgument("hold_thresh must be >= 0");
+  if (!(o.risk_degree > 0.0 && o.risk_degree <= 1.0))
+    return Status::InvalidArgument("risk_degree must be in (0, 1]");
+  if (!(o.open_cost >= 0.0 && std::isfinite(o.open_cost)))
+    return Status::InvalidArgument("open_cost must be finite and >= 0");
+  if (!(o.close_cost >= 0.0 && std::isfinite(o.close_cost)))
+    return Status::InvalidArgument("close_cost must be finite and >= 0");
+  if (!(o.min_cost >= 0.0 && std::isfinite(o.min_cost)))
+    return Status::InvalidArgument("min_cost must be finite and >= 0");
+  if (!std::isnan(o.trade_unit) && !(o.trade_unit > 0.0 && std::isfinite(o.trade_unit)))
+    return Status::InvalidArgument("trade_unit must be NaN (none) or finite and > 0");
+  if (!std::isnan(o.limit_threshold) && !std::isfinite(o.limit_threshold))
+    return Status::InvalidArgument("limit_threshold must be NaN (none) or finite");
+  if (!(o.init_cash > 0.0 && std::isfinite(o.init_cash)))
+    return Status::InvalidArgument("init_cash must be finite and > 0");
+  return Status::OK();
+}
+
+Status SimulateTopkDropout(const TopkDropoutInputs& inputs, const TopkDropoutOptions& options,
+                           TopkDropoutResult* result, std::span<TopkDropoutBar> report,
+                           std::span<double> amounts, MetricsAccumulator* metrics) {
+  if (Status st = ValidateTopkDropoutOptions(options); !st.ok()) return st;
+  if (inputs.symbols < 0 || inputs.bars < 0)
+    return Status::InvalidArgument("symbols and bars must be >= 0");
+  const auto n = static_cast<std::size_t>(inputs.symbols * inputs.bars);
+  auto bad = [n](std::size_t size, bool optional) {
+    return optional ? (size != 0 && size != n) : size != n;
+  };
+  if (bad(inputs.score.size(), false)) return Status::InvalidArgument("score must have S*T values");
+  if (bad(inputs.close.size(), false)) return Status::InvalidArgument("close must have S*T values");
+  if (bad(inputs.deal_price.size(), true))
+    return Status::InvalidArgument("deal_price must be empty or have S*T values");
+  if (bad(inputs.limit_buy.size(), true) || bad(inputs.limit_sell.size(), true) ||
+      inputs.limit_buy.empty() != inputs.limit_sell.empty())
+    return Status::InvalidArgument(
+        "limit_buy and limit_sell must both be empty or have S*T values");
+  if (bad(inputs.change.size(), true))
+    return Status::InvalidArgument("change must be empty or have S*T values");
+  if (bad(inputs.factor.size(), true))
+    return Status::InvalidArgument("factor must be empty or have S*T values");
+  if (!report.empty() && report.size() != static_cast<std::size_t>(inputs.bars))
+    return Status::InvalidArgument("report must be empty or have T rows");
+  if (!amounts.empty() && amounts.size() != static_cast<std::size_t>(inputs.symbols))
+    return Status::InvalidArgument("amounts must be empty or have S values");
+  if (result == nullptr) return Status::InvalidArgument("result must not be null");
+  *result = TopkDropoutResult{};
+  Sim sim(inputs, options);
+  sim.Run(result, report, amounts, metrics);
+  return Status::OK();
+}
+
+}  // namespace qraft::engines
