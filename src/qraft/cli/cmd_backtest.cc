@@ -60,7 +60,7 @@ int Run(const Args& a, bool sweep) {
   if (!store.ok()) return Fail(store.status());
   TerminalProgress progress;  // silent unless stderr is a terminal
   auto run =
-      engines::RunSignalSweepOnSnapshot(**store, a.data, *spec, combos, {},
+      engines::RunSweepOnSnapshot(**store, a.data, *spec, combos, {},
                                         sweep ? static_cast<Progress&>(progress) : NullProgress());
   if (!run.ok()) return Fail(run.status());
   const auto& results = run->sweep.results;
@@ -124,14 +124,14 @@ int Run(const Args& a, bool sweep) {
   std::printf("%s: %zu combinations on %s, best by %s:\n", a.file.c_str(), results.size(),
               run->snapshot_id.substr(0, 12).c_str(), a.objective.c_str());
   std::printf("  %-36s %10s %10s %10s %8s %10s\n", "params", "total_ret", "sharpe", "max_dd",
-              "trades", "fees");
+              "orders", "fees");
   for (std::size_t k = 0; k < order->size() && k < 10; ++k) {
     const engines::CombinationResult& r = results[(*order)[k]];
     std::string p;
     for (const auto& [n, v] : r.params)
       p += fmt::format("{}{}={}", p.empty() ? "" : " ", n, v);
     std::printf("  %-36s %10.4f %10.3f %10.4f %8lld %10.2f\n", p.c_str(), r.metrics.total_return,
-                r.metrics.sharpe, r.metrics.max_drawdown, static_cast<long long>(r.metrics.trades),
+                r.metrics.sharpe, r.metrics.max_drawdown, static_cast<long long>(r.orders),
                 r.metrics.fees);
   }
   if (!a.out.empty()) std::printf("metrics matrix: %s/metrics.csv\n", a.out.c_str());

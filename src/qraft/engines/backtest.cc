@@ -7,6 +7,7 @@
 
 #include "qraft/core/parallel.h"
 #include "qraft/core/time.h"
+#include "qraft/engines/portfolio_sim.h"
 #include "qraft/engines/signal_sim.h"
 #include "qraft/expr/compiler.h"
 #include "qraft/expr/evaluator.h"
@@ -22,10 +23,10 @@ Status Unsupported(std::string_view what) {
       fmt::format("{} is not supported by the signal engine yet (issue 4)", what));
 }
 
-// Everything RunSignalSweep cannot run is refused up front, by name.
+// Everything RunSweep cannot run is refused up front, by name.
 Status CheckSupported(const StrategySpec& s) {
   if (s.selection.mode != strategy::Selection::Mode::kAllSignals) {
-    return Unsupported("selection.mode other than all_signals");
+    return Unsupported("selection.mode quantile or threshold");
   }
   if (s.position.scheme != strategy::Position::Scheme::kEqual) {
     return Unsupported("position.scheme other than equal");
@@ -106,11 +107,126 @@ class SignalSink : public expr::ResultSink {
   std::vector<std::vector<std::uint8_t>> bits_;
 };
 
+// ---- cross-sectional top-k (Qlib TopkDropout) --------------------------------------------
+
+Status CheckTopkSupported(const StrategySpec& s) {
+  if (!s.signals.long_entry.empty() || !s.signals.short_entry.empty()) {
+    return Unsupported("signals together with selection.mode topk");
+  }
+  if (s.position.scheme != strategy::Position::Scheme::kEqual) {
+    return Unsupported("position.scheme other than equal");
+  }
+  const auto& r = s.risk;
+  if (r.stop_loss || r.take_profit || r.trailing_stop || r.max_drawdown || r.turnover_max ||
+      r.group_max_weight) {
+    return Unsupported("risk rules with selection.mode topk");
+  }
+  if (s.cooldown_bars) return Unsupported("cooldown_days");
+  const auto& c = s.costs;
+  if (c.spread_bps || c.impact_alpha || c.latency_ms) return Unsupported("costs.slippage");
+  if (s.universe.kind == strategy::Universe::Kind::kFilter) return Unsupported("universe.filter");
+  if (s.universe.kind == strategy::Universe::Kind::kInstrumentsFile) {
+    return Unsupported("universe.instruments");
+  }
+  return Status::OK();
+}
+
+Result<SweepResult> RunTopkSweep(const StrategySpec& spec, const Panel& panel,
+                                 std::span<const strategy::ParamValues> combinations,
+                                 const BacktestOptions& options, Progress& progress) {
+  QRAFT_RETURN_NOT_OK(CheckTopkSupported(spec));
+  SweepResult out;
+  out.dsl_hash = spec.DslHash();
+  const std::size_t S = panel.num_symbols(), T = panel.num_times();
+  const char* deal_field = spec.execution.price == Execution::Price::kNextOpen ? "open"
+                           : spec.execution.price == Execution::Price::kVwap   ? "vwap"
+                                                                               : "close";
+  const auto deal = panel.FindField(deal_field);
+  const auto close = panel.FindField("close");
+  if (!deal || !close) {
+    return Status::InvalidArgument(
+        fmt::format("selection topk needs the fields close and {}", deal_field));
+  }
+  const std::vector<std::uint8_t> rebalance = RebalanceBars(spec.rebalance, panel.calendar());
+  MetricsOptions metric_options = options.metrics;
+  metric_options.initial_capital = options.initial_capital;
+  std::vector<expr::ExprSpec> exprs = {{"score", spec.selection.score}};
+  std::size_t batch = options.batch;
+  if (batch == 0)
+    batch = std::clamp<std::size_t>((std::size_t{256} << 20) / (S * T * 8 + 1), 1, 256);
+  expr::CompileOptions compile;
+  compile.known_fields = panel.field_names();
+  out.results.resize(combinations.size());
+  progress.Start("sweep", combinations.size());
+  for (std::size_t b0 = 0; b0 < combinations.size(); b0 += batch) {
+    const std::size_t b1 = std::min(combinations.size(), b0 + batch);
+    std::vector<std::map<std::string, double>> combos(combinations.begin() + b0,
+                                                      combinations.begin() + b1);
+    QRAFT_ASSIGN_OR_RETURN(expr::GridProgram grid,
+                           expr::CompileCombinations(exprs, combos, compile));
+    QRAFT_ASSIGN_OR_RETURN(Panel scores, expr::Evaluate(grid.program, panel));
+    QRAFT_RETURN_NOT_OK(
+        ParallelForStatus(b1 - b0, 1, [&](std::size_t c0, std::size_t c1) -> Status {
+          std::vector<double> score(S * T);
+          for (std::size_t c = c0; c < c1; ++c) {
+            const strategy::ParamValues& params = combos[c];
+            // Scores exist only on rebalance bars: elsewhere TopkDropout places no orders.
+            const std::span<const double> raw = scores.field(c);
+            for (std::size_t i = 0; i < S * T; ++i) {
+              score[i] = rebalance[i % T] ? raw[i] : std::nan("");
+            }
+            TopkDropoutOptions o;
+            o.topk = static_cast<std::int64_t>(spec.selection.topk.Resolve(params));
+            // Without n_drop every name that left the top k may be replaced at once.
+            o.n_drop = spec.selection.n_drop.param.empty() && spec.selection.n_drop.value == 0
+                           ? o.topk
+                           : static_cast<std::int64_t>(spec.selection.n_drop.Resolve(params));
+            if (spec.hold_min_bars) {
+              o.hold_thresh = static_cast<std::int64_t>(spec.hold_min_bars->Resolve(params));
+            }
+            const double fee = spec.costs.fee_bps ? spec.costs.fee_bps->Resolve(params) / 1e4 : 0;
+            const double tax = spec.costs.tax_bps ? spec.costs.tax_bps->Resolve(params) / 1e4 : 0;
+            o.open_cost = fee;
+            o.close_cost = fee + tax;
+            o.min_cost = spec.costs.min_fee ? spec.costs.min_fee->Resolve(params) : 0;
+            o.trade_unit = std::nan("");  // lot sizes come with the market packs (issue 5)
+            o.init_cash = options.initial_capital;
+            TopkDropoutInputs in;
+            in.symbols = static_cast<std::int64_t>(S);
+            in.bars = static_cast<std::int64_t>(T);
+            in.score = score;
+            in.close = panel.field(*close);
+            in.deal_price = panel.field(*deal);
+            MetricsAccumulator acc(metric_options);
+            acc.Reserve(T);
+            TopkDropoutResult r;
+            QRAFT_RETURN_NOT_OK(SimulateTopkDropout(in, o, &r, {}, {}, &acc));
+            CombinationResult& res = out.results[b0 + c];
+            res.params = params;
+            res.metrics = acc.Finish();
+            res.orders = r.orders;
+            res.final_value = r.final_value;
+            progress.Advance();
+          }
+          return Status::OK();
+        }));
+  }
+  progress.Finish();
+  return out;
+}
+
 }  // namespace
 
-Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& data,
-                                   std::span<const strategy::ParamValues> combinations,
-                                   const BacktestOptions& options, Progress& progress) {
+Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
+                             std::span<const strategy::ParamValues> combinations,
+                             const BacktestOptions& options, Progress& progress) {
+  if (spec.selection.mode == strategy::Selection::Mode::kTopK) {
+    std::vector<std::string> symbols = spec.universe.kind == strategy::Universe::Kind::kSymbols
+                                           ? spec.universe.symbols
+                                           : data.symbols().names();
+    QRAFT_ASSIGN_OR_RETURN(Panel panel, data.Select(symbols, kNoTimestamp, kNoTimestamp));
+    return RunTopkSweep(spec, panel, combinations, options, progress);
+  }
   QRAFT_RETURN_NOT_OK(CheckSupported(spec));
   SweepResult out;
   out.dsl_hash = spec.DslHash();
@@ -238,10 +354,10 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& data,
   return out;
 }
 
-Result<SnapshotSweep> RunSignalSweepOnSnapshot(const data::SnapshotStore& store,
-                                               std::string_view snapshot, const StrategySpec& spec,
-                                               std::span<const strategy::ParamValues> combinations,
-                                               const BacktestOptions& options, Progress& progress) {
+Result<SnapshotSweep> RunSweepOnSnapshot(const data::SnapshotStore& store,
+                                         std::string_view snapshot, const StrategySpec& spec,
+                                         std::span<const strategy::ParamValues> combinations,
+                                         const BacktestOptions& options, Progress& progress) {
   QRAFT_ASSIGN_OR_RETURN(data::Snapshot snap, store.Open(snapshot));
   if (spec.universe.kind == strategy::Universe::Kind::kMarket &&
       spec.universe.market != snap.market()) {
@@ -250,7 +366,7 @@ Result<SnapshotSweep> RunSignalSweepOnSnapshot(const data::SnapshotStore& store,
                     spec.universe.market, snap.id().substr(0, 12), snap.market()));
   }
   QRAFT_ASSIGN_OR_RETURN(SweepResult sweep,
-                         RunSignalSweep(spec, snap.panel(), combinations, options, progress));
+                         RunSweep(spec, snap.panel(), combinations, options, progress));
   return SnapshotSweep{snap.id(), std::move(sweep)};
 }
 

@@ -1,26 +1,32 @@
-// Back-tests and sweeps of signal strategies (DSL selection mode all_signals) on a Panel.
+// Back-tests and sweeps of DSL strategies on a Panel, in two modes sharing the sweep machinery.
 //
-// Each symbol of the universe is its own sub-portfolio with an equal share of the capital
-// (vectorbt's grouped columns without cash sharing) run by SimulateSignals; the portfolio is
-// their sum, and its per-bar equity returns, traded value, fees, exposure and closed trades feed
-// the streaming metrics (docs/metrics.md). Signals are the DSL's expressions (non-zero = true,
-// NaN = no signal); entries act only on rebalance bars, exits on every bar.
+// Signal strategies (selection all_signals): each symbol of the universe is its own
+// sub-portfolio with an equal share of the capital (vectorbt's grouped columns without cash
+// sharing) run by SimulateSignals; the portfolio is their sum, and its per-bar equity returns,
+// traded value, fees, exposure and closed trades feed the streaming metrics (docs/metrics.md).
+// Signals are the DSL's expressions (non-zero = true, NaN = no signal); entries act only on
+// rebalance bars, exits on every bar. Look-ahead guard: with execution.price next_open (the
+// default) a signal of bar t fills at bar t+1's open (signals shifted one bar, fills and
+// valuation at the opens); vwap likewise; close (only with assume_close_fill) at bar t's close.
 //
-// The look-ahead guard: with execution.price next_open (the default) a signal of bar t fills at
-// bar t+1's open (the signal arrays are shifted one bar and the fill and valuation prices are the
-// opens); vwap likewise with the vwap field; close (only with assume_close_fill) fills at bar t's
-// close, as the strategy states.
+// Top-k strategies (selection topk): Qlib's TopkDropout + Exchange (SimulateTopkDropout) on the
+// score, which exists only on rebalance bars; decisions use the previous bar's score and deal at
+// the execution price (open by default). topk and n_drop (default: topk, i.e. no dropout limit)
+// may be parameters; hold.min_days is Qlib's hold_thresh; fee_bps sets both cost rates, tax_bps
+// adds to the sell rate, min_fee is the per-order minimum; Qlib's risk_degree 0.95; no lot
+// rounding until the market packs carry lot sizes (issue 5).
 //
 // Sweeps compile every combination's expressions together in batches (CompileCombinations:
-// nodes that do not depend on a parameter are computed once per batch), run combinations in
-// parallel and keep only metrics: memory is the panel plus one batch of signals, not
-// combinations × panel. Results are in combination order, bit-identical whatever the thread
-// count.
+// nodes that do not depend on a parameter are computed once per batch; signals are kept as one
+// byte per symbol and bar), run combinations in parallel and keep only metrics: memory is the
+// panel plus one batch, not combinations × panel. Results are in combination order,
+// bit-identical whatever the thread count.
 //
 // Not supported yet (an Unimplemented error names the field, nothing is silently ignored):
-// selection modes other than all_signals, position schemes other than equal, short signals,
-// take_profit / trailing_stop / max_drawdown / turnover_max / group limits, hold, cooldown,
-// min_fee, tax, impact and latency costs, universe filters and instruments files.
+// selection quantile/threshold, position schemes other than equal, short signals, take_profit /
+// trailing_stop / max_drawdown / turnover_max / group limits, cooldown, impact and latency costs
+// (and, for signals: hold, min_fee, tax; for top-k: stops and slippage), universe filters and
+// instruments files.
 #pragma once
 
 #include <cstdint>
@@ -60,23 +66,23 @@ struct SweepResult {
 /// Runs `combinations` of `spec` on `data` (the universe's symbols are selected from it).
 /// Errors: unsupported DSL features (Unimplemented), a universe symbol or field the data lacks.
 /// `progress` advances once per combination.
-Result<SweepResult> RunSignalSweep(const strategy::StrategySpec& spec, const Panel& data,
-                                   std::span<const strategy::ParamValues> combinations,
-                                   const BacktestOptions& options = {},
-                                   Progress& progress = NullProgress());
+Result<SweepResult> RunSweep(const strategy::StrategySpec& spec, const Panel& data,
+                             std::span<const strategy::ParamValues> combinations,
+                             const BacktestOptions& options = {},
+                             Progress& progress = NullProgress());
 
 struct SnapshotSweep {
   std::string snapshot_id;
   SweepResult sweep;
 };
 
-/// RunSignalSweep on a stored snapshot. A universe naming a market must match the snapshot's.
-Result<SnapshotSweep> RunSignalSweepOnSnapshot(const data::SnapshotStore& store,
-                                               std::string_view snapshot,
-                                               const strategy::StrategySpec& spec,
-                                               std::span<const strategy::ParamValues> combinations,
-                                               const BacktestOptions& options = {},
-                                               Progress& progress = NullProgress());
+/// RunSweep on a stored snapshot. A universe naming a market must match the snapshot's.
+Result<SnapshotSweep> RunSweepOnSnapshot(const data::SnapshotStore& store,
+                                         std::string_view snapshot,
+                                         const strategy::StrategySpec& spec,
+                                         std::span<const strategy::ParamValues> combinations,
+                                         const BacktestOptions& options = {},
+                                         Progress& progress = NullProgress());
 
 /// The indices of `ranked` results sorted by `objective` (a metric name; NaN last), descending,
 /// ties by combination order; at most `top`.

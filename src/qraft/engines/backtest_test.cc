@@ -1,5 +1,6 @@
 #include "qraft/engines/backtest.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -7,6 +8,7 @@
 
 #include "qraft/core/parallel.h"
 #include "qraft/data/synth.h"
+#include "qraft/engines/portfolio_sim.h"
 #include "qraft/engines/signal_sim.h"
 #include "qraft/expr/evaluator.h"
 
@@ -50,7 +52,7 @@ TEST(BacktestTest, EqualsHandBuiltPerSymbolSimulations) {
   const strategy::ParamValues params = {{"fast", 5}, {"slow", 20}, {"fee", 5}};
   BacktestOptions options;
   options.initial_capital = 8000;
-  Result<SweepResult> got = RunSignalSweep(spec, data, {&params, 1}, options);
+  Result<SweepResult> got = RunSweep(spec, data, {&params, 1}, options);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
 
   std::vector<expr::ExprSpec> exprs = {{"l", "Mean(close, 5) > Mean(close, 20)"},
@@ -88,14 +90,14 @@ TEST(BacktestTest, InvariantsAndDeterminism) {
   Result<std::vector<strategy::ParamValues>> combos = spec.Combinations();
   ASSERT_TRUE(combos.ok());
   ASSERT_EQ(combos->size(), 18u);
-  Result<SweepResult> a = RunSignalSweep(spec, data, *combos);
+  Result<SweepResult> a = RunSweep(spec, data, *combos);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
   // Bit-identical with one thread and with small batches.
   {
     ThreadLimit one(1);
     BacktestOptions small;
     small.batch = 4;
-    Result<SweepResult> b = RunSignalSweep(spec, data, *combos, small);
+    Result<SweepResult> b = RunSweep(spec, data, *combos, small);
     ASSERT_TRUE(b.ok());
     for (std::size_t i = 0; i < combos->size(); ++i) {
       EXPECT_EQ(std::bit_cast<std::uint64_t>(a->results[i].final_value),
@@ -112,7 +114,7 @@ TEST(BacktestTest, InvariantsAndDeterminism) {
   // A strategy that never signals is flat and pays nothing.
   const strategy::StrategySpec never = Spec("version: 1\nsignals: {long: 'close < 0'}\n");
   const strategy::ParamValues none;
-  Result<SweepResult> flat = RunSignalSweep(never, data, {&none, 1});
+  Result<SweepResult> flat = RunSweep(never, data, {&none, 1});
   ASSERT_TRUE(flat.ok());
   EXPECT_EQ(flat->results[0].metrics.total_return, 0);
   EXPECT_EQ(flat->results[0].metrics.trades, 0);
@@ -127,14 +129,63 @@ TEST(BacktestTest, InvariantsAndDeterminism) {
 TEST(BacktestTest, RefusesWhatItCannotRunByName) {
   const Panel data = Market();
   const strategy::ParamValues none;
-  const strategy::StrategySpec topk =
-      Spec("version: 1\nselection: {mode: topk, score: 'ROC(close, 20)', topk: 3}\n");
-  EXPECT_EQ(RunSignalSweep(topk, data, {&none, 1}).status().message(),
-            "selection.mode other than all_signals is not supported by the signal engine yet "
+  const strategy::StrategySpec quantile =
+      Spec("version: 1\nselection: {mode: quantile, score: 'ROC(close, 20)', quantile: 0.2}\n");
+  EXPECT_EQ(RunSweep(quantile, data, {&none, 1}).status().message(),
+            "selection.mode quantile or threshold is not supported by the signal engine yet "
             "(issue 4)");
   const strategy::StrategySpec tp =
       Spec("version: 1\nsignals: {long: 'close > 0'}\nrisk: {take_profit: 0.2}\n");
-  EXPECT_EQ(RunSignalSweep(tp, data, {&none, 1}).status().code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(RunSweep(tp, data, {&none, 1}).status().code(), StatusCode::kUnimplemented);
+}
+
+// selection topk runs Qlib's TopkDropout on the score of the previous bar: the same as calling
+// the portfolio simulator directly with the evaluated scores.
+TEST(BacktestTest, TopkRunsTheTopkDropoutSimulator) {
+  const Panel data = Market(12, 300);
+  const strategy::StrategySpec spec = Spec(R"(version: 1
+selection:
+  mode: topk
+  score: ROC(close, ${n})
+  topk: 3
+  n_drop: 1
+costs: {fee_bps: 5, tax_bps: 10, min_fee: 1}
+params:
+  n: {values: [5, 20]}
+)");
+  Result<std::vector<strategy::ParamValues>> combos = spec.Combinations();
+  ASSERT_TRUE(combos.ok());
+  BacktestOptions options;
+  options.initial_capital = 1e6;
+  Result<SweepResult> got = RunSweep(spec, data, *combos, options);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->results.size(), 2u);
+  for (std::size_t c = 0; c < 2; ++c) {
+    std::vector<expr::ExprSpec> exprs = {
+        {"s", fmt::format("ROC(close, {})", (*combos)[c].at("n"))}};
+    Result<Panel> score = expr::EvaluateExpressions(exprs, data, {});
+    ASSERT_TRUE(score.ok());
+    TopkDropoutOptions o;
+    o.topk = 3;
+    o.n_drop = 1;
+    o.open_cost = 5e-4;
+    o.close_cost = 15e-4;
+    o.min_cost = 1;
+    o.trade_unit = std::nan("");
+    o.init_cash = 1e6;
+    TopkDropoutInputs in;
+    in.symbols = 12;
+    in.bars = 300;
+    in.score = score->field(0);
+    in.close = data.field(*data.FindField("close"));
+    in.deal_price = data.field(*data.FindField("open"));
+    TopkDropoutResult r;
+    ASSERT_TRUE(SimulateTopkDropout(in, o, &r).ok());
+    EXPECT_DOUBLE_EQ(got->results[c].final_value, r.final_value);
+    EXPECT_EQ(got->results[c].orders, r.orders);
+    EXPECT_GT(r.orders, 20);
+    EXPECT_NEAR(got->results[c].metrics.total_return, r.final_value / 1e6 - 1, 1e-12);
+  }
 }
 
 }  // namespace
