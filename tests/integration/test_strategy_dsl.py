@@ -71,3 +71,19 @@ def test_backtest_and_sweep_json_contract(qraft, tmp_path):
     p = qraft.run("backtest", ROOT / "examples" / "strategies" / "topk_momentum.yaml", "--data", snap,
                   check=False)
     assert p.returncode == 2 and "not supported by the signal engine yet" in p.stderr
+
+
+def test_topk_strategy_and_sampled_sweeps(qraft):
+    from conftest import SAMPLE
+    snap = qraft.ingest(SAMPLE, "--market", "us_stock")
+    strategy = ROOT / "examples" / "strategies" / "topk_qlib.yaml"
+    one = qraft.json("backtest", strategy, "--data", snap, "--params", "k=5", "--params", "lookback=20")
+    assert one["params"] == {"k": 5, "lookback": 20}
+    assert one["metrics"]["fees"] > 0 and one["metrics"]["turnover"] > 0
+    a = qraft.json("sweep", strategy, "--data", snap, "--sample", "lhs", "--samples", "5", "--seed", "3")
+    b = qraft.json("sweep", strategy, "--data", snap, "--sample", "lhs", "--samples", "5", "--seed", "3")
+    assert a["combinations"] == 5 and a == b  # seeded: the same combinations and numbers
+    params = [tuple(sorted(r["params"].items())) for r in a["results"]]
+    assert len(set(params)) == 5
+    p = qraft.run("sweep", strategy, "--data", snap, "--sample", "sobol", check=False)
+    assert p.returncode == 2 and "expected random or lhs" in p.stderr
