@@ -107,6 +107,49 @@ class SignalSink : public expr::ResultSink {
   std::vector<std::vector<std::uint8_t>> bits_;
 };
 
+// The execution price's field and the signal shift of the look-ahead guard: a decision from
+// bar t's data fills at bar t+1 (next_open, vwap), or at bar t's close when the strategy states
+// assume_close_fill.
+struct Fill {
+  const char* field;
+  std::size_t shift;
+};
+
+Fill FillOf(const StrategySpec& s) {
+  switch (s.execution.price) {
+    case Execution::Price::kClose:
+      return {"close", 0};
+    case Execution::Price::kVwap:
+      return {"vwap", 1};
+    case Execution::Price::kNextOpen:
+      break;
+  }
+  return {"open", 1};
+}
+
+// One batch of a sweep: combinations [first, first + combos.size()) compiled into one program,
+// so that nodes that do not depend on a parameter are computed once for all of them.
+struct Batch {
+  std::size_t first = 0;
+  std::vector<strategy::ParamValues> combos;
+  expr::Program program;
+};
+
+Result<Batch> CompileBatch(const std::vector<expr::ExprSpec>& exprs,
+                           std::span<const strategy::ParamValues> combinations, std::size_t first,
+                           std::size_t size, const Panel& panel) {
+  Batch b;
+  b.first = first;
+  const std::size_t last = std::min(combinations.size(), first + size);
+  b.combos.assign(combinations.begin() + first, combinations.begin() + last);
+  expr::CompileOptions compile;
+  compile.known_fields = panel.field_names();
+  QRAFT_ASSIGN_OR_RETURN(expr::GridProgram grid,
+                         expr::CompileCombinations(exprs, b.combos, compile));
+  b.program = std::move(grid.program);
+  return b;
+}
+
 // ---- cross-sectional top-k (Qlib TopkDropout) --------------------------------------------
 
 Status CheckTopkSupported(const StrategySpec& s) {
@@ -138,9 +181,7 @@ Result<SweepResult> RunTopkSweep(const StrategySpec& spec, const Panel& panel,
   SweepResult out;
   out.dsl_hash = spec.DslHash();
   const std::size_t S = panel.num_symbols(), T = panel.num_times();
-  const char* deal_field = spec.execution.price == Execution::Price::kNextOpen ? "open"
-                           : spec.execution.price == Execution::Price::kVwap   ? "vwap"
-                                                                               : "close";
+  const char* deal_field = FillOf(spec).field;  // decisions already use the previous bar
   const auto deal = panel.FindField(deal_field);
   const auto close = panel.FindField("close");
   if (!deal || !close) {
@@ -152,21 +193,18 @@ Result<SweepResult> RunTopkSweep(const StrategySpec& spec, const Panel& panel,
   metric_options.initial_capital = options.initial_capital;
   std::vector<expr::ExprSpec> exprs = {{"score", spec.selection.score}};
   std::size_t batch = options.batch;
-  if (batch == 0)
+  if (batch == 0) {
     batch = std::clamp<std::size_t>((std::size_t{256} << 20) / (S * T * 8 + 1), 1, 256);
-  expr::CompileOptions compile;
-  compile.known_fields = panel.field_names();
+  }
   out.results.resize(combinations.size());
   progress.Start("sweep", combinations.size());
-  for (std::size_t b0 = 0; b0 < combinations.size(); b0 += batch) {
-    const std::size_t b1 = std::min(combinations.size(), b0 + batch);
-    std::vector<std::map<std::string, double>> combos(combinations.begin() + b0,
-                                                      combinations.begin() + b1);
-    QRAFT_ASSIGN_OR_RETURN(expr::GridProgram grid,
-                           expr::CompileCombinations(exprs, combos, compile));
-    QRAFT_ASSIGN_OR_RETURN(Panel scores, expr::Evaluate(grid.program, panel));
+  for (std::size_t first = 0; first < combinations.size(); first += batch) {
+    QRAFT_ASSIGN_OR_RETURN(const Batch b, CompileBatch(exprs, combinations, first, batch, panel));
+    const std::size_t b0 = b.first;
+    const std::vector<strategy::ParamValues>& combos = b.combos;
+    QRAFT_ASSIGN_OR_RETURN(Panel scores, expr::Evaluate(b.program, panel));
     QRAFT_RETURN_NOT_OK(
-        ParallelForStatus(b1 - b0, 1, [&](std::size_t c0, std::size_t c1) -> Status {
+        ParallelForStatus(combos.size(), 1, [&](std::size_t c0, std::size_t c1) -> Status {
           std::vector<double> score(S * T);
           for (std::size_t c = c0; c < c1; ++c) {
             const strategy::ParamValues& params = combos[c];
@@ -215,46 +253,21 @@ Result<SweepResult> RunTopkSweep(const StrategySpec& spec, const Panel& panel,
   return out;
 }
 
-}  // namespace
+// ---- per-symbol signals (vectorbt from_signals) -------------------------------------------
 
-Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
-                             std::span<const strategy::ParamValues> combinations,
-                             const BacktestOptions& options, Progress& progress) {
-  if (spec.selection.mode == strategy::Selection::Mode::kTopK) {
-    std::vector<std::string> symbols = spec.universe.kind == strategy::Universe::Kind::kSymbols
-                                           ? spec.universe.symbols
-                                           : data.symbols().names();
-    QRAFT_ASSIGN_OR_RETURN(Panel panel, data.Select(symbols, kNoTimestamp, kNoTimestamp));
-    return RunTopkSweep(spec, panel, combinations, options, progress);
-  }
+Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
+                                   std::span<const strategy::ParamValues> combinations,
+                                   const BacktestOptions& options, Progress& progress) {
   QRAFT_RETURN_NOT_OK(CheckSupported(spec));
   SweepResult out;
   out.dsl_hash = spec.DslHash();
-
-  // The universe's symbols.
-  std::vector<std::string> symbols;
-  if (spec.universe.kind == strategy::Universe::Kind::kSymbols) {
-    symbols = spec.universe.symbols;
-  } else {
-    symbols = data.symbols().names();
-  }
-  QRAFT_ASSIGN_OR_RETURN(Panel panel, data.Select(symbols, kNoTimestamp, kNoTimestamp));
   const std::size_t S = panel.num_symbols(), T = panel.num_times();
-  if (S == 0 || T == 0) return Status::InvalidArgument("the universe has no data");
-
-  // Fill prices and the signal shift of the look-ahead guard.
-  const char* price_field = "open";
-  std::size_t shift = 1;
-  if (spec.execution.price == Execution::Price::kClose) {
-    price_field = "close";
-    shift = 0;
-  } else if (spec.execution.price == Execution::Price::kVwap) {
-    price_field = "vwap";
-  }
-  const auto price_index = panel.FindField(price_field);
+  const Fill fill = FillOf(spec);
+  const std::size_t shift = fill.shift;
+  const auto price_index = panel.FindField(fill.field);
   if (!price_index) {
     return Status::InvalidArgument(
-        fmt::format("execution.price needs the field '{}', which the data lacks", price_field));
+        fmt::format("execution.price needs the field '{}', which the data lacks", fill.field));
   }
   const std::span<const double> price = panel.field(*price_index);
   const std::vector<std::uint8_t> rebalance = RebalanceBars(spec.rebalance, panel.calendar());
@@ -271,22 +284,17 @@ Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
   if (batch == 0) {
     batch = std::clamp<std::size_t>((std::size_t{256} << 20) / (per * S * T + 1), 1, 1024);
   }
-  expr::CompileOptions compile;
-  compile.known_fields = panel.field_names();
-
   out.results.resize(combinations.size());
   progress.Start("sweep", combinations.size());
-  for (std::size_t b0 = 0; b0 < combinations.size(); b0 += batch) {
-    const std::size_t b1 = std::min(combinations.size(), b0 + batch);
-    std::vector<std::map<std::string, double>> combos(combinations.begin() + b0,
-                                                      combinations.begin() + b1);
-    QRAFT_ASSIGN_OR_RETURN(expr::GridProgram grid,
-                           expr::CompileCombinations(exprs, combos, compile));
-    SignalSink signals(grid.program.outputs().size(), T, S);
-    QRAFT_RETURN_NOT_OK(expr::Evaluate(grid.program, panel, signals));
+  for (std::size_t first = 0; first < combinations.size(); first += batch) {
+    QRAFT_ASSIGN_OR_RETURN(const Batch b, CompileBatch(exprs, combinations, first, batch, panel));
+    const std::size_t b0 = b.first;
+    const std::vector<strategy::ParamValues>& combos = b.combos;
+    SignalSink signals(b.program.outputs().size(), T, S);
+    QRAFT_RETURN_NOT_OK(expr::Evaluate(b.program, panel, signals));
 
     QRAFT_RETURN_NOT_OK(
-        ParallelForStatus(b1 - b0, 1, [&](std::size_t c0, std::size_t c1) -> Status {
+        ParallelForStatus(combos.size(), 1, [&](std::size_t c0, std::size_t c1) -> Status {
           std::vector<std::uint8_t> entries(T), exits(T);
           std::vector<double> equity(T), traded(T), fees(T), exposure(T);
           std::vector<double> p_equity(T), p_traded(T), p_fees(T), p_exposure(T);
@@ -352,6 +360,24 @@ Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
   }
   progress.Finish();
   return out;
+}
+
+}  // namespace
+
+Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
+                             std::span<const strategy::ParamValues> combinations,
+                             const BacktestOptions& options, Progress& progress) {
+  const std::vector<std::string>& symbols = spec.universe.kind == strategy::Universe::Kind::kSymbols
+                                                ? spec.universe.symbols
+                                                : data.symbols().names();
+  QRAFT_ASSIGN_OR_RETURN(Panel panel, data.Select(symbols, kNoTimestamp, kNoTimestamp));
+  if (panel.num_symbols() == 0 || panel.num_times() == 0) {
+    return Status::InvalidArgument("the universe has no data");
+  }
+  if (spec.selection.mode == strategy::Selection::Mode::kTopK) {
+    return RunTopkSweep(spec, panel, combinations, options, progress);
+  }
+  return RunSignalSweep(spec, panel, combinations, options, progress);
 }
 
 Result<SnapshotSweep> RunSweepOnSnapshot(const data::SnapshotStore& store,
