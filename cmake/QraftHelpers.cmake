@@ -38,3 +38,21 @@ function(qraft_bench name)
   target_link_libraries(${name} PRIVATE ${ARG_DEPS} benchmark::benchmark)
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/bench)
 endfunction()
+
+# qraft_embed_files(OUT_VAR DIR <dir> HEADER <include> NAMESPACE <ns> FUNC <fn> TYPE <struct>)
+#   Generates a .cc that carries every <dir>/*.yaml as a string constant (cmake/EmbedFiles.cmake),
+#   regenerated when a file changes; sets OUT_VAR to its path for the library's SRCS.
+function(qraft_embed_files out_var)
+  cmake_parse_arguments(ARG "" "DIR;HEADER;NAMESPACE;FUNC;TYPE" "" ${ARGN})
+  file(GLOB _files CONFIGURE_DEPENDS ${ARG_DIR}/*.yaml)
+  set(_out ${PROJECT_BINARY_DIR}/generated/${ARG_FUNC}.cc)
+  add_custom_command(
+    OUTPUT ${_out}
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/generated
+    COMMAND ${CMAKE_COMMAND} "-DGLOB=${ARG_DIR}/*.yaml" -DOUT=${_out} -DHEADER=${ARG_HEADER}
+            -DNAMESPACE=${ARG_NAMESPACE} -DFUNC=${ARG_FUNC} -DTYPE=${ARG_TYPE}
+            -P ${PROJECT_SOURCE_DIR}/cmake/EmbedFiles.cmake
+    DEPENDS ${_files} ${PROJECT_SOURCE_DIR}/cmake/EmbedFiles.cmake
+    COMMENT "Embedding ${ARG_DIR}/*.yaml")
+  set(${out_var} ${_out} PARENT_SCOPE)
+endfunction()
