@@ -35,24 +35,28 @@ bool PandasDropsInf(OpCode op) {
   }
 }
 
+// x[0, len) as pandas' rolling operators see it: ±inf turned into NaN, in `scratch` when any.
+const double* WithoutInf(const double* x, std::size_t len, std::vector<double>& scratch) {
+  if (std::none_of(x, x + len, [](double v) { return std::isinf(v); })) return x;
+  scratch.assign(x, x + len);
+  for (double& v : scratch) {
+    if (std::isinf(v)) v = std::numeric_limits<double>::quiet_NaN();
+  }
+  return scratch.data();
+}
+
 }  // namespace
 
 void RunSeries(const Node& n, Semantics s, const double* const* in_raw, std::size_t len,
                k::Range rows, double* out) {
   const double* const* in = in_raw;
-  std::vector<double> cleaned[2];
-  const double* replaced[2] = {in_raw[0], n.inputs.size() > 1 ? in_raw[1] : nullptr};
+  std::vector<double> scratch[2];
+  const double* cleaned[2] = {in_raw[0], n.inputs.size() > 1 ? in_raw[1] : nullptr};
   if (s == Semantics::kQlib && PandasDropsInf(n.op)) {
     for (std::size_t j = 0; j < n.inputs.size() && j < 2; ++j) {
-      const double* x = in_raw[j];
-      if (std::none_of(x, x + len, [](double v) { return std::isinf(v); })) continue;
-      cleaned[j].assign(x, x + len);
-      for (double& v : cleaned[j]) {
-        if (std::isinf(v)) v = std::numeric_limits<double>::quiet_NaN();
-      }
-      replaced[j] = cleaned[j].data();
+      cleaned[j] = WithoutInf(in_raw[j], len, scratch[j]);
     }
-    in = replaced;
+    in = cleaned;
   }
   const double* x = in[0];
   switch (n.op) {
@@ -164,14 +168,8 @@ void RunSeries(const Node& n, Semantics s, const double* const* in_raw, std::siz
 
 void RunQuantiles(const Node& n, Semantics s, const double* x, std::size_t len, k::Range rows,
                   std::span<const double> qs, double* const* outs) {
-  std::vector<double> cleaned;
-  if (s == Semantics::kQlib && std::any_of(x, x + len, [](double v) { return std::isinf(v); })) {
-    cleaned.assign(x, x + len);  // pandas treats ±inf as missing (see PandasDropsInf)
-    for (double& v : cleaned) {
-      if (std::isinf(v)) v = std::numeric_limits<double>::quiet_NaN();
-    }
-    x = cleaned.data();
-  }
+  std::vector<double> scratch;
+  if (s == Semantics::kQlib) x = WithoutInf(x, len, scratch);  // see PandasDropsInf
   k::Quantiles(x, rows, WindowOf(n), qs, s, outs);
 }
 
