@@ -1,9 +1,13 @@
 #include "qraft/engines/backtest.h"
 
 #include <fmt/format.h>
+#include <tbb/enumerable_thread_specific.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstring>
+#include <optional>
 
 #include "qraft/core/parallel.h"
 #include "qraft/core/time.h"
@@ -82,28 +86,86 @@ std::vector<std::uint8_t> RebalanceBars(const strategy::Rebalance& rb, const Cal
   return on;
 }
 
-// Keeps evaluated signals as one byte per (symbol, bar): 1 where the value is non-zero and not
-// NaN. A batch of combinations then costs S×T bytes per signal instead of 8 S×T.
+// Eight 0/1 bytes (bars 8i..8i+7, little-endian in a uint64) <-> one byte: a multiply gathers
+// the low bit of each byte into the top byte; the unpacking table is built from the same map.
+std::uint8_t PackByte(std::uint64_t bytes) {
+  return static_cast<std::uint8_t>((bytes * 0x0102040810204080ULL) >> 56);
+}
+
+const std::array<std::uint64_t, 256>& UnpackTable() {
+  static const std::array<std::uint64_t, 256> table = [] {
+    std::array<std::uint64_t, 256> t{};
+    for (std::uint64_t v = 0; v < 256; ++v) {
+      std::uint64_t bytes = 0;
+      for (int i = 0; i < 8; ++i)
+        bytes |= ((v >> i) & 1) << (8 * i);
+      t[PackByte(bytes)] = bytes;
+    }
+    return t;
+  }();
+  return table;
+}
+
+// Keeps evaluated signals as one bit per (symbol, bar), already in the form the simulator reads:
+// 1 where the value is non-zero and not NaN, moved `shift` bars later (the look-ahead guard), and
+// for entry outputs only where the decision bar is a rebalance bar. A batch of combinations then
+// costs S×T/8 bytes per signal instead of 8 S×T, so batches are large and share more nodes. The
+// buffers are reused by every batch of a sweep (Reset).
 class SignalSink : public expr::ResultSink {
  public:
-  SignalSink(std::size_t outputs, std::size_t num_times, std::size_t num_symbols)
-      : T_(num_times), bits_(outputs, std::vector<std::uint8_t>(num_symbols * num_times)) {}
+  SignalSink(std::size_t num_times, std::size_t num_symbols, std::size_t shift,
+             std::span<const std::uint8_t> rebalance, std::size_t per_combination)
+      : T_(num_times),
+        S_(num_symbols),
+        W_((num_times + 7) / 8),
+        shift_(shift),
+        rebalance_(rebalance),
+        per_(per_combination) {}
+  void Reset(std::size_t outputs) {
+    if (bits_.size() < outputs) bits_.resize(outputs);
+    for (std::size_t o = 0; o < outputs; ++o)
+      bits_[o].resize(S_ * W_);
+  }
   Status Consume(std::size_t output, std::size_t s0, std::size_t s1,
                  std::span<const double> values) override {
-    std::uint8_t* out = bits_[output].data() + s0 * T_;
-    const double* v = values.data();
-    for (std::size_t i = 0; i < (s1 - s0) * T_; ++i) {
+    const bool entry = output % per_ == 0;
+    const std::uint8_t* mask = rebalance_.data();
+    thread_local std::vector<std::uint8_t> bytes;
+    bytes.assign(W_ * 8, 0);
+    std::uint8_t* o = bytes.data() + shift_;
+    const std::size_t n = T_ > shift_ ? T_ - shift_ : 0;
+    for (std::size_t s = s0; s < s1; ++s) {
+      const double* v = values.data() + (s - s0) * T_;
       // Branch-free (vectorises): NaN != 0 is true, NaN == NaN is false.
-      out[i] = static_cast<std::uint8_t>((v[i] != 0) & (v[i] == v[i]));
+      if (entry) {
+        for (std::size_t t = 0; t < n; ++t)
+          o[t] = static_cast<std::uint8_t>((v[t] != 0) & (v[t] == v[t]) & (mask[t] != 0));
+      } else {
+        for (std::size_t t = 0; t < n; ++t)
+          o[t] = static_cast<std::uint8_t>((v[t] != 0) & (v[t] == v[t]));
+      }
+      std::uint8_t* out = bits_[output].data() + s * W_;
+      for (std::size_t w = 0; w < W_; ++w) {
+        std::uint64_t eight;
+        std::memcpy(&eight, bytes.data() + 8 * w, 8);
+        out[w] = PackByte(eight);
+      }
     }
     return Status::OK();
   }
-  std::span<const std::uint8_t> series(std::size_t output, std::size_t s) const {
-    return {bits_[output].data() + s * T_, T_};
+  /// Writes the T signals of (output, symbol) into `out` as 0/1 bytes; `out` has room for
+  /// ceil(T / 8) * 8.
+  void Unpack(std::size_t output, std::size_t s, std::uint8_t* out) const {
+    const std::uint8_t* in = bits_[output].data() + s * W_;
+    const std::array<std::uint64_t, 256>& table = UnpackTable();
+    for (std::size_t w = 0; w < W_; ++w)
+      std::memcpy(out + 8 * w, &table[in[w]], 8);
   }
 
  private:
-  std::size_t T_;
+  std::size_t T_, S_, W_, shift_;
+  std::span<const std::uint8_t> rebalance_;
+  std::size_t per_;
   std::vector<std::vector<std::uint8_t>> bits_;
 };
 
@@ -255,6 +317,23 @@ Result<SweepResult> RunTopkSweep(const StrategySpec& spec, const Panel& panel,
 
 // ---- per-symbol signals (vectorbt from_signals) -------------------------------------------
 
+// One worker's per-combination buffers, allocated once per sweep (not per combination: at 2.6M
+// bars they are 200 MB, and zeroing them again was a tenth of a sweep's time).
+struct SignalScratch {
+  std::vector<std::uint8_t> entries, exits;
+  std::vector<double> equity, traded, fees, exposure;
+  std::vector<double> p_equity, p_traded, p_fees, p_exposure, ret;
+  std::vector<TradeRecord> trades;
+  std::optional<MetricsAccumulator> metrics;
+  void Resize(std::size_t T) {
+    entries.resize((T + 7) / 8 * 8);
+    exits.resize((T + 7) / 8 * 8);
+    for (auto* v :
+         {&equity, &traded, &fees, &exposure, &p_equity, &p_traded, &p_fees, &p_exposure, &ret})
+      v->resize(T);
+  }
+};
+
 Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
                                    std::span<const strategy::ParamValues> combinations,
                                    const BacktestOptions& options, Progress& progress) {
@@ -282,52 +361,58 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
   const std::size_t per = exprs.size();
   std::size_t batch = options.batch;
   if (batch == 0) {
-    batch = std::clamp<std::size_t>((std::size_t{256} << 20) / (per * S * T + 1), 1, 1024);
+    // About 256 MiB of signal bits per batch (large batches share more nodes).
+    batch = std::clamp<std::size_t>((std::size_t{256} << 23) / (per * S * T + 1), 1, 1024);
   }
   out.results.resize(combinations.size());
+  if (options.keep_details) out.details.resize(combinations.size());
   progress.Start("sweep", combinations.size());
+  SignalSink signals(T, S, shift, rebalance, per);
+  tbb::enumerable_thread_specific<SignalScratch> scratch;  // reused by every batch
   for (std::size_t first = 0; first < combinations.size(); first += batch) {
     QRAFT_ASSIGN_OR_RETURN(const Batch b, CompileBatch(exprs, combinations, first, batch, panel));
     const std::size_t b0 = b.first;
     const std::vector<strategy::ParamValues>& combos = b.combos;
-    SignalSink signals(b.program.outputs().size(), T, S);
+    signals.Reset(b.program.outputs().size());
     QRAFT_RETURN_NOT_OK(expr::Evaluate(b.program, panel, signals));
 
     QRAFT_RETURN_NOT_OK(
         ParallelForStatus(combos.size(), 1, [&](std::size_t c0, std::size_t c1) -> Status {
-          std::vector<std::uint8_t> entries(T), exits(T);
-          std::vector<double> equity(T), traded(T), fees(T), exposure(T);
-          std::vector<double> p_equity(T), p_traded(T), p_fees(T), p_exposure(T);
-          std::vector<TradeRecord> trades;
+          SignalScratch& w = scratch.local();
+          w.Resize(T);
+          if (!w.metrics) w.metrics.emplace(metric_options);
+          auto& [entries, exits, equity, traded, fees, exposure, p_equity, p_traded, p_fees,
+                 p_exposure, ret, trades, metrics] = w;
           for (std::size_t c = c0; c < c1; ++c) {
             const strategy::ParamValues& params = combos[c];
             SignalSimOptions o = sim;
             if (spec.costs.fee_bps) o.fees = spec.costs.fee_bps->Resolve(params) / 1e4;
             if (spec.costs.spread_bps) o.slippage = spec.costs.spread_bps->Resolve(params) / 2e4;
             if (spec.risk.stop_loss) o.sl_stop = spec.risk.stop_loss->Resolve(params);
-            std::fill(p_equity.begin(), p_equity.end(), 0.0);
-            std::fill(p_traded.begin(), p_traded.end(), 0.0);
-            std::fill(p_fees.begin(), p_fees.end(), 0.0);
-            std::fill(p_exposure.begin(), p_exposure.end(), 0.0);
             trades.clear();
             std::int64_t orders = 0;
-            const SignalSimTrace trace{traded, fees, exposure, &trades};
+            // One symbol writes the portfolio's series directly; more are summed.
+            const bool direct = S == 1;
+            const SignalSimTrace trace = direct
+                                             ? SignalSimTrace{p_traded, p_fees, p_exposure, &trades}
+                                             : SignalSimTrace{traded, fees, exposure, &trades};
+            if (!direct) {
+              std::fill(p_equity.begin(), p_equity.end(), 0.0);
+              std::fill(p_traded.begin(), p_traded.end(), 0.0);
+              std::fill(p_fees.begin(), p_fees.end(), 0.0);
+              std::fill(p_exposure.begin(), p_exposure.end(), 0.0);
+            }
+            std::fill(exits.begin(), exits.end(), 0);
             for (std::size_t s = 0; s < S; ++s) {
-              const std::span<const std::uint8_t> entry_sig = signals.series(c * per, s);
-              std::fill(entries.begin(), entries.end(), 0);
-              std::fill(exits.begin(), exits.end(), 0);
-              for (std::size_t t = 0; t + shift < T; ++t) {
-                entries[t + shift] = rebalance[t] & entry_sig[t];
-              }
-              if (per > 1) {
-                const std::span<const std::uint8_t> exit_sig = signals.series(c * per + 1, s);
-                std::copy(exit_sig.begin(), exit_sig.end() - static_cast<std::ptrdiff_t>(shift),
-                          exits.begin() + static_cast<std::ptrdiff_t>(shift));
-              }
+              signals.Unpack(c * per, s, entries.data());
+              if (per > 1) signals.Unpack(c * per + 1, s, exits.data());
               SignalSimResult r;
-              QRAFT_RETURN_NOT_OK(SimulateSignals(price.subspan(s * T, T), entries, exits, o, &r,
-                                                  equity, nullptr, &trace));
+              QRAFT_RETURN_NOT_OK(SimulateSignals(price.subspan(s * T, T),
+                                                  std::span<const std::uint8_t>(entries.data(), T),
+                                                  std::span<const std::uint8_t>(exits.data(), T), o,
+                                                  &r, direct ? p_equity : equity, nullptr, &trace));
               orders += r.orders;
+              if (direct) continue;
               for (std::size_t t = 0; t < T; ++t) {
                 p_equity[t] += equity[t];
                 p_traded[t] += traded[t];
@@ -335,24 +420,38 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
                 p_exposure[t] += exposure[t];
               }
             }
-            MetricsAccumulator acc(metric_options);
-            acc.Reserve(T);
-            double prev = options.initial_capital;
+            // Per-bar returns and fractions of equity, folded as columns.
+            ret[0] = p_equity[0] / options.initial_capital - 1;
+            for (std::size_t t = 1; t < T; ++t)
+              ret[t] = p_equity[t] / p_equity[t - 1] - 1;
             for (std::size_t t = 0; t < T; ++t) {
-              const double e = p_equity[t];
-              acc.AddBar(BarRecord{.ret = e / prev - 1,
-                                   .turnover = p_traded[t] / e,
-                                   .fees = p_fees[t],
-                                   .gross_exposure = p_exposure[t] / e});
-              prev = e;
+              p_traded[t] /= p_equity[t];
+              p_exposure[t] /= p_equity[t];
             }
+            const double final_value = p_equity[T - 1];
+            MetricsAccumulator& acc = *metrics;
+            acc.Reset();
+            acc.AddBars(BarColumns{
+                .ret = ret, .turnover = p_traded, .fees = p_fees, .gross_exposure = p_exposure});
             for (const TradeRecord& tr : trades)
               acc.AddTrade(tr);
             CombinationResult& res = out.results[b0 + c];
             res.params = params;
             res.metrics = acc.Finish();
             res.orders = orders;
-            res.final_value = prev;
+            res.final_value = final_value;
+            if (options.keep_details) {
+              CandidateDetail& d = out.details[b0 + c];
+              d.index = b0 + c;
+              d.curve.resize(T);
+              for (std::size_t t = 0; t < T; ++t) {
+                d.curve[t] = CurvePoint{.time = panel.calendar()[t],
+                                        .equity = p_equity[t],
+                                        .exposure = p_exposure[t],
+                                        .turnover = p_traded[t],
+                                        .fees = p_fees[t]};
+              }
+            }
             progress.Advance();
           }
           return Status::OK();

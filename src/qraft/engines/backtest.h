@@ -37,11 +37,40 @@
 #include "qraft/core/panel.h"
 #include "qraft/core/progress.h"
 #include "qraft/core/status.h"
+#include "qraft/core/time.h"
 #include "qraft/data/store.h"
 #include "qraft/engines/metrics.h"
 #include "qraft/strategy/dsl.h"
 
 namespace qraft::engines {
+
+/// One bar of a kept candidate's curve. Money in the account currency.
+struct CurvePoint {
+  Timestamp time = 0;
+  double equity = 0;
+  double exposure = 0;      ///< gross exposure / equity
+  double turnover = 0;      ///< traded value / equity on the bar
+  double fees = 0;          ///< money paid on the bar
+  double benchmark = kNaN;  ///< benchmark return of the bar; NaN = none
+};
+
+/// One round trip of one symbol.
+struct TradeRow {
+  std::string symbol;
+  bool is_short = false;
+  Timestamp entry_time = 0;
+  Timestamp exit_time = kNoTimestamp;                   ///< kNoTimestamp = still open at the end
+  double entry_price = 0, exit_price = kNaN, size = 0;  ///< size in shares, > 0
+  double pnl = 0, ret = 0;                              ///< net of costs
+  std::int64_t holding_bars = 0;
+  std::string exit_reason;  ///< signal | stop_loss | take_profit | trailing_stop | rebalance | end
+};
+
+struct CandidateDetail {
+  std::size_t index = 0;  ///< combination index
+  std::vector<CurvePoint> curve;
+  std::vector<TradeRow> trades;
+};
 
 struct BacktestOptions {
   double initial_capital = 1'000'000;
@@ -49,6 +78,9 @@ struct BacktestOptions {
   // Combinations compiled and evaluated together; 0 = chosen so that a batch's signals (one
   // byte per symbol and bar) take about 256 MiB.
   std::size_t batch = 0;
+  /// Keep each combination's curve and trade list in SweepResult::details (for the top
+  /// candidates of a sweep, re-run with this set; memory O(combinations x bars)).
+  bool keep_details = false;
 };
 
 struct CombinationResult {
@@ -61,6 +93,7 @@ struct CombinationResult {
 struct SweepResult {
   std::string dsl_hash;
   std::vector<CombinationResult> results;  // in combination order
+  std::vector<CandidateDetail> details;    // with keep_details: one per combination, in order
 };
 
 /// Runs `combinations` of `spec` on `data` (the universe's symbols are selected from it).

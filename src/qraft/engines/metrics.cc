@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -14,33 +15,16 @@ double SampleStd(double m2, double n) {
   return n < 2 ? kNaN : std::sqrt(m2 / (n - 1));
 }
 
-// NaN unless finite: ratios report "undefined" as NaN, never ±inf.
-double FiniteOrNaN(double x) {
-  return std::isfinite(x) ? x : kNaN;
-}
-
-// numpy.percentile(sorted, p) with the default "linear" method, reproduced operation by
-// operation: virtual index (n - 1) * (p / 100), numpy's two-sided lerp. REQUIRES: !sorted.empty().
-double Percentile(const std::vector<double>& sorted, double p) {
-  const double q = p / 100.0;
-  const double n = static_cast<double>(sorted.size());
-  const double virtual_index = (n - 1) * q;
-  if (virtual_index >= n - 1) return sorted.back();
-  if (virtual_index <= 0) return sorted.front();
-  const double previous_index = std::floor(virtual_index);
-  const auto lo = static_cast<std::size_t>(previous_index);
-  const double gamma = virtual_index - previous_index;
-  const double a = sorted[lo];
-  const double b = sorted[lo + 1];
-  const double diff = b - a;
-  return gamma >= 0.5 ? b - diff * (1 - gamma) : a + diff * gamma;
-}
-
 // Welford update of a running mean and sum of squared deviations; n already counts x.
 void WelfordAdd(double x, double n, double& mean, double& m2) {
   const double delta = x - mean;
   mean += delta / n;
   m2 += delta * (x - mean);
+}
+
+// NaN unless finite: ratios report "undefined" as NaN, never ±inf.
+double FiniteOrNaN(double x) {
+  return std::isfinite(x) ? x : kNaN;
 }
 
 }  // namespace
@@ -121,51 +105,252 @@ void MetricsAccumulator::Reserve(std::size_t bars) {
   if (options_.tail_metrics) returns_.reserve(bars);
 }
 
-void MetricsAccumulator::AddBar(const BarRecord& bar) {
-  const double r = bar.ret;
-  if (!std::isfinite(r)) nonfinite_ = true;
-  n_ += 1;
+namespace {
 
-  // Central moments (Welford for the mean and M2, Pébay's updates for M3 and M4).
-  const double n = n_;
-  const double delta = r - mean_;
+// Two doubles processed together (GCC/Clang vector extension: one SSE2 register). Lane-wise IEEE
+// arithmetic, so the bits do not depend on the instruction set. Sums use four lanes, two V2
+// accumulators, combined as (l0 + l1) + (l2 + l3).
+using V2 = double __attribute__((vector_size(16)));
+
+V2 Load2(const double* p) {
+  V2 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+double Lanes(V2 lo, V2 hi) {
+  return (lo[0] + lo[1]) + (hi[0] + hi[1]);
+}
+
+// Sum of x[0..n) in a fixed order: four interleaved partial sums.
+double Sum(const double* x, std::size_t n) {
+  V2 lo = {0, 0}, hi = {0, 0};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    lo += Load2(x + i);
+    hi += Load2(x + i + 2);
+  }
+  for (; i < n; ++i)
+    lo[0] += x[i];
+  return Lanes(lo, hi);
+}
+
+// Merges a block's (nb, mean_b, M2_b[, M3_b, M4_b]) into running ones (Pébay 2008, eqs. 3.1
+// and the pairwise M3/M4 updates; Chan et al. for the mean and M2).
+void MergeMoments(double na, double nb, double mean_b, double m2_b, double m3_b, double m4_b,
+                  double& mean, double& m2, double* m3, double* m4) {
+  if (na == 0) {
+    mean = mean_b;
+    m2 = m2_b;
+    if (m3 != nullptr) {
+      *m3 = m3_b;
+      *m4 = m4_b;
+    }
+    return;
+  }
+  const double n = na + nb;
+  const double delta = mean_b - mean;
   const double delta_n = delta / n;
-  const double delta_n2 = delta_n * delta_n;
-  const double term1 = delta * delta_n * (n - 1);
-  mean_ += delta_n;
-  m4_ += term1 * delta_n2 * (n * n - 3 * n + 3) + 6 * delta_n2 * m2_ - 4 * delta_n * m3_;
-  m3_ += term1 * delta_n * (n - 2) - 3 * delta_n * m2_;
-  m2_ += term1;
-
-  const double below = std::min(r - options_.risk_free, 0.0);
-  downside_sq_sum_ += below * below;
-
-  // Wealth, peak, drawdown depth and duration (bars strictly below the running peak).
-  wealth_ *= 1 + r;
-  if (wealth_ >= peak_) {
-    peak_ = wealth_;
-    underwater_ = 0;
-  } else {
-    ++underwater_;
-    max_underwater_ = std::max(max_underwater_, underwater_);
+  if (m3 != nullptr) {
+    const double d2 = delta * delta;
+    *m4 += m4_b + d2 * d2 * na * nb * (na * na - na * nb + nb * nb) / (n * n * n) +
+           6 * d2 * (na * na * m2_b + nb * nb * m2) / (n * n) +
+           4 * delta * (na * m3_b - nb * *m3) / n;
+    *m3 +=
+        m3_b + d2 * delta * na * nb * (na - nb) / (n * n) + 3 * delta * (na * m2_b - nb * m2) / n;
   }
-  max_dd_ = std::min(max_dd_, (wealth_ - peak_) / peak_);
+  m2 += m2_b + delta * delta_n * na * nb;
+  mean += delta_n * nb;
+}
 
-  // Benchmark and active return (a missing benchmark bar counts as a zero return).
-  double b = 0.0;
-  if (!std::isnan(bar.benchmark)) {
-    b = bar.benchmark;
-    ++benchmark_bars_;
+}  // namespace
+
+void MetricsAccumulator::FoldBlock(const BarColumns& b, double risk_free, State& st) {
+  const std::size_t nb = b.ret.size();
+  if (nb == 0) return;
+  const double* r = b.ret.data();
+  const double nbd = static_cast<double>(nb);
+
+  // Moments of the block by two passes around its own mean, merged into the running ones.
+  const double sum = Sum(r, nb);
+  if (!std::isfinite(sum)) st.nonfinite = true;
+  const double mean_b = sum / nbd;
+  // M2, M3, M4 and the downside sum in one pass, four interleaved lanes each.
+  const V2 zero = {0, 0};
+  V2 m2[2] = {zero, zero}, m3[2] = {zero, zero}, m4[2] = {zero, zero}, dn[2] = {zero, zero};
+  std::size_t j = 0;
+  for (; j + 4 <= nb; j += 4) {
+    for (int h = 0; h < 2; ++h) {
+      const V2 x = Load2(r + j + 2 * h);
+      const V2 d = x - mean_b;
+      const V2 d2 = d * d;
+      m2[h] += d2;
+      m3[h] += d2 * d;
+      m4[h] += d2 * d2;
+      const V2 e = x - risk_free;
+      const V2 below = e < zero ? e : zero;  // min(r - rf, 0), lane-wise
+      dn[h] += below * below;
+    }
   }
-  benchmark_wealth_ *= 1 + b;
-  WelfordAdd(r - b, n, active_mean_, active_m2_);
+  for (; j < nb; ++j) {
+    const double d = r[j] - mean_b;
+    const double d2 = d * d;
+    m2[0][0] += d2;
+    m3[0][0] += d2 * d;
+    m4[0][0] += d2 * d2;
+    const double below = std::min(r[j] - risk_free, 0.0);
+    dn[0][0] += below * below;
+  }
+  const double m2_b = Lanes(m2[0], m2[1]), m3_b = Lanes(m3[0], m3[1]), m4_b = Lanes(m4[0], m4[1]);
+  st.downside_sq_sum += Lanes(dn[0], dn[1]);
 
-  turnover_sum_ += bar.turnover;
-  fees_sum_ += bar.fees;
-  exposure_sum_ += bar.gross_exposure;
-  if (bar.gross_exposure > 0) ++exposed_bars_;
+  // Benchmark and active returns (a missing benchmark bar counts as a zero return: without a
+  // benchmark the active returns are the returns themselves).
+  double active_mean_b = mean_b, active_m2_b = m2_b;
+  if (!b.benchmark.empty()) {
+    const double* bm = b.benchmark.data();
+    std::int64_t present = 0;
+    for (std::size_t i = 0; i < nb; ++i) {
+      if (std::isnan(bm[i])) continue;
+      ++present;
+      st.benchmark_wealth *= 1 + bm[i];
+    }
+    if (present > 0) {
+      st.benchmark_bars += present;
+      auto active = [&](std::size_t i) { return r[i] - (std::isnan(bm[i]) ? 0.0 : bm[i]); };
+      double diff[kBlock];
+      for (std::size_t i = 0; i < nb; ++i)
+        diff[i] = active(i);
+      active_mean_b = Sum(diff, nb) / nbd;
+      for (std::size_t i = 0; i < nb; ++i) {
+        const double d = diff[i] - active_mean_b;
+        diff[i] = d * d;
+      }
+      active_m2_b = Sum(diff, nb);
+    }
+  }
 
-  if (options_.tail_metrics) returns_.push_back(r);
+  const double na = st.n;
+  MergeMoments(na, nbd, mean_b, m2_b, m3_b, m4_b, st.mean, st.m2, &st.m3, &st.m4);
+  MergeMoments(na, nbd, active_mean_b, active_m2_b, 0, 0, st.active_mean, st.active_m2, nullptr,
+               nullptr);
+  st.n = na + nbd;
+
+  // Wealth, peak and drawdown duration (bars strictly below the running peak) are serial; the
+  // drawdown depths (W - P) / P then vectorise (min is exact, so lane order does not matter).
+  double wealth = st.wealth, peak = st.peak;
+  std::int64_t underwater = st.underwater, max_underwater = st.max_underwater;
+  double w_at[kBlock], p_at[kBlock];
+  for (std::size_t i = 0; i < nb; ++i) {
+    wealth *= 1 + r[i];
+    const bool at_peak = wealth >= peak;
+    peak = at_peak ? wealth : peak;
+    underwater = at_peak ? 0 : underwater + 1;
+    max_underwater = std::max(max_underwater, underwater);
+    w_at[i] = wealth;
+    p_at[i] = peak;
+  }
+  V2 lowest = {st.max_dd, st.max_dd};
+  std::size_t k = 0;
+  for (; k + 2 <= nb; k += 2) {
+    const V2 w = Load2(w_at + k), p = Load2(p_at + k);
+    const V2 dd = (w - p) / p;
+    lowest = dd < lowest ? dd : lowest;
+  }
+  double max_dd = std::min(lowest[0], lowest[1]);
+  for (; k < nb; ++k)
+    max_dd = std::min(max_dd, (w_at[k] - p_at[k]) / p_at[k]);
+  st.wealth = wealth;
+  st.peak = peak;
+  st.max_dd = max_dd;
+  st.underwater = underwater;
+  st.max_underwater = max_underwater;
+
+  if (!b.turnover.empty()) st.turnover_sum += Sum(b.turnover.data(), nb);
+  if (!b.fees.empty()) st.fees_sum += Sum(b.fees.data(), nb);
+  if (!b.gross_exposure.empty()) {
+    const double* g = b.gross_exposure.data();
+    st.exposure_sum += Sum(g, nb);
+    std::int64_t exposed = 0;
+    for (std::size_t i = 0; i < nb; ++i)
+      exposed += g[i] > 0;
+    st.exposed_bars += exposed;
+  }
+}
+
+void MetricsAccumulator::FlushPending(State& state) const {
+  if (pending_ == 0) return;
+  FoldBlock(
+      BarColumns{.ret = {buf_ret_, pending_},
+                 .benchmark = pending_benchmark_ ? std::span<const double>(buf_benchmark_, pending_)
+                                                 : std::span<const double>(),
+                 .turnover = {buf_turnover_, pending_},
+                 .fees = {buf_fees_, pending_},
+                 .gross_exposure = {buf_exposure_, pending_}},
+      options_.risk_free, state);
+}
+
+void MetricsAccumulator::AddBar(const BarRecord& bar) {
+  buf_ret_[pending_] = bar.ret;
+  buf_benchmark_[pending_] = bar.benchmark;
+  pending_benchmark_ |= !std::isnan(bar.benchmark);
+  buf_turnover_[pending_] = bar.turnover;
+  buf_fees_[pending_] = bar.fees;
+  buf_exposure_[pending_] = bar.gross_exposure;
+  if (options_.tail_metrics) returns_.push_back(bar.ret);
+  if (++pending_ == kBlock) {
+    FlushPending(state_);
+    pending_ = 0;
+    pending_benchmark_ = false;
+  }
+}
+
+void MetricsAccumulator::AddBars(const BarColumns& c) {
+  const std::size_t n = c.ret.size();
+  if (options_.tail_metrics) returns_.insert(returns_.end(), c.ret.begin(), c.ret.end());
+  auto part = [&](std::span<const double> x, std::size_t i, std::size_t len) {
+    return x.empty() ? x : x.subspan(i, len);
+  };
+  std::size_t i = 0;
+  // Whole blocks straight from the arrays once the buffer is empty; the rest through AddBar.
+  while (i < n) {
+    if (pending_ == 0 && n - i >= kBlock) {
+      const BarColumns block{part(c.ret, i, kBlock), part(c.benchmark, i, kBlock),
+                             part(c.turnover, i, kBlock), part(c.fees, i, kBlock),
+                             part(c.gross_exposure, i, kBlock)};
+      // A block whose benchmark is all NaN folds as one without a benchmark (as AddBar does).
+      BarColumns folded = block;
+      if (!block.benchmark.empty() && std::all_of(block.benchmark.begin(), block.benchmark.end(),
+                                                  [](double v) { return std::isnan(v); })) {
+        folded.benchmark = {};
+      }
+      FoldBlock(folded, options_.risk_free, state_);
+      i += kBlock;
+      continue;
+    }
+    buf_ret_[pending_] = c.ret[i];
+    const double bm = c.benchmark.empty() ? kNaN : c.benchmark[i];
+    buf_benchmark_[pending_] = bm;
+    pending_benchmark_ |= !std::isnan(bm);
+    buf_turnover_[pending_] = c.turnover.empty() ? 0.0 : c.turnover[i];
+    buf_fees_[pending_] = c.fees.empty() ? 0.0 : c.fees[i];
+    buf_exposure_[pending_] = c.gross_exposure.empty() ? 0.0 : c.gross_exposure[i];
+    ++i;
+    if (++pending_ == kBlock) {
+      FlushPending(state_);
+      pending_ = 0;
+      pending_benchmark_ = false;
+    }
+  }
+}
+
+void MetricsAccumulator::Reset() {
+  state_ = State{};
+  trades_ = wins_ = holding_sum_ = 0;
+  gross_profit_ = gross_loss_ = pnl_sum_ = trade_ret_sum_ = 0;
+  pending_ = 0;
+  pending_benchmark_ = false;
+  returns_.clear();
 }
 
 void MetricsAccumulator::AddTrade(const TradeRecord& trade) {
@@ -181,15 +366,117 @@ void MetricsAccumulator::AddTrade(const TradeRecord& trade) {
   holding_sum_ += trade.holding_bars;
 }
 
+namespace {
+
+// Order-preserving map of a double onto an unsigned integer (NaN excluded by the caller).
+std::uint64_t SortKey(double x) {
+  std::uint64_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return (u >> 63) != 0 ? ~u : u | (std::uint64_t{1} << 63);
+}
+
+// The values of ranks[j] (0-based, ascending) of x, exactly, in O(n): a radix histogram on the
+// top kBits of the keys finds each rank's bucket, then nth_element runs inside that bucket only.
+void SelectRanks(std::span<const double> x, std::span<const std::size_t> ranks,
+                 std::span<double> out) {
+  constexpr int kBits = 16;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
+  // Two interleaved histograms, so runs of equal values (flat bars) do not serialise on one
+  // counter.
+  std::vector<std::uint32_t> hist(2 * kBuckets, 0);
+  const std::size_t n = x.size();
+  std::size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    ++hist[SortKey(x[i]) >> (64 - kBits)];
+    ++hist[kBuckets + (SortKey(x[i + 1]) >> (64 - kBits))];
+  }
+  if (i < n) ++hist[SortKey(x[i]) >> (64 - kBits)];
+  std::vector<std::size_t> start(kBuckets + 1, 0);
+  for (std::size_t b = 0; b < kBuckets; ++b)
+    start[b + 1] = start[b] + hist[b] + hist[kBuckets + b];
+  std::vector<std::size_t> bucket_of(ranks.size());
+  for (std::size_t j = 0; j < ranks.size(); ++j) {
+    bucket_of[j] = static_cast<std::size_t>(std::upper_bound(start.begin(), start.end(), ranks[j]) -
+                                            start.begin() - 1);
+  }
+  std::vector<std::size_t> wanted(bucket_of);
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  std::vector<std::vector<double>> members(wanted.size());
+  std::vector<std::int8_t> slot(kBuckets, -1);  // bucket -> index into `wanted`, -1 = none
+  for (std::size_t w = 0; w < wanted.size(); ++w) {
+    members[w].reserve(start[wanted[w] + 1] - start[wanted[w]]);
+    slot[wanted[w]] = static_cast<std::int8_t>(w);
+  }
+  for (const double v : x) {
+    const std::int8_t w = slot[SortKey(v) >> (64 - kBits)];
+    if (w >= 0) members[static_cast<std::size_t>(w)].push_back(v);
+  }
+  for (std::size_t j = 0; j < ranks.size(); ++j) {
+    const auto w = static_cast<std::size_t>(
+        std::lower_bound(wanted.begin(), wanted.end(), bucket_of[j]) - wanted.begin());
+    std::vector<double>& m = members[w];
+    const auto k = static_cast<std::ptrdiff_t>(ranks[j] - start[bucket_of[j]]);
+    std::nth_element(m.begin(), m.begin() + k, m.end());
+    out[j] = m[static_cast<std::size_t>(k)];
+  }
+}
+
+// numpy.percentile(x, p), default "linear" method, operation by operation: virtual index
+// h = (n - 1)(p / 100), numpy's two-sided lerp between the order statistics at floor(h) and
+// floor(h) + 1 (`lo` and `hi`, selected by the caller).
+double Lerp(double virtual_index, double lo, double hi) {
+  const double gamma = virtual_index - std::floor(virtual_index);
+  const double diff = hi - lo;
+  return gamma >= 0.5 ? hi - diff * (1 - gamma) : lo + diff * gamma;
+}
+
+struct Tail {
+  double var_95, p95, cvar_95;
+};
+
+// var_95 (5th percentile), the 95th percentile and cvar_95 (mean of the k = floor((n-1) 0.05) + 1
+// smallest, empyrical's conditional_value_at_risk) of finite returns; n >= 1.
+Tail TailStatistics(std::span<const double> x) {
+  const std::size_t n = x.size();
+  const double h5 = (static_cast<double>(n) - 1) * 0.05;
+  const double h95 = (static_cast<double>(n) - 1) * 0.95;
+  const auto lo5 = static_cast<std::size_t>(std::floor(h5));
+  const auto lo95 = static_cast<std::size_t>(std::floor(h95));
+  const std::size_t k = lo5 + 1;
+  const std::size_t ranks[] = {lo5, std::min(lo5 + 1, n - 1), lo95, std::min(lo95 + 1, n - 1)};
+  double v[4];
+  SelectRanks(x, ranks, v);
+  Tail t;
+  t.var_95 = Lerp(h5, v[0], v[1]);
+  t.p95 = Lerp(h95, v[2], v[3]);
+  // The k smallest: every value below the k-th smallest (v[0]), summed in time order, plus as
+  // many copies of v[0] as make k.
+  const double kth = v[0];
+  double below = 0;
+  std::size_t count = 0;
+  for (const double r : x) {
+    const bool lt = r < kth;
+    below += lt ? r : 0.0;
+    count += lt;
+  }
+  t.cvar_95 = (below + static_cast<double>(k - count) * kth) / static_cast<double>(k);
+  return t;
+}
+
+}  // namespace
+
 Metrics MetricsAccumulator::Finish() const {
   Metrics m;
-  const double n = n_;
+  State st = state_;
+  FlushPending(st);
+  const double n = st.n;
   const double ann = options_.periods_per_year;
-  m.bars = static_cast<std::int64_t>(n_);
+  m.bars = static_cast<std::int64_t>(n);
 
   // Costs and trades do not depend on the returns.
-  m.fees = fees_sum_;
-  m.fees_fraction = fees_sum_ / options_.initial_capital;
+  m.fees = st.fees_sum;
+  m.fees_fraction = st.fees_sum / options_.initial_capital;
   m.trades = trades_;
   if (trades_ > 0) {
     const auto t = static_cast<double>(trades_);
@@ -199,52 +486,45 @@ Metrics MetricsAccumulator::Finish() const {
     m.avg_trade_return = trade_ret_sum_ / t;
     m.avg_holding_bars = static_cast<double>(holding_sum_) / t;
   }
-  if (n_ == 0) return m;
-  m.turnover = turnover_sum_ / n;
+  if (n == 0) return m;
+  m.turnover = st.turnover_sum / n;
   m.annual_turnover = m.turnover * ann;
-  m.exposure = static_cast<double>(exposed_bars_) / n;
-  m.avg_gross_exposure = exposure_sum_ / n;
-  if (nonfinite_) return m;
+  m.exposure = static_cast<double>(st.exposed_bars) / n;
+  m.avg_gross_exposure = st.exposure_sum / n;
+  if (st.nonfinite) return m;
 
   const double sqrt_ann = std::sqrt(ann);
-  m.total_return = wealth_ - 1;
-  m.annual_return = wealth_ < 0 ? kNaN : std::pow(wealth_, ann / n) - 1;
-  const double sd = SampleStd(m2_, n);
+  m.total_return = st.wealth - 1;
+  m.annual_return = st.wealth < 0 ? kNaN : std::pow(st.wealth, ann / n) - 1;
+  const double sd = SampleStd(st.m2, n);
   m.volatility = sd * sqrt_ann;
-  const double excess_mean = mean_ - options_.risk_free;
+  const double excess_mean = st.mean - options_.risk_free;
   m.sharpe = sd > 0 ? FiniteOrNaN(excess_mean / sd * sqrt_ann) : kNaN;
-  const double downside = std::sqrt(downside_sq_sum_ / n);
+  const double downside = std::sqrt(st.downside_sq_sum / n);
   m.sortino = n >= 2 && downside > 0 ? FiniteOrNaN(excess_mean / downside * sqrt_ann) : kNaN;
-  m.max_drawdown = max_dd_;
-  m.max_drawdown_duration = max_underwater_;
-  m.calmar = max_dd_ < 0 ? FiniteOrNaN(m.annual_return / -max_dd_) : kNaN;
+  m.max_drawdown = st.max_dd;
+  m.max_drawdown_duration = st.max_underwater;
+  m.calmar = st.max_dd < 0 ? FiniteOrNaN(m.annual_return / -st.max_dd) : kNaN;
 
-  if (benchmark_bars_ > 0) {
-    m.benchmark_return = benchmark_wealth_ - 1;
+  if (st.benchmark_bars > 0) {
+    m.benchmark_return = st.benchmark_wealth - 1;
     const double benchmark_annual =
-        benchmark_wealth_ < 0 ? kNaN : std::pow(benchmark_wealth_, ann / n) - 1;
+        st.benchmark_wealth < 0 ? kNaN : std::pow(st.benchmark_wealth, ann / n) - 1;
     m.excess_return = m.annual_return - benchmark_annual;
-    const double tracking = SampleStd(active_m2_, n);
-    m.information_ratio = tracking > 0 ? FiniteOrNaN(active_mean_ / tracking * sqrt_ann) : kNaN;
+    const double tracking = SampleStd(st.active_m2, n);
+    m.information_ratio = tracking > 0 ? FiniteOrNaN(st.active_mean / tracking * sqrt_ann) : kNaN;
   }
 
-  if (m2_ > 0) {
-    m.skew = FiniteOrNaN(std::sqrt(n) * m3_ / std::pow(m2_, 1.5));
-    m.kurtosis = FiniteOrNaN(n * m4_ / (m2_ * m2_) - 3);
+  if (st.m2 > 0) {
+    m.skew = FiniteOrNaN(std::sqrt(n) * st.m3 / std::pow(st.m2, 1.5));
+    m.kurtosis = FiniteOrNaN(n * st.m4 / (st.m2 * st.m2) - 3);
   }
 
   if (options_.tail_metrics) {
-    std::vector<double> sorted = returns_;
-    std::sort(sorted.begin(), sorted.end());
-    m.var_95 = Percentile(sorted, 5);
-    const double p95 = Percentile(sorted, 95);
-    m.tail_ratio = FiniteOrNaN(std::abs(p95) / std::abs(m.var_95));
-    // The worst floor((n - 1) * 0.05) + 1 returns, as empyrical's conditional_value_at_risk.
-    const auto k = static_cast<std::size_t>((n - 1) * 0.05) + 1;
-    double tail_sum = 0;
-    for (std::size_t i = 0; i < k; ++i)
-      tail_sum += sorted[i];
-    m.cvar_95 = tail_sum / static_cast<double>(k);
+    const Tail tail = TailStatistics(returns_);
+    m.var_95 = tail.var_95;
+    m.tail_ratio = FiniteOrNaN(std::abs(tail.p95) / std::abs(tail.var_95));
+    m.cvar_95 = tail.cvar_95;
   }
   return m;
 }
@@ -253,11 +533,7 @@ Metrics ComputeMetrics(std::span<const double> returns, std::span<const double> 
                        const MetricsOptions& options) {
   MetricsAccumulator acc(options);
   acc.Reserve(returns.size());
-  for (std::size_t t = 0; t < returns.size(); ++t) {
-    BarRecord bar{.ret = returns[t]};
-    if (!benchmark.empty()) bar.benchmark = benchmark[t];
-    acc.AddBar(bar);
-  }
+  acc.AddBars(BarColumns{.ret = returns, .benchmark = benchmark});
   return acc.Finish();
 }
 

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -288,6 +290,81 @@ TEST(MetricsInvariants, StreamingEqualsTwoPass) {
   for (std::size_t t = 0; t < r.size(); ++t)
     acc.AddBar({.ret = r[t], .benchmark = b[t]});
   ExpectBitIdentical(acc.Finish(), m);
+}
+
+// AddBars folds whole blocks straight from the arrays; it must give the bits of AddBar, whatever
+// the split into calls, with partial and missing benchmarks, and after Reset.
+TEST(MetricsInvariants, AddBarsEqualsAddBarBitForBit) {
+  const std::vector<double> r = Series(3001, 0.02, 21);
+  std::vector<double> b = Series(3001, 0.01, 22);
+  for (std::size_t t = 0; t < b.size(); t += 7)
+    b[t] = kNaN;  // missing benchmark bars
+  for (std::size_t t = 512; t < 1024; ++t)
+    b[t] = kNaN;  // whole blocks without a benchmark
+  std::vector<double> turnover(r.size()), fees(r.size()), exposure(r.size());
+  for (std::size_t t = 0; t < r.size(); ++t) {
+    turnover[t] = std::abs(r[t]) * 3;
+    fees[t] = std::abs(r[t]) * 100;
+    exposure[t] = t % 5 == 0 ? 0.0 : 0.9;
+  }
+  MetricsAccumulator one;
+  for (std::size_t t = 0; t < r.size(); ++t)
+    one.AddBar({.ret = r[t],
+                .benchmark = b[t],
+                .turnover = turnover[t],
+                .fees = fees[t],
+                .gross_exposure = exposure[t]});
+  const Metrics expected = one.Finish();
+  for (const std::size_t split :
+       {std::size_t{1}, std::size_t{100}, std::size_t{256}, std::size_t{700}, r.size()}) {
+    MetricsAccumulator many;
+    many.AddBar({.ret = 0.5});  // then Reset: nothing of it may remain
+    many.AddTrade({.pnl = 1});
+    many.Reset();
+    for (std::size_t t0 = 0; t0 < r.size(); t0 += split) {
+      const std::size_t n = std::min(split, r.size() - t0);
+      auto part = [&](const std::vector<double>& v) { return std::span(v).subspan(t0, n); };
+      many.AddBars({.ret = part(r),
+                    .benchmark = part(b),
+                    .turnover = part(turnover),
+                    .fees = part(fees),
+                    .gross_exposure = part(exposure)});
+    }
+    ExpectBitIdentical(many.Finish(), expected);
+  }
+}
+
+// var_95, cvar_95 and tail_ratio are exact order statistics: equal to the plain sort-based
+// formulas (numpy's linear percentile; the k smallest), on data full of ties (flat bars).
+TEST(MetricsInvariants, TailStatisticsAreExactOrderStatistics) {
+  for (const std::size_t n : {std::size_t{1}, std::size_t{2}, std::size_t{19}, std::size_t{20},
+                              std::size_t{21}, std::size_t{1000}, std::size_t{100003}}) {
+    std::vector<double> r = Series(n, 0.01, static_cast<std::uint64_t>(n));
+    for (std::size_t t = 0; t < n; t += 2)
+      r[t] = 0.0;  // half the bars flat
+    for (std::size_t t = 1; t < n; t += 9)
+      r[t] = -0.0125;  // repeated losses
+    std::vector<double> sorted = r;
+    std::sort(sorted.begin(), sorted.end());
+    auto percentile = [&](double p) {
+      const double h = (static_cast<double>(n) - 1) * p;
+      const auto lo = static_cast<std::size_t>(std::floor(h));
+      const double a = sorted[lo], b = sorted[std::min(lo + 1, n - 1)];
+      const double g = h - std::floor(h);
+      return g >= 0.5 ? b - (b - a) * (1 - g) : a + (b - a) * g;
+    };
+    const std::size_t k = static_cast<std::size_t>((static_cast<double>(n) - 1) * 0.05) + 1;
+    const double cvar = std::accumulate(sorted.begin(), sorted.begin() + k, 0.0) / k;
+    const Metrics m = ComputeMetrics(r);
+    EXPECT_EQ(m.var_95, percentile(0.05)) << n;
+    EXPECT_NEAR(m.cvar_95, cvar, 1e-12 * std::abs(cvar)) << n;  // summation order differs
+    const double tail = std::abs(percentile(0.95)) / std::abs(percentile(0.05));
+    if (std::isfinite(tail)) {
+      EXPECT_EQ(m.tail_ratio, tail) << n;
+    } else {
+      EXPECT_TRUE(std::isnan(m.tail_ratio)) << n;
+    }
+  }
 }
 
 TEST(MetricsInvariants, DeterministicAndFinishIsRepeatable) {
