@@ -27,9 +27,12 @@ void StoreOptions::Add(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
 }
 
+std::filesystem::path StoreOptions::Root() const {
+  return store.empty() ? data::DefaultStoreRoot() : std::filesystem::path(store);
+}
+
 Result<std::unique_ptr<data::SnapshotStore>> StoreOptions::Open() const {
-  return data::OpenLocalStore(store.empty() ? data::DefaultStoreRoot()
-                                            : std::filesystem::path(store));
+  return data::OpenLocalStore(Root());
 }
 
 Result<std::map<std::string, double>> ParseNumberAssignments(const std::vector<std::string>& items,

@@ -27,6 +27,8 @@ struct StoreOptions {
   std::string store;  // --store; empty: $QRAFT_HOME or ~/.qraft
   int threads = 0;    // --threads; 0: all cores
   void Add(CLI::App& app);
+  /// The store's root directory.
+  std::filesystem::path Root() const;
   Result<std::unique_ptr<data::SnapshotStore>> Open() const;
 };
 

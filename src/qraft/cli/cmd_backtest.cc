@@ -4,13 +4,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "qraft/cli/cli_common.h"
 #include "qraft/cli/commands.h"
 #include "qraft/core/parallel.h"
-#include "qraft/engines/backtest.h"
+#include "qraft/engines/results.h"
+#include "qraft/engines/study.h"
 
 namespace qraft::cli {
 namespace {
@@ -19,114 +20,132 @@ struct Args {
   StoreOptions store;
   std::string file, data, objective = "sharpe", out;
   std::vector<std::string> params;
-  std::size_t top = 0;
+  std::size_t top = 0, keep = 10;
   std::string sample;  // random | lhs; empty = the whole grid
   std::size_t samples = 100;
   std::uint64_t seed = 1;
+  std::string pareto = "sharpe,max_drawdown";
+  std::size_t warmup = 0;
+  std::string warmup_min;  // METRIC=VALUE
+  bool no_cache = false;
   bool json = false;
 };
 
 nlohmann::json ResultJson(const engines::CombinationResult& r) {
-  return {{"params", r.params}, {"metrics", engines::ToJson(r.metrics)}};
+  nlohmann::json j = {{"params", r.params}, {"metrics", engines::ToJson(r.metrics)}};
+  if (r.stopped) j["stopped"] = true;
+  return j;
+}
+
+// The combinations to run: the sample, the grid, or one bound combination.
+Result<std::vector<strategy::ParamValues>> Combinations(const Args& a,
+                                                        const strategy::StrategySpec& spec,
+                                                        bool sweep) {
+  if (sweep && !a.sample.empty()) {
+    if (a.sample != "random" && a.sample != "lhs") {
+      return Status::InvalidArgument(
+          fmt::format("--sample '{}': expected random or lhs (Latin hypercube)", a.sample));
+    }
+    return spec.Sample(a.sample == "lhs" ? strategy::StrategySpec::Sampling::kLatinHypercube
+                                         : strategy::StrategySpec::Sampling::kRandom,
+                       a.samples, a.seed);
+  }
+  if (sweep) return spec.Combinations();
+  QRAFT_ASSIGN_OR_RETURN(const auto overrides, ParseNumberAssignments(a.params, "--params"));
+  QRAFT_ASSIGN_OR_RETURN(strategy::ParamValues bound, spec.Bind(overrides));
+  return std::vector<strategy::ParamValues>{std::move(bound)};
+}
+
+// --warmup N --warmup-min METRIC=VALUE: stop combinations whose warm-up METRIC is below VALUE.
+Result<std::optional<engines::EarlyStop>> EarlyStopOf(const Args& a) {
+  if (a.warmup == 0 && a.warmup_min.empty()) return std::optional<engines::EarlyStop>();
+  if (a.warmup == 0 || a.warmup_min.empty()) {
+    return Status::InvalidArgument("--warmup and --warmup-min go together");
+  }
+  QRAFT_ASSIGN_OR_RETURN(const auto rule, ParseNumberAssignments({a.warmup_min}, "--warmup-min"));
+  const auto& [metric, min] = *rule.begin();
+  const engines::MetricField* field = nullptr;
+  for (const engines::MetricField& f : engines::MetricFields())
+    if (f.name == metric) field = &f;
+  if (field == nullptr) {
+    return Status::InvalidArgument(fmt::format("--warmup-min: unknown metric '{}'", metric));
+  }
+  engines::EarlyStop stop;
+  stop.warmup_bars = a.warmup;
+  stop.stop = [field, threshold = min](const engines::CombinationResult& r, std::size_t) {
+    const double v = engines::MetricValue(r.metrics, *field);
+    return std::isnan(v) || v < threshold;
+  };
+  return std::optional<engines::EarlyStop>(std::move(stop));
 }
 
 int Run(const Args& a, bool sweep) {
   ThreadLimit limit(a.store.threads);
   auto spec = strategy::LoadStrategy(a.file);
   if (!spec.ok()) return Fail(spec.status());
-  std::vector<strategy::ParamValues> combos;
-  if (sweep && !a.sample.empty()) {
-    if (a.sample != "random" && a.sample != "lhs") {
-      return Fail(Status::InvalidArgument(
-          fmt::format("--sample '{}': expected random or lhs (Latin hypercube)", a.sample)));
-    }
-    auto drawn = spec->Sample(a.sample == "lhs" ? strategy::StrategySpec::Sampling::kLatinHypercube
-                                                : strategy::StrategySpec::Sampling::kRandom,
-                              a.samples, a.seed);
-    if (!drawn.ok()) return Fail(drawn.status());
-    combos = std::move(*drawn);
-  } else if (sweep) {
-    auto all = spec->Combinations();
-    if (!all.ok()) return Fail(all.status());
-    combos = std::move(*all);
-  } else {
-    auto overrides = ParseNumberAssignments(a.params, "--params");
-    if (!overrides.ok()) return Fail(overrides.status());
-    auto bound = spec->Bind(*overrides);
-    if (!bound.ok()) return Fail(bound.status());
-    combos.push_back(std::move(*bound));
-  }
+  auto combos = Combinations(a, *spec, sweep);
+  if (!combos.ok()) return Fail(combos.status());
+  auto early = EarlyStopOf(a);
+  if (!early.ok()) return Fail(early.status());
   auto store = a.store.Open();
   if (!store.ok()) return Fail(store.status());
+  std::unique_ptr<engines::ResultCache> cache;
+  if (!a.no_cache) {
+    auto opened = engines::ResultCache::Open(a.store.Root() / "cache" / "results.db");
+    if (!opened.ok()) return Fail(opened.status());
+    cache = std::move(*opened);
+  }
+  engines::StudyOptions options;
+  options.objective = a.objective;
+  options.pareto = SplitList(a.pareto);
+  options.keep = a.out.empty() ? 0 : a.keep;
+  options.top = a.top;
+  options.early_stop = std::move(*early);
+  options.cache = cache.get();
   TerminalProgress progress;  // silent unless stderr is a terminal
-  auto run =
-      engines::RunSweepOnSnapshot(**store, a.data, *spec, combos, {},
-                                        sweep ? static_cast<Progress&>(progress) : NullProgress());
-  if (!run.ok()) return Fail(run.status());
-  const auto& results = run->sweep.results;
+  auto study = engines::RunStudy(**store, a.data, *spec, *combos, options,
+                                 sweep ? static_cast<Progress&>(progress) : NullProgress());
+  if (!study.ok()) return Fail(study.status());
+  const engines::SweepOutput& out = *study;
+  if (!a.out.empty()) {
+    if (Status st = engines::WriteResultDir(a.out, out); !st.ok()) return Fail(st);
+  }
+  const auto& results = out.results;
   if (!sweep) {
-    const nlohmann::json j = {{"dsl_hash", run->sweep.dsl_hash},
-                              {"snapshot_id", run->snapshot_id},
+    const nlohmann::json j = {{"dsl_hash", out.dsl_hash},
+                              {"snapshot_id", out.snapshot_id},
                               {"params", results[0].params},
                               {"metrics", engines::ToJson(results[0].metrics)},
                               {"assumptions", spec->assumptions}};
     if (a.json) {
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("%s on %s\n%s\n", a.file.c_str(), run->snapshot_id.substr(0, 12).c_str(),
+      std::printf("%s on %s\n%s\n", a.file.c_str(), out.snapshot_id.substr(0, 12).c_str(),
                   j["metrics"].dump(2).c_str());
+      if (!a.out.empty()) std::printf("results: %s\n", a.out.c_str());
     }
     return kExitOk;
   }
-  auto order = engines::RankResults(results, a.objective, a.top);
-  if (!order.ok()) return Fail(order.status());
-  if (!a.out.empty()) {
-    // The metrics matrix: one row per combination, in combination order.
-    std::filesystem::create_directories(a.out);
-    std::ofstream csv(std::filesystem::path(a.out) / "metrics.csv");
-    std::vector<std::string> names;
-    for (const auto& [k, v] : results[0].params)
-      names.push_back(k);
-    for (const std::string& n : names)
-      csv << n << ',';
-    bool first = true;
-    for (const engines::MetricField& f : engines::MetricFields()) {
-      csv << (first ? "" : ",") << f.name;
-      first = false;
-    }
-    csv << '\n';
-    for (const engines::CombinationResult& r : results) {
-      for (const std::string& n : names)
-        csv << fmt::format("{},", r.params.at(n));
-      first = true;
-      for (const engines::MetricField& f : engines::MetricFields()) {
-        const double v = engines::MetricValue(r.metrics, f);
-        csv << (first ? "" : ",") << (std::isnan(v) ? std::string() : fmt::format("{}", v));
-        first = false;
-      }
-      csv << '\n';
-    }
-    if (!csv) return Fail(Status::IOError(fmt::format("{}: cannot write metrics.csv", a.out)));
-  }
-  nlohmann::json list = nlohmann::json::array();
-  for (std::size_t i : *order)
-    list.push_back(ResultJson(results[i]));
   if (a.json) {
-    std::printf("%s\n", nlohmann::json({{"dsl_hash", run->sweep.dsl_hash},
-                                        {"snapshot_id", run->snapshot_id},
-                                        {"combinations", results.size()},
-                                        {"objective", a.objective},
-                                        {"results", list}})
-                            .dump()
-                            .c_str());
+    nlohmann::json list = nlohmann::json::array();
+    for (std::size_t i : out.top)
+      list.push_back(ResultJson(results[i]));
+    nlohmann::json j = {{"dsl_hash", out.dsl_hash},
+                        {"snapshot_id", out.snapshot_id},
+                        {"combinations", results.size()},
+                        {"objective", out.objective},
+                        {"results", list},
+                        {"pareto", out.pareto}};
+    if (!a.out.empty()) j["out"] = a.out;
+    std::printf("%s\n", j.dump().c_str());
     return kExitOk;
   }
   std::printf("%s: %zu combinations on %s, best by %s:\n", a.file.c_str(), results.size(),
-              run->snapshot_id.substr(0, 12).c_str(), a.objective.c_str());
+              out.snapshot_id.substr(0, 12).c_str(), out.objective.c_str());
   std::printf("  %-36s %10s %10s %10s %8s %10s\n", "params", "total_ret", "sharpe", "max_dd",
               "orders", "fees");
-  for (std::size_t k = 0; k < order->size() && k < 10; ++k) {
-    const engines::CombinationResult& r = results[(*order)[k]];
+  for (std::size_t k = 0; k < out.top.size() && k < 10; ++k) {
+    const engines::CombinationResult& r = results[out.top[k]];
     std::string p;
     for (const auto& [n, v] : r.params)
       p += fmt::format("{}{}={}", p.empty() ? "" : " ", n, v);
@@ -134,7 +153,12 @@ int Run(const Args& a, bool sweep) {
                 r.metrics.sharpe, r.metrics.max_drawdown, static_cast<long long>(r.orders),
                 r.metrics.fees);
   }
-  if (!a.out.empty()) std::printf("metrics matrix: %s/metrics.csv\n", a.out.c_str());
+  std::size_t stopped = 0;
+  for (const engines::CombinationResult& r : results)
+    stopped += r.stopped;
+  if (stopped > 0) std::printf("stopped after the warm-up: %zu combinations\n", stopped);
+  std::printf("Pareto front (%s): %zu combinations\n", a.pareto.c_str(), out.pareto.size());
+  if (!a.out.empty()) std::printf("results: %s\n", a.out.c_str());
   return kExitOk;
 }
 
@@ -143,6 +167,8 @@ void AddCommon(CLI::App* cmd, Args* a) {
   cmd->add_option("strategy", a->file, "Strategy YAML (docs/dsl.md)")->required();
   cmd->add_option("--data", a->data, "Snapshot reference")->required();
   cmd->add_flag("--json", a->json, "Print JSON");
+  cmd->add_flag("--no-cache", a->no_cache,
+                "Recompute every combination (default: reuse cached results of this build)");
 }
 
 }  // namespace
@@ -150,9 +176,10 @@ void AddCommon(CLI::App* cmd, Args* a) {
 void RegisterBacktest(CLI::App& app, int* exit_code) {
   {
     auto a = std::make_shared<Args>();
-    CLI::App* cmd = app.add_subcommand("backtest", "Back-test a strategy (signal strategies)");
+    CLI::App* cmd = app.add_subcommand("backtest", "Back-test a strategy at one parameter combination");
     AddCommon(cmd, a.get());
     cmd->add_option("--params", a->params, "Parameter values NAME=NUMBER (default: defaults)");
+    cmd->add_option("--out", a->out, "Result directory (result.json, metrics, curve, trades)");
     cmd->callback([a, exit_code] { *exit_code = Run(*a, false); });
   }
   {
@@ -161,7 +188,16 @@ void RegisterBacktest(CLI::App& app, int* exit_code) {
     AddCommon(cmd, a.get());
     cmd->add_option("--top", a->top, "Keep the best N by the objective (default: all)");
     cmd->add_option("--objective", a->objective, "Metric to rank by (default sharpe)");
-    cmd->add_option("--out", a->out, "Directory for metrics.csv");
+    cmd->add_option("--out", a->out,
+                    "Result directory: result.json, metrics.csv/.parquet, the kept candidates' "
+                    "curves and trades (docs/report.md)");
+    cmd->add_option("--keep", a->keep, "Candidates kept with curves and trades (default 10)");
+    cmd->add_option("--pareto", a->pareto,
+                    "Pareto objectives, comma-separated; '-' minimises (default "
+                    "sharpe,max_drawdown)");
+    cmd->add_option("--warmup", a->warmup, "Early stop: bars of the warm-up run");
+    cmd->add_option("--warmup-min", a->warmup_min,
+                    "Early stop: METRIC=VALUE; combinations below it after the warm-up stop");
     cmd->add_option("--sample", a->sample, "Sample the grid instead: random or lhs");
     cmd->add_option("--samples", a->samples, "How many combinations to sample (default 100)");
     cmd->add_option("--seed", a->seed, "Seed of the sampler (default 1)");

@@ -22,9 +22,7 @@ constexpr int kExitLeak = 3;
 struct Common {
   StoreOptions store;
   bool json = false;
-  std::filesystem::path Root() const {
-    return store.store.empty() ? data::DefaultStoreRoot() : std::filesystem::path(store.store);
-  }
+  std::filesystem::path Root() const { return store.Root(); }
   Result<std::unique_ptr<factor::FactorRegistry>> Registry() const {
     std::error_code ec;
     std::filesystem::create_directories(Root(), ec);

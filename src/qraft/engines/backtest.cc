@@ -7,12 +7,14 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <optional>
 
 #include "qraft/core/parallel.h"
 #include "qraft/core/time.h"
 #include "qraft/engines/portfolio_sim.h"
 #include "qraft/engines/signal_sim.h"
+#include "qraft/engines/weights_sim.h"
 #include "qraft/expr/compiler.h"
 #include "qraft/expr/evaluator.h"
 
@@ -24,14 +26,11 @@ using strategy::StrategySpec;
 
 Status Unsupported(std::string_view what) {
   return Status::Unimplemented(
-      fmt::format("{} is not supported by the signal engine yet (issue 4)", what));
+      fmt::format("{} is not supported by the fast engine yet", what));
 }
 
 // Everything RunSweep cannot run is refused up front, by name.
 Status CheckSupported(const StrategySpec& s) {
-  if (s.selection.mode != strategy::Selection::Mode::kAllSignals) {
-    return Unsupported("selection.mode quantile or threshold");
-  }
   if (s.position.scheme != strategy::Position::Scheme::kEqual) {
     return Unsupported("position.scheme other than equal");
   }
@@ -214,21 +213,29 @@ Result<Batch> CompileBatch(const std::vector<expr::ExprSpec>& exprs,
 
 // ---- cross-sectional top-k (Qlib TopkDropout) --------------------------------------------
 
-Status CheckTopkSupported(const StrategySpec& s) {
+// What the portfolio engines cannot run is refused up front, by name.
+Status CheckPortfolioSupported(const StrategySpec& s) {
+  const bool dropout = s.selection.n_drop.has_value();
   if (!s.signals.long_entry.empty() || !s.signals.short_entry.empty()) {
-    return Unsupported("signals together with selection.mode topk");
+    return Unsupported("signals together with a selection mode");
   }
-  if (s.position.scheme != strategy::Position::Scheme::kEqual) {
-    return Unsupported("position.scheme other than equal");
+  if (dropout && s.selection.mode != strategy::Selection::Mode::kTopK) {
+    return Status::InvalidArgument("selection.n_drop needs selection.mode topk");
   }
   const auto& r = s.risk;
-  if (r.stop_loss || r.take_profit || r.trailing_stop || r.max_drawdown || r.turnover_max ||
-      r.group_max_weight) {
-    return Unsupported("risk rules with selection.mode topk");
-  }
-  if (s.cooldown_bars) return Unsupported("cooldown_days");
   const auto& c = s.costs;
-  if (c.spread_bps || c.impact_alpha || c.latency_ms) return Unsupported("costs.slippage");
+  if (dropout) {
+    // Qlib's TopkDropout has no weights, stops or slippage of its own.
+    if (s.position.scheme != strategy::Position::Scheme::kEqual || s.position.max_weight)
+      return Unsupported("position (scheme, max_weight) with selection.n_drop (TopkDropout)");
+    if (r.stop_loss || r.take_profit || r.trailing_stop || r.max_drawdown || r.turnover_max ||
+        r.group_max_weight)
+      return Unsupported("risk rules with selection.n_drop (TopkDropout)");
+    if (s.cooldown_bars) return Unsupported("cooldown_days with selection.n_drop (TopkDropout)");
+    if (c.spread_bps || c.impact_alpha)
+      return Unsupported("costs.slippage with selection.n_drop (TopkDropout)");
+  }
+  if (c.latency_ms) return Unsupported("costs.slippage.latency_ms (the precise engine's)");
   if (s.universe.kind == strategy::Universe::Kind::kFilter) return Unsupported("universe.filter");
   if (s.universe.kind == strategy::Universe::Kind::kInstrumentsFile) {
     return Unsupported("universe.instruments");
@@ -236,76 +243,238 @@ Status CheckTopkSupported(const StrategySpec& s) {
   return Status::OK();
 }
 
-Result<SweepResult> RunTopkSweep(const StrategySpec& spec, const Panel& panel,
-                                 std::span<const strategy::ParamValues> combinations,
-                                 const BacktestOptions& options, Progress& progress) {
-  QRAFT_RETURN_NOT_OK(CheckTopkSupported(spec));
+// Costs of a combination as rates (fractions) and money.
+struct CostRates {
+  double fee = 0, tax = 0, min_fee = 0, half_spread = 0, impact_alpha = 0, impact_beta = 0.5;
+};
+
+CostRates CostsOf(const StrategySpec& spec, const strategy::ParamValues& params) {
+  const strategy::Costs& c = spec.costs;
+  auto get = [&](const std::optional<strategy::Num>& n, double scale, double fallback) {
+    return n ? n->Resolve(params) / scale : fallback;
+  };
+  return CostRates{.fee = get(c.fee_bps, 1e4, 0),
+                   .tax = get(c.tax_bps, 1e4, 0),
+                   .min_fee = get(c.min_fee, 1, 0),
+                   .half_spread = get(c.spread_bps, 2e4, 0),
+                   .impact_alpha = get(c.impact_alpha, 1, 0),
+                   .impact_beta = get(c.impact_beta, 1, 0.5)};
+}
+
+double Optional(const std::optional<strategy::Num>& n, const strategy::ParamValues& params) {
+  return n ? n->Resolve(params) : kNaN;
+}
+
+// Cross-sectional strategies. With selection.n_drop: Qlib's TopkDropout + Exchange on the score
+// (SimulateTopkDropout; decisions on the previous bar's score, dealt at the execution price).
+// Otherwise: target weights (SimulateWeights; decided at the end of a rebalance bar, filled at
+// the next bar's execution price). Combinations that differ only in parameters the score does not
+// read share it: each distinct score (one node of the compiled graph) is evaluated (and, for
+// TopkDropout, ranked) once, then every combination using it runs on it in parallel.
+Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& panel,
+                                      std::span<const strategy::ParamValues> combinations,
+                                      const BacktestOptions& options, Progress& progress) {
+  QRAFT_RETURN_NOT_OK(CheckPortfolioSupported(spec));
+  const bool dropout = spec.selection.n_drop.has_value();
   SweepResult out;
   out.dsl_hash = spec.DslHash();
   const std::size_t S = panel.num_symbols(), T = panel.num_times();
-  const char* deal_field = FillOf(spec).field;  // decisions already use the previous bar
-  const auto deal = panel.FindField(deal_field);
+  const Fill fill = FillOf(spec);
+  const auto deal = panel.FindField(fill.field);
   const auto close = panel.FindField("close");
   if (!deal || !close) {
     return Status::InvalidArgument(
-        fmt::format("selection topk needs the fields close and {}", deal_field));
+        fmt::format("a selection strategy needs the fields close and {}", fill.field));
+  }
+  // The weights engine fills at bar t+1's deal price; a close fill (assume_close_fill) is bar
+  // t's close, i.e. the close moved one bar later.
+  std::vector<double> shifted_close;
+  std::span<const double> deal_price = panel.field(*deal);
+  if (!dropout && fill.shift == 0) {
+    shifted_close.assign(S * T, kNaN);
+    const std::span<const double> c = panel.field(*close);
+    for (std::size_t sym = 0; sym < S; ++sym)
+      for (std::size_t t = 1; t < T; ++t)
+        shifted_close[sym * T + t] = c[sym * T + t - 1];
+    deal_price = shifted_close;
+  }
+  std::span<const double> volume;
+  if (!dropout && spec.costs.impact_alpha) {
+    const auto v = panel.FindField("volume");
+    if (!v) return Status::InvalidArgument("costs.slippage.impact needs the field volume");
+    volume = panel.field(*v);
+  }
+  std::span<const double> group;
+  if (spec.risk.group_max_weight) {
+    const auto g = panel.FindField(spec.risk.group_max_weight->field);
+    if (!g) {
+      return Status::InvalidArgument(
+          fmt::format("risk.group_max_weight.field '{}' is not a field of the data",
+                      spec.risk.group_max_weight->field));
+    }
+    group = panel.field(*g);
   }
   const std::vector<std::uint8_t> rebalance = RebalanceBars(spec.rebalance, panel.calendar());
   MetricsOptions metric_options = options.metrics;
   metric_options.initial_capital = options.initial_capital;
-  std::vector<expr::ExprSpec> exprs = {{"score", spec.selection.score}};
-  std::size_t batch = options.batch;
-  if (batch == 0) {
-    batch = std::clamp<std::size_t>((std::size_t{256} << 20) / (S * T * 8 + 1), 1, 256);
+
+  const std::vector<expr::ExprSpec> exprs = {{"score", spec.selection.score}};
+  std::vector<std::vector<std::size_t>> groups;
+  {
+    expr::CompileOptions compile;
+    compile.known_fields = panel.field_names();
+    QRAFT_ASSIGN_OR_RETURN(expr::GridProgram grid,
+                           expr::CompileCombinations(exprs, combinations, compile));
+    std::map<expr::NodeId, std::size_t> group_of;
+    for (std::size_t c = 0; c < combinations.size(); ++c) {
+      const expr::NodeId node = grid.program.outputs()[c].node;
+      const auto [it, added] = group_of.emplace(node, groups.size());
+      if (added) groups.emplace_back();
+      groups[it->second].push_back(c);
+    }
   }
   out.results.resize(combinations.size());
+  if (options.keep_details) out.details.resize(combinations.size());
   progress.Start("sweep", combinations.size());
-  for (std::size_t first = 0; first < combinations.size(); first += batch) {
-    QRAFT_ASSIGN_OR_RETURN(const Batch b, CompileBatch(exprs, combinations, first, batch, panel));
-    const std::size_t b0 = b.first;
-    const std::vector<strategy::ParamValues>& combos = b.combos;
+  std::vector<double> score;
+  for (const std::vector<std::size_t>& group_combos : groups) {
+    QRAFT_ASSIGN_OR_RETURN(const Batch b,
+                           CompileBatch(exprs, combinations, group_combos[0], 1, panel));
     QRAFT_ASSIGN_OR_RETURN(Panel scores, expr::Evaluate(b.program, panel));
+    const std::span<const double> raw = scores.field(0);
+    ScoreRanking ranking;
+    if (dropout) {
+      // Scores exist only on rebalance bars: elsewhere TopkDropout places no orders.
+      score.resize(S * T);
+      for (std::size_t i = 0; i < S * T; ++i)
+        score[i] = rebalance[i % T] ? raw[i] : kNaN;
+      ranking = RankScores(score, static_cast<std::int64_t>(S), static_cast<std::int64_t>(T));
+    }
     QRAFT_RETURN_NOT_OK(
-        ParallelForStatus(combos.size(), 1, [&](std::size_t c0, std::size_t c1) -> Status {
-          std::vector<double> score(S * T);
-          for (std::size_t c = c0; c < c1; ++c) {
-            const strategy::ParamValues& params = combos[c];
-            // Scores exist only on rebalance bars: elsewhere TopkDropout places no orders.
-            const std::span<const double> raw = scores.field(c);
-            for (std::size_t i = 0; i < S * T; ++i) {
-              score[i] = rebalance[i % T] ? raw[i] : std::nan("");
-            }
-            TopkDropoutOptions o;
-            o.topk = static_cast<std::int64_t>(spec.selection.topk.Resolve(params));
-            // Without n_drop every name that left the top k may be replaced at once.
-            o.n_drop = spec.selection.n_drop.param.empty() && spec.selection.n_drop.value == 0
-                           ? o.topk
-                           : static_cast<std::int64_t>(spec.selection.n_drop.Resolve(params));
-            if (spec.hold_min_bars) {
-              o.hold_thresh = static_cast<std::int64_t>(spec.hold_min_bars->Resolve(params));
-            }
-            const double fee = spec.costs.fee_bps ? spec.costs.fee_bps->Resolve(params) / 1e4 : 0;
-            const double tax = spec.costs.tax_bps ? spec.costs.tax_bps->Resolve(params) / 1e4 : 0;
-            o.open_cost = fee;
-            o.close_cost = fee + tax;
-            o.min_cost = spec.costs.min_fee ? spec.costs.min_fee->Resolve(params) : 0;
-            o.trade_unit = std::nan("");  // lot sizes come with the market packs (issue 5)
-            o.init_cash = options.initial_capital;
-            TopkDropoutInputs in;
-            in.symbols = static_cast<std::int64_t>(S);
-            in.bars = static_cast<std::int64_t>(T);
-            in.score = score;
-            in.close = panel.field(*close);
-            in.deal_price = panel.field(*deal);
+        ParallelForStatus(group_combos.size(), 1, [&](std::size_t g0, std::size_t g1) -> Status {
+          for (std::size_t g = g0; g < g1; ++g) {
+            const std::size_t c = group_combos[g];
+            const strategy::ParamValues& params = combinations[c];
+            const CostRates costs = CostsOf(spec, params);
             MetricsAccumulator acc(metric_options);
             acc.Reserve(T);
-            TopkDropoutResult r;
-            QRAFT_RETURN_NOT_OK(SimulateTopkDropout(in, o, &r, {}, {}, &acc));
-            CombinationResult& res = out.results[b0 + c];
+            CombinationResult& res = out.results[c];
             res.params = params;
+            std::vector<CurvePoint> curve;
+            if (dropout) {
+              TopkDropoutOptions o;
+              o.topk = static_cast<std::int64_t>(spec.selection.topk.Resolve(params));
+              o.n_drop = static_cast<std::int64_t>(spec.selection.n_drop->Resolve(params));
+              if (spec.hold_min_bars) {
+                o.hold_thresh = static_cast<std::int64_t>(spec.hold_min_bars->Resolve(params));
+              }
+              o.open_cost = costs.fee;
+              o.close_cost = costs.fee + costs.tax;
+              o.min_cost = costs.min_fee;
+              o.trade_unit = kNaN;  // lot sizes come with the market packs (issue 5)
+              o.init_cash = options.initial_capital;
+              TopkDropoutInputs in;
+              in.symbols = static_cast<std::int64_t>(S);
+              in.bars = static_cast<std::int64_t>(T);
+              in.score = score;
+              in.close = panel.field(*close);
+              in.deal_price = deal_price;
+              in.ranking = &ranking;
+              std::vector<TopkDropoutBar> report(options.keep_details ? T : 0);
+              TopkDropoutResult r;
+              QRAFT_RETURN_NOT_OK(SimulateTopkDropout(in, o, &r, report, {}, &acc));
+              res.orders = r.orders;
+              res.final_value = r.final_value;
+              double prev = options.initial_capital;
+              for (std::size_t t = 0; t < report.size(); ++t) {
+                const TopkDropoutBar& bar = report[t];
+                curve.push_back({.time = panel.calendar()[t],
+                                 .equity = bar.account,
+                                 .exposure = bar.stock_value / bar.account,
+                                 .turnover = bar.traded_money / prev,
+                                 .fees = bar.cost_money});
+                prev = bar.account;
+              }
+            } else {
+              WeightsSimOptions o;
+              using Mode = strategy::Selection::Mode;
+              using Scheme = strategy::Position::Scheme;
+              o.select =
+                  spec.selection.mode == Mode::kQuantile    ? WeightsSimOptions::Select::kQuantile
+                  : spec.selection.mode == Mode::kThreshold ? WeightsSimOptions::Select::kThreshold
+                                                            : WeightsSimOptions::Select::kTopK;
+              o.topk = static_cast<std::int64_t>(spec.selection.topk.Resolve(params));
+              o.quantile = spec.selection.quantile.Resolve(params);
+              o.threshold = spec.selection.threshold.Resolve(params);
+              switch (spec.position.scheme) {
+                case Scheme::kEqual:
+                  o.scheme = WeightsSimOptions::Scheme::kEqual;
+                  break;
+                case Scheme::kScoreWeight:
+                  o.scheme = WeightsSimOptions::Scheme::kScoreWeight;
+                  break;
+                case Scheme::kInverseVol:
+                  o.scheme = WeightsSimOptions::Scheme::kInverseVol;
+                  break;
+                case Scheme::kVolTarget:
+                  o.scheme = WeightsSimOptions::Scheme::kVolTarget;
+                  break;
+              }
+              o.target_vol = Optional(spec.position.target_vol, params);
+              o.periods_per_year = metric_options.periods_per_year;
+              o.vol_window = static_cast<std::int64_t>(spec.position.vol_window.Resolve(params));
+              o.max_weight = Optional(spec.position.max_weight, params);
+              o.turnover_max = Optional(spec.risk.turnover_max, params);
+              o.group_max = spec.risk.group_max_weight
+                                ? spec.risk.group_max_weight->max.Resolve(params)
+                                : kNaN;
+              o.stop_loss = Optional(spec.risk.stop_loss, params);
+              o.take_profit = Optional(spec.risk.take_profit, params);
+              o.trailing_stop = Optional(spec.risk.trailing_stop, params);
+              o.max_drawdown = Optional(spec.risk.max_drawdown, params);
+              o.cooldown_bars = spec.cooldown_bars
+                                    ? static_cast<std::int64_t>(spec.cooldown_bars->Resolve(params))
+                                    : 0;
+              o.hold_min_bars = spec.hold_min_bars
+                                    ? static_cast<std::int64_t>(spec.hold_min_bars->Resolve(params))
+                                    : 0;
+              o.fee_rate = costs.fee;
+              o.min_fee = costs.min_fee;
+              o.sell_tax_rate = costs.tax;
+              o.half_spread = costs.half_spread;
+              o.impact_alpha = costs.impact_alpha;
+              o.impact_beta = costs.impact_beta;
+              o.init_cash = options.initial_capital;
+              WeightsSimInputs in;
+              in.symbols = static_cast<std::int64_t>(S);
+              in.bars = static_cast<std::int64_t>(T);
+              in.score = raw;
+              in.rebalance = rebalance;
+              in.deal_price = deal_price;
+              in.close = panel.field(*close);
+              in.volume = volume;
+              in.group = group;
+              std::vector<WeightsSimBar> report(options.keep_details ? T : 0);
+              WeightsSimResult r;
+              QRAFT_RETURN_NOT_OK(SimulateWeights(in, o, &r, report, nullptr, &acc));
+              res.orders = r.orders;
+              res.final_value = r.final_value;
+              double prev = options.initial_capital;
+              for (std::size_t t = 0; t < report.size(); ++t) {
+                const WeightsSimBar& bar = report[t];
+                curve.push_back({.time = panel.calendar()[t],
+                                 .equity = bar.equity,
+                                 .exposure = bar.stock_value / bar.equity,
+                                 .turnover = bar.traded / prev,
+                                 .fees = bar.fees});
+                prev = bar.equity;
+              }
+            }
             res.metrics = acc.Finish();
-            res.orders = r.orders;
-            res.final_value = r.final_value;
+            if (options.keep_details) {
+              out.details[c].index = c;
+              out.details[c].curve = std::move(curve);
+            }
             progress.Advance();
           }
           return Status::OK();
@@ -473,8 +642,8 @@ Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
   if (panel.num_symbols() == 0 || panel.num_times() == 0) {
     return Status::InvalidArgument("the universe has no data");
   }
-  if (spec.selection.mode == strategy::Selection::Mode::kTopK) {
-    return RunTopkSweep(spec, panel, combinations, options, progress);
+  if (spec.selection.mode != strategy::Selection::Mode::kAllSignals) {
+    return RunPortfolioSweep(spec, panel, combinations, options, progress);
   }
   return RunSignalSweep(spec, panel, combinations, options, progress);
 }

@@ -88,6 +88,7 @@ struct CombinationResult {
   Metrics metrics;
   std::int64_t orders = 0;
   double final_value = 0;
+  bool stopped = false;  ///< stopped early (RunStudy): metrics cover the warm-up bars only
 };
 
 struct SweepResult {

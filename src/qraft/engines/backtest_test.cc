@@ -10,6 +10,7 @@
 #include "qraft/data/synth.h"
 #include "qraft/engines/portfolio_sim.h"
 #include "qraft/engines/signal_sim.h"
+#include "qraft/engines/weights_sim.h"
 #include "qraft/expr/evaluator.h"
 
 namespace qraft::engines {
@@ -129,14 +130,21 @@ TEST(BacktestTest, InvariantsAndDeterminism) {
 TEST(BacktestTest, RefusesWhatItCannotRunByName) {
   const Panel data = Market();
   const strategy::ParamValues none;
+  const strategy::StrategySpec dropout_stop = Spec(
+      "version: 1\nselection: {mode: topk, score: 'ROC(close, 20)', topk: 3, n_drop: 1}\n"
+      "risk: {stop_loss: 0.1}\n");
+  EXPECT_EQ(RunSweep(dropout_stop, data, {&none, 1}).status().message(),
+            "risk rules with selection.n_drop (TopkDropout) is not supported by the fast engine "
+            "yet");
+  const strategy::StrategySpec latency =
+      Spec("version: 1\nsignals: {long: 'close > 0'}\ncosts: {slippage: {latency_ms: 50}}\n");
+  EXPECT_EQ(RunSweep(latency, data, {&none, 1}).status().code(), StatusCode::kUnimplemented);
+  // Quantile selection runs on the weights engine.
   const strategy::StrategySpec quantile =
-      Spec("version: 1\nselection: {mode: quantile, score: 'ROC(close, 20)', quantile: 0.2}\n");
-  EXPECT_EQ(RunSweep(quantile, data, {&none, 1}).status().message(),
-            "selection.mode quantile or threshold is not supported by the signal engine yet "
-            "(issue 4)");
-  const strategy::StrategySpec tp =
-      Spec("version: 1\nsignals: {long: 'close > 0'}\nrisk: {take_profit: 0.2}\n");
-  EXPECT_EQ(RunSweep(tp, data, {&none, 1}).status().code(), StatusCode::kUnimplemented);
+      Spec("version: 1\nselection: {mode: quantile, score: 'ROC(close, 20)', quantile: 0.25}\n");
+  Result<SweepResult> q = RunSweep(quantile, data, {&none, 1});
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_GT(q->results[0].orders, 0);
 }
 
 // selection topk runs Qlib's TopkDropout on the score of the previous bar: the same as calling
@@ -185,6 +193,68 @@ params:
     EXPECT_EQ(got->results[c].orders, r.orders);
     EXPECT_GT(r.orders, 20);
     EXPECT_NEAR(got->results[c].metrics.total_return, r.final_value / 1e6 - 1, 1e-12);
+  }
+}
+
+// Without n_drop a selection runs on the weights engine: every DSL field maps onto
+// SimulateWeights as documented in backtest.h; rebuild two combinations by hand.
+TEST(BacktestTest, SelectionRunsTheWeightsSimulator) {
+  const Panel data = Market(12, 300);
+  const strategy::StrategySpec spec = Spec(R"(version: 1
+rebalance: 5D
+selection: {mode: topk, score: 'ROC(close, ${n})', topk: 4}
+position: {scheme: inverse_vol, max_weight: 0.3, vol_window: 10}
+risk: {stop_loss: 0.08, trailing_stop: 0.15, turnover_max: 0.5}
+costs: {fee_bps: 5, tax_bps: 10, min_fee: 1, slippage: {spread_bps: 4}}
+hold: {min_days: 3}
+cooldown_days: 2
+params:
+  n: {values: [5, 20]}
+)");
+  Result<std::vector<strategy::ParamValues>> combos = spec.Combinations();
+  ASSERT_TRUE(combos.ok());
+  BacktestOptions options;
+  options.initial_capital = 1e6;
+  Result<SweepResult> got = RunSweep(spec, data, *combos, options);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  std::vector<std::uint8_t> rebalance(300, 0);
+  for (std::size_t t = 0; t < 300; t += 5)
+    rebalance[t] = 1;
+  for (std::size_t c = 0; c < 2; ++c) {
+    std::vector<expr::ExprSpec> exprs = {
+        {"s", fmt::format("ROC(close, {})", (*combos)[c].at("n"))}};
+    Result<Panel> score = expr::EvaluateExpressions(exprs, data, {});
+    ASSERT_TRUE(score.ok());
+    WeightsSimOptions o;
+    o.select = WeightsSimOptions::Select::kTopK;
+    o.topk = 4;
+    o.scheme = WeightsSimOptions::Scheme::kInverseVol;
+    o.vol_window = 10;
+    o.max_weight = 0.3;
+    o.stop_loss = 0.08;
+    o.trailing_stop = 0.15;
+    o.turnover_max = 0.5;
+    o.hold_min_bars = 3;
+    o.cooldown_bars = 2;
+    o.fee_rate = 5e-4;
+    o.sell_tax_rate = 10e-4;
+    o.min_fee = 1;
+    o.half_spread = 2e-4;
+    o.init_cash = 1e6;
+    WeightsSimInputs in;
+    in.symbols = 12;
+    in.bars = 300;
+    in.score = score->field(0);
+    in.rebalance = rebalance;
+    in.close = data.field(*data.FindField("close"));
+    in.deal_price = data.field(*data.FindField("open"));
+    WeightsSimResult r;
+    MetricsAccumulator acc(MetricsOptions{.initial_capital = 1e6});
+    ASSERT_TRUE(SimulateWeights(in, o, &r, {}, nullptr, &acc).ok());
+    EXPECT_EQ(got->results[c].final_value, r.final_value);
+    EXPECT_EQ(got->results[c].orders, r.orders);
+    EXPECT_GT(r.orders, 20);
+    EXPECT_EQ(ToJson(got->results[c].metrics).dump(), ToJson(acc.Finish()).dump());
   }
 }
 

@@ -4,6 +4,8 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -97,6 +99,31 @@ nlohmann::json ToJson(const Metrics& m) {
     }
   }
   return out;
+}
+
+Result<Metrics> MetricsFromJson(const nlohmann::json& j) {
+  if (!j.is_object()) return Status::InvalidArgument("metrics: expected an object");
+  Metrics m;
+  for (const MetricField& field : MetricFields()) {
+    const auto it = j.find(std::string(field.name));
+    if (it == j.end()) {
+      return Status::InvalidArgument(fmt::format("metrics: missing '{}'", field.name));
+    }
+    if (field.count != nullptr) {
+      if (!it->is_number_integer()) {
+        return Status::InvalidArgument(fmt::format("metrics: '{}' must be an integer", field.name));
+      }
+      m.*field.count = it->get<std::int64_t>();
+    } else if (it->is_null()) {
+      m.*field.real = kNaN;
+    } else if (it->is_number()) {
+      m.*field.real = it->get<double>();
+    } else {
+      return Status::InvalidArgument(
+          fmt::format("metrics: '{}' must be a number or null", field.name));
+    }
+  }
+  return m;
 }
 
 MetricsAccumulator::MetricsAccumulator(const MetricsOptions& options) : options_(options) {}

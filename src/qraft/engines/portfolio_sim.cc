@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "qraft/core/parallel.h"
+
 namespace qraft::engines {
 namespace {
 
@@ -54,6 +56,13 @@ class Sim {
         if (std::isnan(in.factor[i]) && !std::isnan(in.close[i])) round_ = false;
     }
     cash_ = o.init_cash;
+    if (in.ranking == nullptr) {
+      own_ranking_ = RankScores(in.score, in.symbols, in.bars);
+      ranking_ = &own_ranking_;
+    } else {
+      ranking_ = in.ranking;
+    }
+    is_sell_.assign(n, 0);
   }
 
   double Close(std::int64_t s, std::int64_t t) const { return in_.close[Idx(s, t)]; }
@@ -144,11 +153,13 @@ class Sim {
         st.amount += traded_amount;
       } else {
         st = Stock{true, traded_amount, price, 0};
+        held_.insert(std::lower_bound(held_.begin(), held_.end(), s), s);
       }
     } else {
       cash_ += val - cost;
       if (NpIsClose(st.amount, traded_amount)) {
         st = Stock{};
+        held_.erase(std::lower_bound(held_.begin(), held_.end(), s));
       } else {
         st.amount -= traded_amount;
       }
@@ -185,36 +196,44 @@ class Sim {
   std::int32_t Step(std::int64_t t) {
     std::int32_t orders = 0;
     if (t < 1) return orders;
-    bool any = false;
-    for (std::int64_t s = 0; s < in_.symbols && !any; ++s)
-      any = !std::isnan(in_.score[Idx(s, t - 1)]);
-    if (!any) return orders;  // get_signal returns None: no decision
+    // Symbols with a finite score[., t-1], best first.
+    const std::int32_t* ranked = ranking_->order.data() + ranking_->offset[t - 1];
+    const auto n_ranked = static_cast<std::size_t>(ranking_->offset[t] - ranking_->offset[t - 1]);
+    if (n_ranked == 0) return orders;  // get_signal returns None: no decision
 
-    std::vector<std::int64_t> last;
-    std::vector<std::int64_t> candidates;
-    for (std::int64_t s = 0; s < in_.symbols; ++s) {
-      if (stocks_[static_cast<std::size_t>(s)].held) {
-        last.push_back(s);
-      } else if (!std::isnan(in_.score[Idx(s, t - 1)])) {
-        candidates.push_back(s);
-      }
-    }
+    std::vector<std::int64_t>& last = last_;
+    last.assign(held_.begin(), held_.end());
     SortByScore(&last, t);
-    SortByScore(&candidates, t);
     const auto n_last = static_cast<std::int64_t>(last.size());
     const std::int64_t n_today = o_.n_drop + o_.topk - n_last;
-    std::vector<std::int64_t> today;
+    // Candidates: not held, finite score, best first; a prefix of them is all any rule reads.
+    std::size_t held_ranked = 0;
+    for (const std::int64_t s : held_)
+      held_ranked += !std::isnan(in_.score[Idx(s, t - 1)]);
+    const std::size_t n_candidates = n_ranked - held_ranked;
+    std::vector<std::int64_t>& today = today_;
+    today.clear();
     if (o_.only_tradable) {
-      today = FirstTradable(candidates, n_today, t, false);
+      // Qlib's get_first_n: tradable ones, stopping once n_today are taken (at least one).
+      for (std::size_t k = 0; k < n_ranked; ++k) {
+        const std::int64_t s = ranked[k];
+        if (stocks_[static_cast<std::size_t>(s)].held || !Tradable(s, t, Dir::kAny)) continue;
+        today.push_back(s);
+        if (static_cast<std::int64_t>(today.size()) >= n_today) break;
+      }
     } else {
-      today.assign(candidates.begin(), candidates.begin() + static_cast<std::ptrdiff_t>(SliceHead(
-                                                                candidates.size(), n_today)));
+      const std::size_t take = SliceHead(n_candidates, n_today);
+      for (std::size_t k = 0; k < n_ranked && today.size() < take; ++k) {
+        const std::int64_t s = ranked[k];
+        if (!stocks_[static_cast<std::size_t>(s)].held) today.push_back(s);
+      }
     }
-    std::vector<std::int64_t> comb = last;
+    std::vector<std::int64_t>& comb = comb_;
+    comb.assign(last.begin(), last.end());
     comb.insert(comb.end(), today.begin(), today.end());
     std::sort(comb.begin(), comb.end());
     SortByScore(&comb, t);
-    std::vector<std::int64_t> tail;
+    std::vector<std::int64_t>& tail = tail_;
     if (o_.only_tradable) {
       tail = FirstTradable(comb, o_.n_drop, t, true);
     } else {
@@ -224,28 +243,31 @@ class Sim {
                          : std::min<std::size_t>(comb.size(), static_cast<std::size_t>(o_.n_drop));
       tail.assign(comb.end() - static_cast<std::ptrdiff_t>(k), comb.end());
     }
-    std::vector<std::uint8_t> is_sell(static_cast<std::size_t>(in_.symbols), 0);
     std::int64_t n_sell = 0;
     for (std::int64_t s : last) {
       if (std::find(tail.begin(), tail.end(), s) != tail.end()) {
-        is_sell[static_cast<std::size_t>(s)] = 1;
+        is_sell_[static_cast<std::size_t>(s)] = 1;
         ++n_sell;
       }
     }
     const std::size_t n_buy = SliceHead(today.size(), n_sell + o_.topk - n_last);
 
+    // Sells in symbol order (a copy: dealing removes sold symbols from held_).
     const Dir sell_dir = o_.forbid_all_trade_at_limit ? Dir::kAny : Dir::kSell;
-    for (std::int64_t s = 0; s < in_.symbols; ++s) {
+    sells_.assign(held_.begin(), held_.end());
+    for (const std::int64_t s : sells_) {
+      if (!is_sell_[static_cast<std::size_t>(s)]) continue;
+      is_sell_[static_cast<std::size_t>(s)] = 0;
       const Stock& st = stocks_[static_cast<std::size_t>(s)];
-      if (!st.held || !Tradable(s, t, sell_dir) || !is_sell[static_cast<std::size_t>(s)]) continue;
-      if (st.count < o_.hold_thresh) continue;
+      if (!Tradable(s, t, sell_dir) || st.count < o_.hold_thresh) continue;
       if (Deal(s, t, false, st.amount)) ++orders;
     }
     if (n_buy == 0) return orders;
     const double value = cash_ * o_.risk_degree / static_cast<double>(n_buy);
     const Dir buy_dir = o_.forbid_all_trade_at_limit ? Dir::kAny : Dir::kBuy;
     // Orders are computed from the cash after the sells, then dealt in order.
-    std::vector<std::pair<std::int64_t, double>> buys;
+    std::vector<std::pair<std::int64_t, double>>& buys = buys_;
+    buys.clear();
     for (std::size_t k = 0; k < n_buy; ++k) {
       const std::int64_t s = today[k];
       if (!Tradable(s, t, buy_dir)) continue;
@@ -261,9 +283,8 @@ class Sim {
   void EndBar(std::int64_t t, TopkDropoutBar* bar) {
     double stock_value = 0.0;
     std::int32_t holdings = 0;
-    for (std::int64_t s = 0; s < in_.symbols; ++s) {
+    for (const std::int64_t s : held_) {  // symbol order
       Stock& st = stocks_[static_cast<std::size_t>(s)];
-      if (!st.held) continue;
       if (!Suspended(s, t)) st.price = Close(s, t);
       ++st.count;
       stock_value += st.amount * st.price;
@@ -315,6 +336,13 @@ class Sim {
   const TopkDropoutInputs& in_;
   const TopkDropoutOptions& o_;
   std::vector<Stock> stocks_;
+  std::vector<std::int64_t> held_;  // held symbols, ascending
+  ScoreRanking own_ranking_;
+  const ScoreRanking* ranking_ = nullptr;
+  // Per-bar scratch, kept to avoid allocating on every bar.
+  std::vector<std::int64_t> last_, today_, comb_, tail_, sells_;
+  std::vector<std::uint8_t> is_sell_;
+  std::vector<std::pair<std::int64_t, double>> buys_;
   bool round_ = true;
   double cash_ = 0.0;
   double prev_account_ = 0.0;
@@ -323,6 +351,41 @@ class Sim {
 };
 
 }  // namespace
+
+ScoreRanking RankScores(std::span<const double> score, std::int64_t symbols, std::int64_t bars) {
+  const auto S = static_cast<std::size_t>(symbols), T = static_cast<std::size_t>(bars);
+  ScoreRanking r;
+  r.offset.assign(T + 1, 0);
+  for (std::size_t s = 0; s < S; ++s)
+    for (std::size_t t = 0; t < T; ++t)
+      r.offset[t + 1] += !std::isnan(score[s * T + t]);
+  for (std::size_t t = 0; t < T; ++t)
+    r.offset[t + 1] += r.offset[t];
+  r.order.resize(static_cast<std::size_t>(r.offset[T]));
+  // Chunks of bars: each symbol's scores for the chunk are contiguous (read once, in order), and
+  // each bar sorts its own (score, symbol) pairs.
+  constexpr std::size_t kBars = 32;
+  ParallelFor(T, kBars, [&](std::size_t t0, std::size_t t1) {
+    std::vector<std::vector<std::pair<double, std::int32_t>>> bar(t1 - t0);
+    for (std::size_t t = t0; t < t1; ++t)
+      bar[t - t0].reserve(static_cast<std::size_t>(r.offset[t + 1] - r.offset[t]));
+    for (std::size_t s = 0; s < S; ++s) {
+      const double* x = score.data() + s * T;
+      for (std::size_t t = t0; t < t1; ++t)
+        if (!std::isnan(x[t])) bar[t - t0].emplace_back(x[t], static_cast<std::int32_t>(s));
+    }
+    for (std::size_t t = t0; t < t1; ++t) {
+      auto& v = bar[t - t0];
+      std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+      });
+      std::int32_t* out = r.order.data() + r.offset[t];
+      for (std::size_t k = 0; k < v.size(); ++k)
+        out[k] = v[k].second;
+    }
+  });
+  return r;
+}
 
 Status ValidateTopkDropoutOptions(const TopkDropoutOptions& o) {
   if (o.topk < 1) return Status::InvalidArgument("topk must be >= 1");

@@ -61,6 +61,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <vector>
 
 #include "qraft/core/status.h"
 #include "qraft/engines/metrics.h"
@@ -85,6 +86,19 @@ struct TopkDropoutOptions {
 /// Status::InvalidArgument naming the first bad option.
 Status ValidateTopkDropoutOptions(const TopkDropoutOptions& options);
 
+/// The symbols with a finite score on each bar, best first (score descending, ties by symbol
+/// index): bar t's list is order[offset[t], offset[t + 1]). A sweep ranks each distinct score
+/// once and shares the ranking among every combination that differs only in topk, n_drop or
+/// costs; each bar then costs O(topk + n_drop) instead of O(S log S).
+struct ScoreRanking {
+  std::vector<std::int32_t> order;
+  std::vector<std::int64_t> offset;  // T + 1 entries
+};
+
+/// Ranks a symbol-major S x T score (NaN = no score), bars in parallel; deterministic.
+/// REQUIRES: score.size() == S * T, S < 2^31.
+ScoreRanking RankScores(std::span<const double> score, std::int64_t symbols, std::int64_t bars);
+
 /// Inputs, all symbol-major S x T (x[s * T + t]); optional ones may be empty.
 struct TopkDropoutInputs {
   std::int64_t symbols = 0;                      ///< S
@@ -96,6 +110,8 @@ struct TopkDropoutInputs {
   std::span<const std::uint8_t> limit_sell = {};  ///< non-zero = at the down limit
   std::span<const double> change = {};            ///< $change, with options.limit_threshold
   std::span<const double> factor = {};            ///< $factor for trade-unit rounding; empty = 1
+  /// RankScores(score, S, T), or null to rank here.
+  const ScoreRanking* ranking = nullptr;
 };
 
 /// One row of Qlib's daily portfolio report.

@@ -307,8 +307,8 @@ class Parser {
         QRAFT_ASSIGN_OR_RETURN(sel->topk, NumberOf(n["topk"], "selection.topk", 1, 1e6));
         if (n["n_drop"]) {
           QRAFT_ASSIGN_OR_RETURN(sel->n_drop, NumberOf(n["n_drop"], "selection.n_drop", 0, 1e6));
-          if (sel->topk.param.empty() && sel->n_drop.param.empty() &&
-              sel->n_drop.value > sel->topk.value) {
+          if (sel->topk.param.empty() && sel->n_drop->param.empty() &&
+              sel->n_drop->value > sel->topk.value) {
             return r_.Error(n["n_drop"], "selection.n_drop cannot exceed selection.topk");
           }
         }
@@ -573,7 +573,7 @@ nlohmann::json StrategySpec::Canonical() const {
        {{"mode", kModes[static_cast<int>(selection.mode)]},
         {"score", CanonicalExpr(selection.score)},
         {"topk", NumJson(selection.topk)},
-        {"n_drop", NumJson(selection.n_drop)},
+        {"n_drop", OptJson(selection.n_drop)},
         {"quantile", NumJson(selection.quantile)},
         {"threshold", NumJson(selection.threshold)}}},
       {"position",

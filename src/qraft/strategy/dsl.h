@@ -67,7 +67,9 @@ struct Selection {
   Mode mode = Mode::kAllSignals;
   std::string score;
   Num topk{0, ""};
-  Num n_drop{0, ""};
+  // Present: Qlib's TopkDropout (at most n_drop names replaced per rebalance). Absent: the
+  // selection is rebalanced to target weights (the weights engine).
+  std::optional<Num> n_drop;
   Num quantile{0, ""};   // kQuantile: the top fraction held, in (0, 1]
   Num threshold{0, ""};  // kThreshold: hold where score >= threshold
 };
