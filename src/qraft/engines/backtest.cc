@@ -25,8 +25,7 @@ using strategy::Execution;
 using strategy::StrategySpec;
 
 Status Unsupported(std::string_view what) {
-  return Status::Unimplemented(
-      fmt::format("{} is not supported by the fast engine yet", what));
+  return Status::Unimplemented(fmt::format("{} is not supported by the fast engine yet", what));
 }
 
 // Everything RunSweep cannot run is refused up front, by name.
@@ -213,6 +212,26 @@ Result<Batch> CompileBatch(const std::vector<expr::ExprSpec>& exprs,
 
 // ---- cross-sectional top-k (Qlib TopkDropout) --------------------------------------------
 
+// A round trip of symbol `s` as a result-directory row (exit_bar < 0: open at the end).
+TradeRow MakeTradeRow(const Panel& panel, std::int64_t s, std::int64_t entry_bar,
+                      std::int64_t exit_bar, double entry_price, double exit_price, double size,
+                      double pnl, double ret, std::int64_t holding_bars, std::string_view reason,
+                      bool is_short = false) {
+  const Calendar& cal = panel.calendar();
+  return TradeRow{
+      .symbol = panel.symbols().names()[static_cast<std::size_t>(s)],
+      .is_short = is_short,
+      .entry_time = cal[static_cast<std::size_t>(entry_bar)],
+      .exit_time = exit_bar < 0 ? kNoTimestamp : cal[static_cast<std::size_t>(exit_bar)],
+      .entry_price = entry_price,
+      .exit_price = exit_price,
+      .size = size,
+      .pnl = pnl,
+      .ret = ret,
+      .holding_bars = holding_bars,
+      .exit_reason = exit_bar < 0 ? "end" : std::string(reason)};
+}
+
 // What the portfolio engines cannot run is refused up front, by name.
 Status CheckPortfolioSupported(const StrategySpec& s) {
   const bool dropout = s.selection.n_drop.has_value();
@@ -361,6 +380,7 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
             CombinationResult& res = out.results[c];
             res.params = params;
             std::vector<CurvePoint> curve;
+            std::vector<TradeRow> rows;
             if (dropout) {
               TopkDropoutOptions o;
               o.topk = static_cast<std::int64_t>(spec.selection.topk.Resolve(params));
@@ -381,8 +401,15 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               in.deal_price = deal_price;
               in.ranking = &ranking;
               std::vector<TopkDropoutBar> report(options.keep_details ? T : 0);
+              std::vector<TopkDropoutTrade> trades;
               TopkDropoutResult r;
-              QRAFT_RETURN_NOT_OK(SimulateTopkDropout(in, o, &r, report, {}, &acc));
+              QRAFT_RETURN_NOT_OK(SimulateTopkDropout(in, o, &r, report, {}, &acc,
+                                                      options.keep_details ? &trades : nullptr));
+              for (const TopkDropoutTrade& tr : trades) {
+                rows.push_back(MakeTradeRow(panel, tr.symbol, tr.entry_bar, tr.exit_bar,
+                                            tr.entry_price, tr.exit_price, tr.amount, tr.pnl,
+                                            tr.ret, tr.holding_bars, "rebalance"));
+              }
               res.orders = r.orders;
               res.final_value = r.final_value;
               double prev = options.initial_capital;
@@ -455,8 +482,15 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               in.volume = volume;
               in.group = group;
               std::vector<WeightsSimBar> report(options.keep_details ? T : 0);
+              std::vector<WeightsSimTrade> trades;
               WeightsSimResult r;
-              QRAFT_RETURN_NOT_OK(SimulateWeights(in, o, &r, report, nullptr, &acc));
+              QRAFT_RETURN_NOT_OK(SimulateWeights(in, o, &r, report,
+                                                  options.keep_details ? &trades : nullptr, &acc));
+              for (const WeightsSimTrade& tr : trades) {
+                rows.push_back(MakeTradeRow(
+                    panel, tr.symbol, tr.entry_bar, tr.exit_bar, tr.entry_price, tr.exit_price,
+                    tr.max_shares, tr.pnl, tr.ret, tr.holding_bars, WeightsSimExitName(tr.reason)));
+              }
               res.orders = r.orders;
               res.final_value = r.final_value;
               double prev = options.initial_capital;
@@ -474,6 +508,7 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
             if (options.keep_details) {
               out.details[c].index = c;
               out.details[c].curve = std::move(curve);
+              out.details[c].trades = std::move(rows);
             }
             progress.Advance();
           }

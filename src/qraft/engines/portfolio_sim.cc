@@ -43,6 +43,9 @@ struct Stock {
   double amount = 0.0;
   double price = 0.0;
   std::int64_t count = 0;
+  // The round trip in progress.
+  std::int64_t entry_bar = 0;
+  double bought = 0.0, bought_amount = 0.0, sold = 0.0, sold_amount = 0.0, costs = 0.0;
 };
 
 class Sim {
@@ -152,12 +155,19 @@ class Sim {
       if (st.held) {
         st.amount += traded_amount;
       } else {
-        st = Stock{true, traded_amount, price, 0};
+        st = Stock{.held = true, .amount = traded_amount, .price = price, .entry_bar = t};
         held_.insert(std::lower_bound(held_.begin(), held_.end(), s), s);
       }
+      st.bought += val;
+      st.bought_amount += traded_amount;
+      st.costs += cost;
     } else {
       cash_ += val - cost;
+      st.sold += val;
+      st.sold_amount += traded_amount;
+      st.costs += cost;
       if (NpIsClose(st.amount, traded_amount)) {
+        CloseTrade(s, t, 0.0);
         st = Stock{};
         held_.erase(std::lower_bound(held_.begin(), held_.end(), s));
       } else {
@@ -165,6 +175,28 @@ class Sim {
       }
     }
     return true;
+  }
+
+  // Logs the round trip of `s` ending on bar t (exit_bar -1: open, its remaining `open_value`
+  // counted at the last mark), and feeds closed ones to the metrics.
+  void CloseTrade(std::int64_t s, std::int64_t t, double open_value) {
+    const Stock& st = stocks_[static_cast<std::size_t>(s)];
+    TopkDropoutTrade tr;
+    tr.symbol = s;
+    tr.entry_bar = st.entry_bar;
+    tr.exit_bar = open_value > 0 ? -1 : t;
+    tr.amount = st.bought_amount;
+    tr.entry_price = st.bought_amount > 0 ? st.bought / st.bought_amount : 0.0;
+    const double exit_amount = st.sold_amount + (open_value > 0 ? st.amount : 0.0);
+    tr.exit_price = exit_amount > 0 ? (st.sold + open_value) / exit_amount : 0.0;
+    tr.pnl = st.sold + open_value - st.bought - st.costs;
+    tr.ret = st.bought > 0 ? tr.pnl / st.bought : 0.0;
+    tr.holding_bars = t - st.entry_bar;
+    if (open_value <= 0 && metrics_ != nullptr) {
+      metrics_->AddTrade(
+          TradeRecord{.pnl = tr.pnl, .ret = tr.ret, .holding_bars = tr.holding_bars});
+    }
+    if (trades_ != nullptr) trades_->push_back(tr);
   }
 
   // Sorted by score[., t-1] descending, NaN last, ties by symbol index.
@@ -303,7 +335,9 @@ class Sim {
   }
 
   void Run(TopkDropoutResult* result, std::span<TopkDropoutBar> report, std::span<double> amounts,
-           MetricsAccumulator* metrics) {
+           MetricsAccumulator* metrics, std::vector<TopkDropoutTrade>* trades) {
+    metrics_ = metrics;
+    trades_ = trades;
     prev_account_ = o_.init_cash;
     for (std::int64_t t = 0; t < in_.bars; ++t) {
       bar_cost_ = 0.0;
@@ -322,6 +356,10 @@ class Sim {
       prev_account_ = bar.account;
       if (!report.empty()) report[static_cast<std::size_t>(t)] = bar;
     }
+    for (const std::int64_t s : held_) {
+      const Stock& st = stocks_[static_cast<std::size_t>(s)];
+      CloseTrade(s, in_.bars - 1, st.amount * st.price);
+    }
     result->final_value = prev_account_;
     result->cash = cash_;
     for (std::size_t s = 0; s < amounts.size(); ++s)
@@ -337,6 +375,8 @@ class Sim {
   const TopkDropoutOptions& o_;
   std::vector<Stock> stocks_;
   std::vector<std::int64_t> held_;  // held symbols, ascending
+  MetricsAccumulator* metrics_ = nullptr;
+  std::vector<TopkDropoutTrade>* trades_ = nullptr;
   ScoreRanking own_ranking_;
   const ScoreRanking* ranking_ = nullptr;
   // Per-bar scratch, kept to avoid allocating on every bar.
@@ -410,7 +450,8 @@ Status ValidateTopkDropoutOptions(const TopkDropoutOptions& o) {
 
 Status SimulateTopkDropout(const TopkDropoutInputs& inputs, const TopkDropoutOptions& options,
                            TopkDropoutResult* result, std::span<TopkDropoutBar> report,
-                           std::span<double> amounts, MetricsAccumulator* metrics) {
+                           std::span<double> amounts, MetricsAccumulator* metrics,
+                           std::vector<TopkDropoutTrade>* trades) {
   if (Status st = ValidateTopkDropoutOptions(options); !st.ok()) return st;
   if (inputs.symbols < 0 || inputs.bars < 0)
     return Status::InvalidArgument("symbols and bars must be >= 0");
@@ -437,7 +478,7 @@ Status SimulateTopkDropout(const TopkDropoutInputs& inputs, const TopkDropoutOpt
   if (result == nullptr) return Status::InvalidArgument("result must not be null");
   *result = TopkDropoutResult{};
   Sim sim(inputs, options);
-  sim.Run(result, report, amounts, metrics);
+  sim.Run(result, report, amounts, metrics, trades);
   return Status::OK();
 }
 

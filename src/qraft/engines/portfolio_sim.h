@@ -55,7 +55,8 @@
 //
 // Metrics feed (optional MetricsAccumulator, docs/metrics.md): per bar ret = account_t /
 // account_{t-1} - 1 (after costs), fees = cost_t (money), turnover = Qlib's turnover fraction
-// above, gross_exposure = stock value / account_t. No trade records are fed.
+// above, gross_exposure = stock value / account_t; one TradeRecord {pnl, ret, holding_bars} per
+// closed round trip (TopkDropoutTrade), at its exit.
 #pragma once
 
 #include <cstdint>
@@ -128,6 +129,19 @@ struct TopkDropoutBar {
   std::int32_t orders = 0;    ///< orders dealt (value > 1e-5) on the bar
 };
 
+/// One round trip: from the buy of a symbol not held to the sell that empties it.
+struct TopkDropoutTrade {
+  std::int64_t symbol = 0;
+  std::int64_t entry_bar = 0;
+  std::int64_t exit_bar = -1;  ///< -1 = still held after the last bar
+  double entry_price = 0.0;    ///< deal price of the buy
+  double exit_price = 0.0;     ///< value-weighted deal price of the sells (last mark if open)
+  double amount = 0.0;         ///< shares bought
+  double pnl = 0.0;            ///< sell values - buy value - all costs (open: marked, no exit cost)
+  double ret = 0.0;            ///< pnl / buy value
+  std::int64_t holding_bars = 0;
+};
+
 struct TopkDropoutResult {
   double final_value = 0.0;  ///< account after the last bar (init_cash for T = 0)
   double cash = 0.0;
@@ -136,10 +150,13 @@ struct TopkDropoutResult {
 };
 
 /// Runs the strategy. `report` is empty or of length T; `amounts` is empty or of length S and
-/// receives the final holdings (adjusted shares). InvalidArgument for bad options or lengths
-/// (nothing is written then); otherwise OK.
+/// receives the final holdings (adjusted shares); `trades`, if not null, receives the round trips
+/// (closed ones in the order they close, then the open ones in symbol order), and every closed one
+/// is also fed to `metrics` as a TradeRecord. InvalidArgument for bad options or lengths (nothing
+/// is written then); otherwise OK.
 Status SimulateTopkDropout(const TopkDropoutInputs& inputs, const TopkDropoutOptions& options,
                            TopkDropoutResult* result, std::span<TopkDropoutBar> report = {},
-                           std::span<double> amounts = {}, MetricsAccumulator* metrics = nullptr);
+                           std::span<double> amounts = {}, MetricsAccumulator* metrics = nullptr,
+                           std::vector<TopkDropoutTrade>* trades = nullptr);
 
 }  // namespace qraft::engines

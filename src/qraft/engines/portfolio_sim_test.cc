@@ -291,7 +291,26 @@ TEST(PortfolioSimTest, CashPlusPositionsIsValueAndMetricsFeed) {
   mo.initial_capital = o.init_cash;
   MetricsAccumulator acc(mo);
   TopkDropoutResult res;
-  ASSERT_TRUE(SimulateTopkDropout(in, o, &res, r, amounts, &acc).ok());
+  std::vector<TopkDropoutTrade> trades;
+  ASSERT_TRUE(SimulateTopkDropout(in, o, &res, r, amounts, &acc, &trades).ok());
+  // The round trips account for the whole gain: sells + marks - buys - costs.
+  double pnl = 0;
+  std::int64_t closed = 0, open = 0;
+  for (const TopkDropoutTrade& tr : trades) {
+    pnl += tr.pnl;
+    closed += tr.exit_bar >= 0;
+    if (tr.exit_bar < 0) {
+      ++open;
+      EXPECT_GT(amounts[static_cast<std::size_t>(tr.symbol)], 0.0);
+    } else {
+      EXPECT_GT(tr.exit_bar, tr.entry_bar);
+      EXPECT_EQ(tr.holding_bars, tr.exit_bar - tr.entry_bar);
+    }
+    EXPECT_NEAR(tr.ret, tr.pnl / (tr.amount * tr.entry_price), 1e-12);
+  }
+  EXPECT_GT(closed, 10);
+  EXPECT_GT(open, 0);
+  EXPECT_NEAR(pnl, res.final_value - o.init_cash, 1e-12 * o.init_cash);
   double prev = o.init_cash;
   double wealth = 1.0;
   for (const TopkDropoutBar& b : r) {
@@ -307,6 +326,7 @@ TEST(PortfolioSimTest, CashPlusPositionsIsValueAndMetricsFeed) {
   EXPECT_EQ(m.bars, bars);
   EXPECT_NEAR(m.total_return, wealth - 1.0, 1e-12);
   EXPECT_NEAR(m.fees, res.total_cost, 1e-9);
+  EXPECT_EQ(m.trades, closed);
   // Determinism.
   std::vector<TopkDropoutBar> r2(static_cast<std::size_t>(bars));
   TopkDropoutResult res2;
