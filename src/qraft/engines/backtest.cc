@@ -29,26 +29,32 @@ Status Unsupported(std::string_view what) {
 }
 
 // Everything RunSweep cannot run is refused up front, by name.
-Status CheckSupported(const StrategySpec& s) {
+Status CheckSupported(const StrategySpec& s, std::size_t symbols) {
   if (s.position.scheme != strategy::Position::Scheme::kEqual) {
-    return Unsupported("position.scheme other than equal");
+    return Unsupported("position.scheme other than equal with signals");
   }
-  if (!s.signals.short_entry.empty()) return Unsupported("signals.short");
-  if (s.signals.long_entry.empty())
-    return Status::InvalidArgument("the strategy has no signals.long");
+  if (s.signals.long_entry.empty() && s.signals.short_entry.empty()) {
+    return Status::InvalidArgument("the strategy has neither signals.long nor signals.short");
+  }
+  // Each symbol trades its own sleeve of capital / S: a cap below that cannot be met.
+  if (s.position.max_weight && s.position.max_weight->param.empty() &&
+      s.position.max_weight->value * static_cast<double>(symbols) < 1 - 1e-12) {
+    return Status::InvalidArgument(fmt::format(
+        "position.max_weight {} is below 1/{}: signal strategies give each of the {} symbols an "
+        "equal sleeve of the capital",
+        s.position.max_weight->value, symbols, symbols));
+  }
   const auto& r = s.risk;
-  if (r.take_profit) return Unsupported("risk.take_profit");
-  if (r.trailing_stop) return Unsupported("risk.trailing_stop");
-  if (r.max_drawdown) return Unsupported("risk.max_drawdown");
-  if (r.turnover_max) return Unsupported("risk.turnover_max");
-  if (r.group_max_weight) return Unsupported("risk.group_max_weight");
-  if (s.hold_min_bars) return Unsupported("hold.min_days");
-  if (s.cooldown_bars) return Unsupported("cooldown_days");
+  if (r.max_drawdown) return Unsupported("risk.max_drawdown with signals");
+  if (r.turnover_max) return Unsupported("risk.turnover_max with signals");
+  if (r.group_max_weight) return Unsupported("risk.group_max_weight with signals");
+  if (s.hold_min_bars) return Unsupported("hold.min_days with signals");
+  if (s.cooldown_bars) return Unsupported("cooldown_days with signals");
   const auto& c = s.costs;
-  if (c.min_fee) return Unsupported("costs.min_fee");
-  if (c.tax_bps) return Unsupported("costs.tax_bps");
-  if (c.impact_alpha) return Unsupported("costs.slippage.impact");
-  if (c.latency_ms) return Unsupported("costs.slippage.latency_ms");
+  if (c.min_fee) return Unsupported("costs.min_fee with signals");
+  if (c.tax_bps) return Unsupported("costs.tax_bps with signals");
+  if (c.impact_alpha) return Unsupported("costs.slippage.impact with signals");
+  if (c.latency_ms) return Unsupported("costs.slippage.latency_ms (the precise engine's)");
   if (s.universe.kind == strategy::Universe::Kind::kFilter) return Unsupported("universe.filter");
   if (s.universe.kind == strategy::Universe::Kind::kInstrumentsFile) {
     return Unsupported("universe.instruments");
@@ -111,14 +117,16 @@ const std::array<std::uint64_t, 256>& UnpackTable() {
 // buffers are reused by every batch of a sweep (Reset).
 class SignalSink : public expr::ResultSink {
  public:
+  /// Output o of a batch is expression o % is_entry.size() of its combination; entry
+  /// expressions act only on rebalance bars.
   SignalSink(std::size_t num_times, std::size_t num_symbols, std::size_t shift,
-             std::span<const std::uint8_t> rebalance, std::size_t per_combination)
+             std::span<const std::uint8_t> rebalance, std::vector<std::uint8_t> is_entry)
       : T_(num_times),
         S_(num_symbols),
         W_((num_times + 7) / 8),
         shift_(shift),
         rebalance_(rebalance),
-        per_(per_combination) {}
+        is_entry_(std::move(is_entry)) {}
   void Reset(std::size_t outputs) {
     if (bits_.size() < outputs) bits_.resize(outputs);
     for (std::size_t o = 0; o < outputs; ++o)
@@ -126,7 +134,7 @@ class SignalSink : public expr::ResultSink {
   }
   Status Consume(std::size_t output, std::size_t s0, std::size_t s1,
                  std::span<const double> values) override {
-    const bool entry = output % per_ == 0;
+    const bool entry = is_entry_[output % is_entry_.size()] != 0;
     const std::uint8_t* mask = rebalance_.data();
     thread_local std::vector<std::uint8_t> bytes;
     bytes.assign(W_ * 8, 0);
@@ -163,7 +171,7 @@ class SignalSink : public expr::ResultSink {
  private:
   std::size_t T_, S_, W_, shift_;
   std::span<const std::uint8_t> rebalance_;
-  std::size_t per_;
+  std::vector<std::uint8_t> is_entry_;
   std::vector<std::vector<std::uint8_t>> bits_;
 };
 
@@ -524,14 +532,15 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
 // One worker's per-combination buffers, allocated once per sweep (not per combination: at 2.6M
 // bars they are 200 MB, and zeroing them again was a tenth of a sweep's time).
 struct SignalScratch {
-  std::vector<std::uint8_t> entries, exits;
+  std::array<std::vector<std::uint8_t>, 4> signals;  // by role; unused roles stay all 0
   std::vector<double> equity, traded, fees, exposure;
   std::vector<double> p_equity, p_traded, p_fees, p_exposure, ret;
   std::vector<TradeRecord> trades;
+  std::vector<SignalTrade> log;
   std::optional<MetricsAccumulator> metrics;
   void Resize(std::size_t T) {
-    entries.resize((T + 7) / 8 * 8);
-    exits.resize((T + 7) / 8 * 8);
+    for (auto& v : signals)
+      v.resize((T + 7) / 8 * 8, 0);
     for (auto* v :
          {&equity, &traded, &fees, &exposure, &p_equity, &p_traded, &p_fees, &p_exposure, &ret})
       v->resize(T);
@@ -541,7 +550,7 @@ struct SignalScratch {
 Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
                                    std::span<const strategy::ParamValues> combinations,
                                    const BacktestOptions& options, Progress& progress) {
-  QRAFT_RETURN_NOT_OK(CheckSupported(spec));
+  QRAFT_RETURN_NOT_OK(CheckSupported(spec, panel.num_symbols()));
   SweepResult out;
   out.dsl_hash = spec.DslHash();
   const std::size_t S = panel.num_symbols(), T = panel.num_times();
@@ -560,9 +569,24 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
   MetricsOptions metric_options = options.metrics;
   metric_options.initial_capital = options.initial_capital;
 
-  std::vector<expr::ExprSpec> exprs = {{"long", spec.signals.long_entry}};
-  if (!spec.signals.long_exit.empty()) exprs.push_back({"exit", spec.signals.long_exit});
+  // The signal expressions of a combination, in this order, and where each goes.
+  enum Role { kLongEntry, kLongExit, kShortEntry, kShortExit };
+  std::vector<expr::ExprSpec> exprs;
+  std::vector<Role> roles;
+  for (const auto& [role, text] : {std::pair{kLongEntry, &spec.signals.long_entry},
+                                   std::pair{kLongExit, &spec.signals.long_exit},
+                                   std::pair{kShortEntry, &spec.signals.short_entry},
+                                   std::pair{kShortExit, &spec.signals.short_exit}}) {
+    if (text->empty()) continue;
+    exprs.push_back({std::to_string(roles.size()), *text});
+    roles.push_back(role);
+  }
   const std::size_t per = exprs.size();
+  std::vector<std::uint8_t> is_entry;
+  for (const Role role : roles)
+    is_entry.push_back(role == kLongEntry || role == kShortEntry);
+  const bool shorts = !spec.signals.short_entry.empty();
+  sim.direction = shorts ? SignalDirection::kBoth : SignalDirection::kLongOnly;
   std::size_t batch = options.batch;
   if (batch == 0) {
     // About 256 MiB of signal bits per batch (large batches share more nodes).
@@ -571,7 +595,7 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
   out.results.resize(combinations.size());
   if (options.keep_details) out.details.resize(combinations.size());
   progress.Start("sweep", combinations.size());
-  SignalSink signals(T, S, shift, rebalance, per);
+  SignalSink signals(T, S, shift, rebalance, is_entry);
   tbb::enumerable_thread_specific<SignalScratch> scratch;  // reused by every batch
   for (std::size_t first = 0; first < combinations.size(); first += batch) {
     QRAFT_ASSIGN_OR_RETURN(const Batch b, CompileBatch(exprs, combinations, first, batch, panel));
@@ -585,37 +609,56 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
           SignalScratch& w = scratch.local();
           w.Resize(T);
           if (!w.metrics) w.metrics.emplace(metric_options);
-          auto& [entries, exits, equity, traded, fees, exposure, p_equity, p_traded, p_fees,
-                 p_exposure, ret, trades, metrics] = w;
+          auto& [sig, equity, traded, fees, exposure, p_equity, p_traded, p_fees, p_exposure, ret,
+                 trades, log, metrics] = w;
           for (std::size_t c = c0; c < c1; ++c) {
             const strategy::ParamValues& params = combos[c];
             SignalSimOptions o = sim;
             if (spec.costs.fee_bps) o.fees = spec.costs.fee_bps->Resolve(params) / 1e4;
             if (spec.costs.spread_bps) o.slippage = spec.costs.spread_bps->Resolve(params) / 2e4;
             if (spec.risk.stop_loss) o.sl_stop = spec.risk.stop_loss->Resolve(params);
+            if (spec.risk.take_profit) o.tp_stop = spec.risk.take_profit->Resolve(params);
+            if (spec.risk.trailing_stop) o.tsl_stop = spec.risk.trailing_stop->Resolve(params);
             trades.clear();
+            std::vector<TradeRow> rows;
             std::int64_t orders = 0;
             // One symbol writes the portfolio's series directly; more are summed.
             const bool direct = S == 1;
-            const SignalSimTrace trace = direct
-                                             ? SignalSimTrace{p_traded, p_fees, p_exposure, &trades}
-                                             : SignalSimTrace{traded, fees, exposure, &trades};
+            SignalSimTrace trace = direct ? SignalSimTrace{p_traded, p_fees, p_exposure, &trades}
+                                          : SignalSimTrace{traded, fees, exposure, &trades};
+            if (options.keep_details) trace.trade_log = &log;
             if (!direct) {
               std::fill(p_equity.begin(), p_equity.end(), 0.0);
               std::fill(p_traded.begin(), p_traded.end(), 0.0);
               std::fill(p_fees.begin(), p_fees.end(), 0.0);
               std::fill(p_exposure.begin(), p_exposure.end(), 0.0);
             }
-            std::fill(exits.begin(), exits.end(), 0);
+            auto series = [&](Role role) {
+              return std::span<const std::uint8_t>(sig[role].data(), T);
+            };
             for (std::size_t s = 0; s < S; ++s) {
-              signals.Unpack(c * per, s, entries.data());
-              if (per > 1) signals.Unpack(c * per + 1, s, exits.data());
+              for (std::size_t k = 0; k < per; ++k)
+                signals.Unpack(c * per + k, s, sig[roles[k]].data());
+              SignalSimInputs in{.price = price.subspan(s * T, T),
+                                 .entries = series(kLongEntry),
+                                 .exits = series(kLongExit)};
+              if (shorts) {
+                in.short_entries = series(kShortEntry);
+                in.short_exits = series(kShortExit);
+              }
+              log.clear();
               SignalSimResult r;
-              QRAFT_RETURN_NOT_OK(SimulateSignals(price.subspan(s * T, T),
-                                                  std::span<const std::uint8_t>(entries.data(), T),
-                                                  std::span<const std::uint8_t>(exits.data(), T), o,
-                                                  &r, direct ? p_equity : equity, nullptr, &trace));
+              QRAFT_RETURN_NOT_OK(
+                  SimulateSignals(in, o, &r, direct ? p_equity : equity, nullptr, &trace));
               orders += r.orders;
+              for (const SignalTrade& tr : log) {
+                rows.push_back(MakeTradeRow(
+                    panel, static_cast<std::int64_t>(s), tr.entry_bar, tr.exit_bar, tr.entry_price,
+                    tr.exit_price, tr.size, tr.pnl, tr.ret,
+                    (tr.exit_bar < 0 ? static_cast<std::int64_t>(T) - 1 : tr.exit_bar) -
+                        tr.entry_bar,
+                    ExitReasonName(tr.reason), tr.direction == TradeDirection::kShort));
+              }
               if (direct) continue;
               for (std::size_t t = 0; t < T; ++t) {
                 p_equity[t] += equity[t];
@@ -655,6 +698,7 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
                                         .turnover = p_traded[t],
                                         .fees = p_fees[t]};
               }
+              d.trades = std::move(rows);
             }
             progress.Advance();
           }

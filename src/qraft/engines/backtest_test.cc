@@ -85,6 +85,79 @@ TEST(BacktestTest, EqualsHandBuiltPerSymbolSimulations) {
   EXPECT_NEAR(got->results[0].metrics.total_return, total / 8000 - 1, 1e-12);
 }
 
+// Long and short signals with every stop: each symbol is SimulateSignals with direction both,
+// the four signal series shifted one bar (entries only on rebalance bars) and the DSL's stops.
+TEST(BacktestTest, LongShortWithStopsEqualsHandBuiltSimulations) {
+  const Panel data = Market();
+  const strategy::StrategySpec spec = Spec(R"(version: 1
+rebalance: 2D
+signals:
+  long: Mean(close, 5) > Mean(close, 20)
+  exit: Mean(close, 5) < Mean(close, 10)
+  short: Mean(close, 5) < Mean(close, 20)
+  short_exit: Mean(close, 5) > Mean(close, 10)
+risk: {stop_loss: 0.05, take_profit: 0.08, trailing_stop: 0.06}
+costs: {fee_bps: 3, slippage: {spread_bps: 2}}
+)");
+  const strategy::ParamValues none;
+  BacktestOptions options;
+  options.initial_capital = 8000;
+  options.keep_details = true;
+  Result<SweepResult> got = RunSweep(spec, data, {&none, 1}, options);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+
+  std::vector<expr::ExprSpec> exprs = {{"l", "Mean(close, 5) > Mean(close, 20)"},
+                                       {"x", "Mean(close, 5) < Mean(close, 10)"},
+                                       {"s", "Mean(close, 5) < Mean(close, 20)"},
+                                       {"sx", "Mean(close, 5) > Mean(close, 10)"}};
+  Result<Panel> sig = expr::EvaluateExpressions(exprs, data, {});
+  ASSERT_TRUE(sig.ok());
+  const std::size_t T = data.num_times();
+  double total = 0;
+  std::int64_t orders = 0, trades = 0, shorts = 0;
+  for (std::size_t s = 0; s < data.num_symbols(); ++s) {
+    std::vector<std::vector<std::uint8_t>> series(4, std::vector<std::uint8_t>(T, 0));
+    for (std::size_t t = 0; t + 1 < T; ++t) {
+      for (std::size_t k = 0; k < 4; ++k) {
+        const bool entry = k == 0 || k == 2;
+        series[k][t + 1] = sig->at(k, s, t) == 1 && (!entry || t % 2 == 0);
+      }
+    }
+    SignalSimOptions o;
+    o.init_cash = 1000;
+    o.fees = 3e-4;
+    o.slippage = 1e-4;
+    o.sl_stop = 0.05;
+    o.tp_stop = 0.08;
+    o.tsl_stop = 0.06;
+    o.direction = SignalDirection::kBoth;
+    std::vector<SignalTrade> log;
+    const SignalSimTrace trace{.trade_log = &log};
+    SignalSimResult r;
+    ASSERT_TRUE(SimulateSignals({.price = data.series(*data.FindField("open"), s),
+                                 .entries = series[0],
+                                 .exits = series[1],
+                                 .short_entries = series[2],
+                                 .short_exits = series[3]},
+                                o, &r, {}, nullptr, &trace)
+                    .ok());
+    total += r.final_value;
+    orders += r.orders;
+    trades += static_cast<std::int64_t>(log.size());
+    for (const SignalTrade& t : log)
+      shorts += t.direction == TradeDirection::kShort;
+  }
+  EXPECT_DOUBLE_EQ(got->results[0].final_value, total);
+  EXPECT_EQ(got->results[0].orders, orders);
+  EXPECT_GT(shorts, 5);
+  ASSERT_EQ(got->details.size(), 1u);
+  EXPECT_EQ(static_cast<std::int64_t>(got->details[0].trades.size()), trades);
+  std::int64_t short_rows = 0;
+  for (const TradeRow& row : got->details[0].trades)
+    short_rows += row.is_short;
+  EXPECT_EQ(short_rows, shorts);
+}
+
 TEST(BacktestTest, InvariantsAndDeterminism) {
   const Panel data = Market();
   const strategy::StrategySpec spec = Spec(kCross);

@@ -8,6 +8,9 @@
 namespace qraft::engines {
 namespace {
 
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
 // vectorbt/utils/math_.py, with its default tolerances.
 constexpr double kRelTol = 1e-9;
 constexpr double kAbsTol = 1e-12;
@@ -16,6 +19,14 @@ bool IsClose(double a, double b) {
   if (std::isnan(a) || std::isnan(b) || std::isinf(a) || std::isinf(b)) return false;
   if (a == b) return true;
   return std::abs(a - b) <= std::max(kRelTol * std::max(std::abs(a), std::abs(b)), kAbsTol);
+}
+
+bool IsCloseOrLess(double a, double b) {
+  return IsClose(a, b) || a < b;
+}
+
+bool IsLess(double a, double b) {
+  return !IsClose(a, b) && a < b;
 }
 
 double Sign(double x) {
@@ -35,7 +46,508 @@ std::string Num(double x) {
   return std::to_string(x);
 }
 
+// vectorbt's ExecuteOrderState.
+struct Account {
+  double cash = 0.0;
+  double position = 0.0;
+  double debt = 0.0;       // entry value of the short
+  double free_cash = 0.0;  // what a short sale may use
+};
+
+struct Costs {
+  double fees = 0.0;
+  double fixed_fees = 0.0;
+};
+
+// A filled order: shares (> 0), fill price, fees.
+struct Fill {
+  double size = 0.0;
+  double price = 0.0;
+  double fees = 0.0;
+};
+
+enum class OrderKind : std::uint8_t { kNone, kBuyAll, kSellAll, kCloseLong, kCloseShort };
+
+// buy_nb(size = inf, direction = both): open a long or reverse a short with all the cash. Only
+// the "insufficient cash" branch of buy_nb can be taken with an infinite size.
+bool BuyAll(Account& a, double price, double slippage, const Costs& c, Fill* fill) {
+  const double adj_price = price * (1 + slippage);
+  const double cash_limit = a.cash;
+  if (cash_limit == 0) return false;
+  const double max_req_cash = Add(cash_limit, -c.fixed_fees) / (1 + c.fees);
+  if (max_req_cash <= 0) return false;
+  const double size = max_req_cash / adj_price;
+  const double fees_paid = cash_limit - max_req_cash;
+  const double req_cash = cash_limit;
+  const double new_position = Add(a.position, size);
+  if (a.position < 0) {
+    const double short_size = new_position < 0 ? size : std::abs(a.position);
+    const double avg_entry_price = a.debt / std::abs(a.position);
+    const double debt_diff = short_size * avg_entry_price;
+    a.debt = Add(a.debt, -debt_diff);
+    a.free_cash = Add(a.free_cash + 2 * debt_diff, -req_cash);
+  } else {
+    a.free_cash = Add(a.free_cash, -req_cash);
+  }
+  a.cash = Add(a.cash, -req_cash);
+  a.position = new_position;
+  *fill = {size, adj_price, fees_paid};
+  return true;
+}
+
+// sell_nb(size = inf, percent = 1, direction = both): open a short or reverse a long, as large
+// as the free cash allows.
+bool SellAll(Account& a, double price, double slippage, const Costs& c, Fill* fill) {
+  const double adj_price = price * (1 - slippage);
+  const double long_size = std::max(a.position, 0.0);
+  const double long_cash = long_size * adj_price * (1 - c.fees);
+  const double total_free_cash = Add(a.free_cash, long_cash);
+  double size;
+  if (total_free_cash <= 0) {
+    if (a.position <= 0) return false;  // nothing to sell, no cash to short with
+    size = long_size;
+  } else {
+    const double max_short_size = Add(total_free_cash, -c.fixed_fees) / (adj_price * (1 + c.fees));
+    size = Add(long_size, max_short_size);
+    if (size <= 0) return false;
+  }
+  if (IsClose(size, 0)) return false;
+  const double acq_cash = size * adj_price;
+  const double fees_paid = acq_cash * c.fees + c.fixed_fees;
+  const double final_acq_cash = Add(acq_cash, -fees_paid);
+  if (final_acq_cash < 0) return false;
+  const double new_position = Add(a.position, -size);
+  if (new_position < 0) {
+    const double short_size = a.position < 0 ? size : std::abs(new_position);
+    const double short_value = short_size * adj_price;
+    a.debt = a.debt + short_value;
+    a.free_cash = Add(a.free_cash, Add(final_acq_cash, -2 * short_value));
+  } else {
+    a.free_cash = a.free_cash + final_acq_cash;
+  }
+  a.cash = a.cash + final_acq_cash;
+  a.position = new_position;
+  *fill = {size, adj_price, fees_paid};
+  return true;
+}
+
+// sell_nb(size = the long, direction = longonly).
+bool CloseLong(Account& a, double size_req, double price, double slippage, const Costs& c,
+               Fill* fill) {
+  const double adj_price = price * (1 - slippage);
+  const double size = std::min(a.position, size_req);
+  if (a.position == 0) return false;
+  if (IsClose(size, 0)) return false;
+  const double acq_cash = size * adj_price;
+  const double fees_paid = acq_cash * c.fees + c.fixed_fees;
+  const double final_acq_cash = Add(acq_cash, -fees_paid);
+  if (final_acq_cash < 0) return false;
+  a.cash = a.cash + final_acq_cash;
+  a.free_cash = a.free_cash + final_acq_cash;
+  a.position = Add(a.position, -size);  // >= 0: size <= position
+  *fill = {size, adj_price, fees_paid};
+  return true;
+}
+
+// buy_nb(size = the short, direction = shortonly): buy the short back, as much as the cash pays.
+bool CloseShort(Account& a, double size_req, double price, double slippage, const Costs& c,
+                Fill* fill) {
+  const double adj_price = price * (1 + slippage);
+  const double cash_limit = a.cash;
+  if (a.position == 0) return false;
+  const double adj_size = std::min(-a.position, size_req);
+  if (adj_size == 0) return false;
+  const double req_cash = adj_size * adj_price;
+  const double req_fees = req_cash * c.fees + c.fixed_fees;
+  const double total_req_cash = req_cash + req_fees;
+  double size, fees_paid, final_req_cash;
+  if (IsCloseOrLess(total_req_cash, cash_limit)) {
+    size = adj_size;
+    fees_paid = req_fees;
+    final_req_cash = total_req_cash;
+  } else {  // partial: all the cash
+    const double max_req_cash = Add(cash_limit, -c.fixed_fees) / (1 + c.fees);
+    if (max_req_cash <= 0) return false;
+    size = max_req_cash / adj_price;
+    fees_paid = cash_limit - max_req_cash;
+    final_req_cash = cash_limit;
+  }
+  if (IsClose(adj_size, 0)) return false;
+  const double new_position = Add(a.position, size);
+  const double short_size = new_position < 0 ? size : std::abs(a.position);
+  const double avg_entry_price = a.debt / std::abs(a.position);
+  const double debt_diff = short_size * avg_entry_price;
+  a.debt = Add(a.debt, -debt_diff);
+  a.free_cash = Add(a.free_cash + 2 * debt_diff, -final_req_cash);
+  a.cash = Add(a.cash, -final_req_cash);
+  a.position = new_position;
+  *fill = {size, adj_price, fees_paid};
+  return true;
+}
+
+// signals_to_size_nb after the conflict rules (see the header), for position q.
+OrderKind Decide(double q, bool le, bool lx, bool se, bool sx) {
+  if (le || se) {
+    if (le && lx) le = lx = false;  // upon_long_conflict = ignore
+    if (se && sx) se = sx = false;  // upon_short_conflict = ignore
+    if (le && se) le = se = false;  // upon_dir_conflict = ignore
+  }
+  if (q > 0) {
+    if (se) return OrderKind::kSellAll;
+    if (lx) return OrderKind::kCloseLong;
+  } else if (q < 0) {
+    if (le) return OrderKind::kBuyAll;
+    if (sx) return OrderKind::kCloseShort;
+  } else {
+    if (le) return OrderKind::kBuyAll;
+    if (se) return OrderKind::kSellAll;
+  }
+  return OrderKind::kNone;
+}
+
+// Stop levels of the open position, kept in "signed" prices (times +1 for a long, -1 for a
+// short; negation is exact) so that one set of comparisons serves both sides: a stop loss or
+// trailing stop fires when sign * p <= its level, a take profit when sign * p >= its level.
+struct Stops {
+  double sign = 0.0;  // 0: no stops set
+  double sl = -kInf;
+  double tsl = -kInf;
+  double tp = kInf;
+  double best = 0.0;        // sign * B
+  double tsl_factor = 0.0;  // 1 - r (long) or 1 + r (short)
+};
+
+struct StopOptions {
+  bool has_sl = false, has_tsl = false, has_tp = false;
+  // 1 - x and 1 + x, rounded once as vectorbt does.
+  double sl_down = 0, sl_up = 0, tsl_down = 0, tsl_up = 0, tp_down = 0, tp_up = 0;
+};
+
+void SetStops(const StopOptions& o, double sign, double init, Stops* s) {
+  const bool is_long = sign > 0;
+  s->sign = sign;
+  s->best = sign * init;
+  s->tsl_factor = is_long ? o.tsl_down : o.tsl_up;
+  s->sl = o.has_sl ? sign * (init * (is_long ? o.sl_down : o.sl_up)) : -kInf;
+  s->tsl = o.has_tsl ? sign * (init * s->tsl_factor) : -kInf;
+  s->tp = o.has_tp ? sign * (init * (is_long ? o.tp_up : o.tp_down)) : kInf;
+}
+
+// get_exit_trades_nb, one filled order at a time, plus the TradeRecord feed.
+class TradeBook {
+ public:
+  TradeBook(MetricsAccumulator* metrics, const SignalSimTrace* trace)
+      : metrics_(metrics),
+        records_(trace != nullptr ? trace->trades : nullptr),
+        log_(trace != nullptr ? trace->trade_log : nullptr) {}
+
+  void OnFill(std::size_t t, bool is_buy, const Fill& f, ExitReason reason) {
+    if (!open_) {
+      open_ = true;
+      entry_bar_ = t;
+      direction_ = is_buy ? TradeDirection::kLong : TradeDirection::kShort;
+      size_sum_ = gross_sum_ = fees_sum_ = 0.0;
+      fill_price_ = f.price;
+    }
+    if ((direction_ == TradeDirection::kLong) == is_buy) {  // position increased
+      size_sum_ += f.size;
+      gross_sum_ += f.size * f.price;
+      fees_sum_ += f.fees;
+      return;
+    }
+    if (IsCloseOrLess(f.size, size_sum_)) {
+      const bool closes = IsClose(f.size, size_sum_);
+      Close(t, closes ? size_sum_ : f.size, f.price, f.fees, reason);
+      if (closes) {
+        open_ = false;
+      } else {  // partial exit: the rest goes on
+        const double fraction = (size_sum_ - f.size) / size_sum_;
+        size_sum_ *= fraction;
+        gross_sum_ *= fraction;
+        fees_sum_ *= fraction;
+      }
+      return;
+    }
+    // Reversal: close the whole trade with part of the order, open the other side with the rest.
+    const double closed = size_sum_;
+    const double closed_fees = closed / f.size * f.fees;
+    Close(t, closed, f.price, closed_fees, reason);
+    size_sum_ = f.size - closed;
+    gross_sum_ = size_sum_ * f.price;
+    fees_sum_ = f.fees - closed_fees;
+    entry_bar_ = t;
+    direction_ =
+        direction_ == TradeDirection::kLong ? TradeDirection::kShort : TradeDirection::kLong;
+    fill_price_ = f.price;
+  }
+
+  // Sets the trade counts and appends the open record after the last bar (valued at
+  // `last_price`), if there is one.
+  void Finish(double last_price, SignalSimResult* r) const {
+    r->closed_trades = closed_;
+    r->trades = closed_;
+    if (!open_ || !IsLess(-size_sum_, 0)) return;
+    ++r->trades;
+    if (log_ != nullptr) {
+      log_->push_back(
+          MakeTrade(static_cast<std::size_t>(-1), size_sum_, last_price, 0.0, ExitReason::kEnd));
+    }
+  }
+
+ private:
+  SignalTrade MakeTrade(std::size_t t, double size, double price, double fees,
+                        ExitReason reason) const {
+    SignalTrade s;
+    s.direction = direction_;
+    s.reason = reason;
+    s.entry_bar = static_cast<std::int64_t>(entry_bar_);
+    s.exit_bar = static_cast<std::int64_t>(t);
+    s.size = size;
+    s.entry_price = gross_sum_ / size_sum_;
+    s.exit_price = price;
+    s.entry_fees = size / size_sum_ * fees_sum_;
+    s.exit_fees = fees;
+    // get_trade_stats_nb.
+    const double entry_value = size * s.entry_price;
+    double diff = Add(size * price, -entry_value);
+    if (diff != 0 && direction_ == TradeDirection::kShort) diff = -diff;
+    s.pnl = diff - s.entry_fees - fees;
+    s.ret = s.pnl / entry_value;
+    return s;
+  }
+
+  void Close(std::size_t t, double size, double price, double fees, ExitReason reason) {
+    ++closed_;
+    const double entry_fees = size / size_sum_ * fees_sum_;
+    if (metrics_ != nullptr || records_ != nullptr) {
+      double diff = Add(size * price, -(size * fill_price_));
+      if (diff != 0 && direction_ == TradeDirection::kShort) diff = -diff;
+      const double pnl = diff - entry_fees - fees;
+      const TradeRecord trade{.pnl = pnl,
+                              .ret = pnl / (size * fill_price_),
+                              .holding_bars = static_cast<std::int64_t>(t - entry_bar_)};
+      if (metrics_ != nullptr) metrics_->AddTrade(trade);
+      if (records_ != nullptr) records_->push_back(trade);
+    }
+    if (log_ != nullptr) log_->push_back(MakeTrade(t, size, price, fees, reason));
+  }
+
+  MetricsAccumulator* metrics_;
+  std::vector<TradeRecord>* records_;
+  std::vector<SignalTrade>* log_;
+  std::int64_t closed_ = 0;
+  bool open_ = false;
+  TradeDirection direction_ = TradeDirection::kLong;
+  std::size_t entry_bar_ = 0;
+  double size_sum_ = 0.0, gross_sum_ = 0.0, fees_sum_ = 0.0;
+  double fill_price_ = 0.0;  // fill price of the entry order (the TradeRecord's entry price)
+};
+
+constexpr std::uint8_t kNever = 0;
+
+// The bar loop. kShortSignals: four signal series (short ones possibly empty) instead of two
+// mapped by direction; kStops: any stop set. Both are fixed for a run, so they are template
+// parameters rather than per-bar branches.
+template <bool kShortSignals, bool kStops>
+void Run(const SignalSimInputs& in, const SignalSimOptions& options, SignalSimResult* result,
+         std::span<double> equity, MetricsAccumulator* metrics, const SignalSimTrace* trace) {
+  const std::size_t n = in.price.size();
+  const double* const price = in.price.data();
+  const std::uint8_t* const entries = in.entries.data();
+  const std::uint8_t* const exits = in.exits.data();
+  // An empty short series reads one "never" byte: index t & 0.
+  const std::uint8_t* const short_entries =
+      in.short_entries.empty() ? &kNever : in.short_entries.data();
+  const std::uint8_t* const short_exits = in.short_exits.empty() ? &kNever : in.short_exits.data();
+  const std::size_t se_mask = in.short_entries.empty() ? 0 : ~std::size_t{0};
+  const std::size_t sx_mask = in.short_exits.empty() ? 0 : ~std::size_t{0};
+  const SignalDirection direction = options.direction;
+
+  const Costs costs{options.fees, options.fixed_fees};
+  const double slippage = options.slippage;
+  StopOptions so;
+  so.has_sl = !std::isnan(options.sl_stop);
+  so.has_tsl = !std::isnan(options.tsl_stop);
+  so.has_tp = !std::isnan(options.tp_stop);
+  so.sl_down = 1 - options.sl_stop;
+  so.sl_up = 1 + options.sl_stop;
+  so.tsl_down = 1 - options.tsl_stop;
+  so.tsl_up = 1 + options.tsl_stop;
+  so.tp_down = 1 - options.tp_stop;
+  so.tp_up = 1 + options.tp_stop;
+
+  const bool want_traded = trace != nullptr && !trace->traded.empty();
+  const bool want_fees = trace != nullptr && !trace->fees.empty();
+  const bool want_exposure = trace != nullptr && !trace->exposure.empty();
+
+  // Counters live in locals (registers), not in the result, which is written once at the end.
+  TradeBook book(metrics, trace);
+  double total_fees = 0.0;
+  std::int64_t orders = 0, stop_loss_exits = 0, take_profit_exits = 0, trailing_exits = 0;
+  Account acct{options.init_cash, 0.0, 0.0, options.init_cash};
+  Stops stops;
+  double last_price = kNaN;  // valuation (ffill)
+  double prev_equity = options.init_cash;
+
+  for (std::size_t t = 0; t < n; ++t) {
+    const double p = price[t];
+    if (!std::isnan(p)) last_price = p;
+    double bar_fees = 0.0;
+    double traded = 0.0;
+
+    OrderKind kind = OrderKind::kNone;
+    ExitReason reason = ExitReason::kSignal;
+    if constexpr (kStops) {
+      if (stops.sign != 0 && acct.position != 0) {
+        // get_stop_price_nb: stop loss (fixed, then trailing), then take profit. Comparisons
+        // with NaN are false.
+        const double sp = stops.sign * p;
+        if (sp <= stops.sl) {
+          reason = ExitReason::kStopLoss;
+        } else if (sp <= stops.tsl) {
+          reason = ExitReason::kTrailingStop;
+        } else if (sp >= stops.tp) {
+          reason = ExitReason::kTakeProfit;
+        }
+        if (reason != ExitReason::kSignal) {
+          kind = acct.position > 0 ? OrderKind::kCloseLong : OrderKind::kCloseShort;
+        }
+        if (so.has_tsl) {
+          // The trailing stop follows a new best price; branch-free, since whether a bar makes
+          // one is close to random.
+          const bool better = sp > stops.best;  // false for NaN
+          const double level = stops.sign * (p * stops.tsl_factor);
+          stops.best = better ? sp : stops.best;
+          stops.tsl = better ? level : stops.tsl;
+        }
+      }
+    }
+    if (kind == OrderKind::kNone) {
+      if constexpr (kShortSignals) {
+        const std::uint8_t le = entries[t], lx = exits[t];
+        const std::uint8_t se = short_entries[t & se_mask], sx = short_exits[t & sx_mask];
+        if ((le | lx | se | sx) != 0) {
+          kind = Decide(acct.position, le != 0, lx != 0, se != 0, sx != 0);
+        }
+      } else {
+        const std::uint8_t en = entries[t], ex = exits[t];
+        if ((en | ex) != 0) {
+          const bool a = en != 0, b = ex != 0;
+          switch (direction) {
+            case SignalDirection::kLongOnly:
+              kind = Decide(acct.position, a, b, false, false);
+              break;
+            case SignalDirection::kShortOnly:
+              kind = Decide(acct.position, false, false, a, b);
+              break;
+            case SignalDirection::kBoth:
+              kind = Decide(acct.position, a, false, b, false);
+              break;
+          }
+        }
+      }
+    }
+
+    if (kind != OrderKind::kNone) {
+      // execute_order_nb: numerical stability, then a NaN price ignores the order. The order's
+      // size and the stop update see the position before the snapping, as in vectorbt.
+      const double old_position = acct.position;
+      const double size_req = std::abs(old_position);
+      if (IsClose(acct.cash, 0)) acct.cash = 0.0;
+      if (IsClose(acct.position, 0)) acct.position = 0.0;
+      if (IsClose(acct.debt, 0)) acct.debt = 0.0;
+      if (IsClose(acct.free_cash, 0)) acct.free_cash = 0.0;
+      if (!std::isnan(p)) {
+        // A stop exit fills at p without slippage (stop_exit_price = stoplimit).
+        const double slip = reason == ExitReason::kSignal ? slippage : 0.0;
+        Fill fill;
+        bool filled = false;
+        bool is_buy = false;
+        switch (kind) {
+          case OrderKind::kBuyAll:
+            filled = BuyAll(acct, p, slip, costs, &fill);
+            is_buy = true;
+            break;
+          case OrderKind::kSellAll:
+            filled = SellAll(acct, p, slip, costs, &fill);
+            break;
+          case OrderKind::kCloseLong:
+            filled = CloseLong(acct, size_req, p, slip, costs, &fill);
+            break;
+          case OrderKind::kCloseShort:
+            filled = CloseShort(acct, size_req, p, slip, costs, &fill);
+            is_buy = true;
+            break;
+          case OrderKind::kNone:
+            break;
+        }
+        if (filled) {
+          bar_fees = fill.fees;
+          traded = fill.size * fill.price;
+          total_fees += fill.fees;  // the same sum as adding every bar's fees, zeros included
+          ++orders;
+          stop_loss_exits += reason == ExitReason::kStopLoss;
+          take_profit_exits += reason == ExitReason::kTakeProfit;
+          trailing_exits += reason == ExitReason::kTrailingStop;
+          book.OnFill(t, is_buy, fill, reason);
+          if constexpr (kStops) {
+            if (acct.position == 0) {
+              stops = Stops{};
+            } else if (old_position == 0 || Sign(acct.position) != Sign(old_position)) {
+              SetStops(so, Sign(acct.position), p, &stops);
+            }
+            // Otherwise the position shrank (a partial exit): the stops stay. It never grows
+            // (accumulate = False).
+          }
+        }
+      }
+    }
+
+    const double asset_value = acct.position != 0 ? acct.position * last_price : 0.0;
+    const double e = acct.cash + asset_value;
+    if (!equity.empty()) equity[t] = e;
+    if (want_traded) trace->traded[t] = traded;
+    if (want_fees) trace->fees[t] = bar_fees;
+    if (want_exposure) trace->exposure[t] = std::abs(asset_value);
+    if (metrics != nullptr) {
+      metrics->AddBar(BarRecord{.ret = e / prev_equity - 1,
+                                .turnover = traded / e,
+                                .fees = bar_fees,
+                                .gross_exposure = std::abs(asset_value) / e});
+    }
+    prev_equity = e;
+  }
+
+  SignalSimResult r;
+  book.Finish(last_price, &r);
+  r.total_fees = total_fees;
+  r.orders = orders;
+  r.stop_exits = stop_loss_exits;
+  r.take_profit_exits = take_profit_exits;
+  r.trailing_stop_exits = trailing_exits;
+  r.final_value = prev_equity;
+  r.cash = acct.cash;
+  r.position = acct.position;
+  *result = r;
+}
+
 }  // namespace
+
+std::string_view ExitReasonName(ExitReason reason) {
+  switch (reason) {
+    case ExitReason::kSignal:
+      return "signal";
+    case ExitReason::kStopLoss:
+      return "stop_loss";
+    case ExitReason::kTakeProfit:
+      return "take_profit";
+    case ExitReason::kTrailingStop:
+      return "trailing_stop";
+    case ExitReason::kEnd:
+      return "end";
+  }
+  return "signal";
+}
 
 Status ValidateSignalSimOptions(const SignalSimOptions& o) {
   if (!(o.init_cash > 0) || !std::isfinite(o.init_cash)) {
@@ -54,21 +566,42 @@ Status ValidateSignalSimOptions(const SignalSimOptions& o) {
     return Status::InvalidArgument("signal_sim: slippage must be in [0, 1), got " +
                                    Num(o.slippage));
   }
-  if (!std::isnan(o.sl_stop) && !(o.sl_stop >= 0 && std::isfinite(o.sl_stop))) {
-    return Status::InvalidArgument(
-        "signal_sim: sl_stop must be NaN (off) or finite and >= 0, got " + Num(o.sl_stop));
+  const struct {
+    const char* name;
+    double value;
+  } stops[] = {{"sl_stop", o.sl_stop}, {"tp_stop", o.tp_stop}, {"tsl_stop", o.tsl_stop}};
+  for (const auto& [name, value] : stops) {
+    if (!std::isnan(value) && !(value >= 0 && std::isfinite(value))) {
+      return Status::InvalidArgument(std::string("signal_sim: ") + name +
+                                     " must be NaN (off) or finite and >= 0, got " + Num(value));
+    }
+  }
+  if (o.direction != SignalDirection::kLongOnly && o.direction != SignalDirection::kShortOnly &&
+      o.direction != SignalDirection::kBoth) {
+    return Status::InvalidArgument("signal_sim: direction must be long-only, short-only or both");
   }
   return Status::OK();
 }
 
-Status SimulateSignals(std::span<const double> price, std::span<const std::uint8_t> entries,
-                       std::span<const std::uint8_t> exits, const SignalSimOptions& options,
+Status SimulateSignals(const SignalSimInputs& in, const SignalSimOptions& options,
                        SignalSimResult* result, std::span<double> equity,
                        MetricsAccumulator* metrics, const SignalSimTrace* trace) {
   if (Status s = ValidateSignalSimOptions(options); !s.ok()) return s;
-  const std::size_t n = price.size();
-  if (entries.size() != n || exits.size() != n) {
+  const std::size_t n = in.price.size();
+  if (in.entries.size() != n || in.exits.size() != n) {
     return Status::InvalidArgument("signal_sim: price, entries and exits differ in length");
+  }
+  for (std::span<const std::uint8_t> s : {in.short_entries, in.short_exits}) {
+    if (!s.empty() && s.size() != n) {
+      return Status::InvalidArgument(
+          "signal_sim: short_entries and short_exits must be empty or as long as price");
+    }
+  }
+  const bool short_signals = !in.short_entries.empty() || !in.short_exits.empty();
+  if (short_signals && options.direction != SignalDirection::kBoth) {
+    return Status::InvalidArgument(
+        "signal_sim: short_entries/short_exits need direction both (long-only or short-only "
+        "maps entries and exits alone)");
   }
   if (!equity.empty() && equity.size() != n) {
     return Status::InvalidArgument("signal_sim: equity must be empty or as long as price");
@@ -82,130 +615,30 @@ Status SimulateSignals(std::span<const double> price, std::span<const std::uint8
     }
   }
 
-  const double fees = options.fees;
-  const double fixed_fees = options.fixed_fees;
-  const double slippage = options.slippage;
-  const double sl = options.sl_stop;
-  const bool use_stop = !std::isnan(sl);
-
-  double cash = options.init_cash;
-  double position = 0.0;
-  double last_price = std::numeric_limits<double>::quiet_NaN();  // valuation (ffill)
-  double prev_equity = options.init_cash;
-  double stop_init_price = std::numeric_limits<double>::quiet_NaN();  // NaN = no stop set
-  // The open trade.
-  double entry_price = 0.0, entry_fees = 0.0, entry_size = 0.0;
-  std::size_t entry_bar = 0;
-  SignalSimResult r;
-
-  for (std::size_t t = 0; t < n; ++t) {
-    const double p = price[t];
-    if (!std::isnan(p)) last_price = p;
-    double bar_fees = 0.0;
-    double traded = 0.0;
-
-    // Decide the order: +1 buy with all cash, -1 sell the whole position, 0 none.
-    int side = 0;
-    bool stop_exit = false;
-    if (use_stop && position > 0 && !std::isnan(stop_init_price)) {
-      const double level = stop_init_price * (1 - sl);
-      if (p <= level) {  // false for NaN p
-        side = -1;
-        stop_exit = true;
-      }
+  const bool stops =
+      !std::isnan(options.sl_stop) || !std::isnan(options.tp_stop) || !std::isnan(options.tsl_stop);
+  if (short_signals) {
+    if (stops) {
+      Run<true, true>(in, options, result, equity, metrics, trace);
+    } else {
+      Run<true, false>(in, options, result, equity, metrics, trace);
     }
-    if (!stop_exit) {
-      bool is_entry = entries[t] != 0;
-      bool is_exit = exits[t] != 0;
-      if (is_entry && is_exit) is_entry = is_exit = false;  // ConflictMode.Ignore
-      if (position > 0) {
-        if (is_exit) side = -1;
-      } else if (position == 0) {
-        if (is_entry) side = 1;
-      }
+  } else {
+    if (stops) {
+      Run<false, true>(in, options, result, equity, metrics, trace);
+    } else {
+      Run<false, false>(in, options, result, equity, metrics, trace);
     }
-
-    if (side != 0 && !std::isnan(p)) {
-      // execute_order_nb: numerical stability.
-      if (IsClose(cash, 0)) cash = 0.0;
-      if (IsClose(position, 0)) position = 0.0;
-      if (side > 0) {
-        // buy_nb with size = inf, cash_limit = cash.
-        const double adj_price = p * (1 + slippage);
-        if (cash != 0) {
-          const double max_req_cash = Add(cash, -fixed_fees) / (1 + fees);
-          if (max_req_cash > 0) {
-            const double size = max_req_cash / adj_price;
-            const double fees_paid = cash - max_req_cash;
-            const double new_cash = Add(cash, -cash);
-            const double new_position = Add(position, size);
-            if (size > 0) {  // is_less_nb(final_size, min_size = 0) rejects only negatives
-              cash = new_cash;
-              position = new_position;
-              bar_fees += fees_paid;
-              traded += size * adj_price;
-              ++r.orders;
-              ++r.trades;
-              entry_price = adj_price;
-              entry_fees = fees_paid;
-              entry_size = size;
-              entry_bar = t;
-              if (use_stop && position != 0) stop_init_price = p;
-            }
-          }
-        }
-      } else if (position != 0) {
-        // sell_nb, long-only, size = position.
-        const double adj_price = stop_exit ? p : p * (1 - slippage);
-        const double size = position;
-        if (!IsClose(size, 0)) {
-          const double acq_cash = size * adj_price;
-          const double fees_paid = acq_cash * fees + fixed_fees;
-          const double final_acq_cash = Add(acq_cash, -fees_paid);
-          if (final_acq_cash >= 0) {
-            cash = cash + final_acq_cash;
-            position = Add(position, -size);
-            bar_fees += fees_paid;
-            traded += acq_cash;
-            ++r.orders;
-            ++r.closed_trades;
-            if (stop_exit) ++r.stop_exits;
-            const double pnl =
-                Add(entry_size * adj_price, -(entry_size * entry_price)) - entry_fees - fees_paid;
-            const TradeRecord trade{.pnl = pnl,
-                                    .ret = pnl / (entry_size * entry_price),
-                                    .holding_bars = static_cast<std::int64_t>(t - entry_bar)};
-            if (metrics != nullptr) metrics->AddTrade(trade);
-            if (trace != nullptr && trace->trades != nullptr) trace->trades->push_back(trade);
-            if (position == 0) stop_init_price = std::numeric_limits<double>::quiet_NaN();
-          }
-        }
-      }
-    }
-
-    r.total_fees += bar_fees;
-    const double asset_value = position != 0 ? position * last_price : 0.0;
-    const double e = cash + asset_value;
-    if (!equity.empty()) equity[t] = e;
-    if (trace != nullptr) {
-      if (!trace->traded.empty()) trace->traded[t] = traded;
-      if (!trace->fees.empty()) trace->fees[t] = bar_fees;
-      if (!trace->exposure.empty()) trace->exposure[t] = std::abs(asset_value);
-    }
-    if (metrics != nullptr) {
-      metrics->AddBar(BarRecord{.ret = e / prev_equity - 1,
-                                .turnover = traded / e,
-                                .fees = bar_fees,
-                                .gross_exposure = std::abs(asset_value) / e});
-    }
-    prev_equity = e;
   }
-
-  r.final_value = prev_equity;
-  r.cash = cash;
-  r.position = position;
-  *result = r;
   return Status::OK();
+}
+
+Status SimulateSignals(std::span<const double> price, std::span<const std::uint8_t> entries,
+                       std::span<const std::uint8_t> exits, const SignalSimOptions& options,
+                       SignalSimResult* result, std::span<double> equity,
+                       MetricsAccumulator* metrics, const SignalSimTrace* trace) {
+  return SimulateSignals(SignalSimInputs{.price = price, .entries = entries, .exits = exits},
+                         options, result, equity, metrics, trace);
 }
 
 }  // namespace qraft::engines

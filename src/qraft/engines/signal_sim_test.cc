@@ -1,11 +1,19 @@
 // Tests of the per-symbol signal simulator (signal_sim.h):
-//  * golden values (testdata/vectorbt_golden.json and vectorbt_close.csv, written by
-//    scripts/peers/vectorbt_golden.py with vectorbt's Portfolio.from_signals): final value, cash,
-//    position, total fees, closed-trade pnl and the sum of the equity curve within 1e-9
-//    relative; order, trade and closed-trade counts exactly;
-//  * hand-made cases for the conventions: conflicts, stop fills, fees, NaN prices;
+//  * golden values, written by scripts/peers/vectorbt_golden.py with vectorbt's
+//    Portfolio.from_signals:
+//    - base set (testdata/vectorbt_golden.json, vectorbt_close.csv; long-only, sl_stop): final
+//      value, cash, position, total fees, closed-trade pnl and the sum of the equity curve within
+//      1e-9 relative; order, trade and closed-trade counts exactly;
+//    - extended set (vectorbt_golden_ext.json, vectorbt_close_ext.csv; long-only, short-only,
+//      both, long/short signals; stop loss, trailing stop, take profit and their combinations):
+//      the same values within 1e-9 relative, the counts exactly, and every exit-trade record
+//      (direction, status, entry and exit bar, exit reason exactly; size, prices, fees, pnl and
+//      return bit for bit);
+//  * hand-made cases for the conventions: conflicts, stop fills, fees, NaN prices, short sales,
+//    reversals, partial covers, stop priority, the trade log;
 //  * invariants: no signals and no fees give flat equity; cash + position x price = equity on
-//    every bar; doubling fees never increases the final value; determinism; option checks.
+//    every bar; doubling fees never increases the final value; the trade records' pnl sums to
+//    the profit; determinism; option checks.
 #include "qraft/engines/signal_sim.h"
 
 #include <gtest/gtest.h>
@@ -16,6 +24,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -29,54 +38,92 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
 fs::path TestData(const char* name) {
   return fs::path(__FILE__).parent_path() / "testdata" / name;
 }
 
+json ReadJson(const char* name) {
+  std::ifstream in(TestData(name));
+  EXPECT_TRUE(in.good()) << "cannot open " << name;
+  return json::parse(in);
+}
+
 const json& Golden() {
-  static const json kGolden = [] {
-    std::ifstream in(TestData("vectorbt_golden.json"));
-    EXPECT_TRUE(in.good()) << "cannot open vectorbt_golden.json";
-    return json::parse(in);
-  }();
+  static const json kGolden = ReadJson("vectorbt_golden.json");
   return kGolden;
 }
 
+const json& GoldenExt() {
+  static const json kGolden = ReadJson("vectorbt_golden_ext.json");
+  return kGolden;
+}
+
+using CloseTable = std::map<std::string, std::vector<double>>;
+
 // Column name -> closes, parsed with strtod (correctly rounded, like Python's float()).
-const std::map<std::string, std::vector<double>>& Closes() {
-  static const std::map<std::string, std::vector<double>> kCloses = [] {
-    std::map<std::string, std::vector<double>> out;
-    std::ifstream in(TestData("vectorbt_close.csv"));
-    EXPECT_TRUE(in.good()) << "cannot open vectorbt_close.csv";
-    std::string line;
-    std::getline(in, line);
-    std::vector<std::string> names;
-    {
-      std::stringstream ss(line);
-      std::string cell;
-      std::getline(ss, cell, ',');  // date
-      while (std::getline(ss, cell, ','))
-        names.push_back(cell);
-    }
-    while (std::getline(in, line)) {
-      std::stringstream ss(line);
-      std::string cell;
+CloseTable ReadCloses(const char* name) {
+  CloseTable out;
+  std::ifstream in(TestData(name));
+  EXPECT_TRUE(in.good()) << "cannot open " << name;
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> names;
+  {
+    std::stringstream ss(line);
+    std::string cell;
+    std::getline(ss, cell, ',');  // date
+    while (std::getline(ss, cell, ','))
+      names.push_back(cell);
+  }
+  while (std::getline(in, line)) {
+    std::stringstream ss(line);
+    std::string cell;
+    std::getline(ss, cell, ',');
+    for (const std::string& column : names) {
       std::getline(ss, cell, ',');
-      for (const std::string& name : names) {
-        std::getline(ss, cell, ',');
-        out[name].push_back(std::strtod(cell.c_str(), nullptr));
-      }
+      out[column].push_back(std::strtod(cell.c_str(), nullptr));
     }
-    return out;
-  }();
+  }
+  return out;
+}
+
+const CloseTable& Closes() {
+  static const CloseTable kCloses = ReadCloses("vectorbt_close.csv");
+  return kCloses;
+}
+
+const CloseTable& ClosesExt() {
+  static const CloseTable kCloses = ReadCloses("vectorbt_close_ext.csv");
   return kCloses;
 }
 
 struct Case {
   std::vector<double> price;
   std::vector<std::uint8_t> entries, exits;
+  std::vector<std::uint8_t> short_entries, short_exits;  // empty: none
   SignalSimOptions options;
+
+  SignalSimInputs Inputs() const {
+    return {.price = price,
+            .entries = entries,
+            .exits = exits,
+            .short_entries = short_entries,
+            .short_exits = short_exits};
+  }
 };
+
+double StopOrNaN(const json& v) {
+  return v.is_null() ? kNaN : v.get<double>();
+}
+
+std::vector<std::uint8_t> Mask(std::size_t n, const json& bars) {
+  std::vector<std::uint8_t> out(n, 0);
+  for (int i : bars)
+    out[static_cast<std::size_t>(i)] = 1;
+  return out;
+}
 
 Case MakeCase(const json& c) {
   Case k;
@@ -105,10 +152,68 @@ SignalSimResult RunSim(const Case& k, std::span<double> equity = {},
   return r;
 }
 
+// A case of the extended set: mode longonly / shortonly / both map to the direction, ls is
+// direction both with short signals.
+Case MakeExtCase(const json& c) {
+  Case k;
+  k.price = ClosesExt().at(c["symbol"].get<std::string>());
+  for (int i : c["nan_bars"])
+    k.price[static_cast<std::size_t>(i)] = kNaN;
+  const std::size_t n = k.price.size();
+  k.entries = Mask(n, c["entries"]);
+  k.exits = Mask(n, c["exits"]);
+  const std::string mode = c["mode"];
+  if (mode == "longonly") {
+    k.options.direction = SignalDirection::kLongOnly;
+  } else if (mode == "shortonly") {
+    k.options.direction = SignalDirection::kShortOnly;
+  } else {
+    EXPECT_TRUE(mode == "both" || mode == "ls") << mode;
+    k.options.direction = SignalDirection::kBoth;
+  }
+  if (mode == "ls") {
+    k.short_entries = Mask(n, c["short_entries"]);
+    k.short_exits = Mask(n, c["short_exits"]);
+  }
+  k.options.init_cash = c["init_cash"];
+  k.options.fees = c["fees"];
+  k.options.fixed_fees = c["fixed_fees"];
+  k.options.slippage = c["slippage"];
+  k.options.sl_stop = StopOrNaN(c["sl_stop"]);
+  k.options.tsl_stop = StopOrNaN(c["tsl_stop"]);
+  k.options.tp_stop = StopOrNaN(c["tp_stop"]);
+  return k;
+}
+
+SignalSimResult RunExt(const Case& k, std::span<double> equity = {},
+                       MetricsAccumulator* metrics = nullptr,
+                       const SignalSimTrace* trace = nullptr) {
+  SignalSimResult r;
+  const Status s = SimulateSignals(k.Inputs(), k.options, &r, equity, metrics, trace);
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  return r;
+}
+
 // |a - b| <= 1e-9 * max(|b|, floor).
 void ExpectRel(double a, double b, double floor, const std::string& what) {
   EXPECT_LE(std::abs(a - b), 1e-9 * std::max(std::abs(b), floor))
       << what << ": got " << a << ", expected " << b;
+}
+
+const char* ReasonName(ExitReason r) {
+  switch (r) {
+    case ExitReason::kSignal:
+      return "signal";
+    case ExitReason::kStopLoss:
+      return "stop_loss";
+    case ExitReason::kTakeProfit:
+      return "take_profit";
+    case ExitReason::kTrailingStop:
+      return "trailing_stop";
+    case ExitReason::kEnd:
+      return "end";
+  }
+  return "?";
 }
 
 TEST(SignalSimGolden, MatchesVectorbt) {
@@ -153,6 +258,127 @@ TEST(SignalSimGolden, MatchesVectorbt) {
   }
   EXPECT_GT(with_stop, 20);
   EXPECT_GT(stop_exits, 20);  // the stop path is exercised, not only configured
+}
+
+TEST(SignalSimGolden, MatchesVectorbtShortsStopsAndTradeRecords) {
+  const json& golden = GoldenExt();
+  const json& cases = golden["cases"];
+  ASSERT_GE(cases.size(), 100u);
+  const std::vector<std::string> fields = golden["trade_fields"];
+  ASSERT_EQ(fields, (std::vector<std::string>{"direction", "status", "entry_idx", "exit_idx",
+                                              "size", "entry_price", "entry_fees", "exit_price",
+                                              "exit_fees", "pnl", "return", "reason"}));
+  std::map<std::string, int> modes, reasons;
+  int short_records = 0, partial_exits = 0, reversals = 0, open_at_end = 0, negative_equity = 0;
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const json& c = cases[i];
+    const json& e = c["expected"];
+    const Case k = MakeExtCase(c);
+    const std::size_t n = k.price.size();
+    std::vector<double> equity(n), traded(n), fees(n), exposure(n);
+    std::vector<TradeRecord> records;
+    std::vector<SignalTrade> log;
+    const SignalSimTrace trace{.traded = traded,
+                               .fees = fees,
+                               .exposure = exposure,
+                               .trades = &records,
+                               .trade_log = &log};
+    MetricsOptions mo;
+    mo.initial_capital = k.options.init_cash;
+    MetricsAccumulator acc(mo);
+    const SignalSimResult r = RunExt(k, equity, &acc, &trace);
+    const std::string what = "ext case " + std::to_string(i) + " (" +
+                             c["symbol"].get<std::string>() + " " + c["mode"].get<std::string>() +
+                             " " + c["signals"].get<std::string>() + ")";
+    const double cash0 = k.options.init_cash;
+    ExpectRel(r.final_value, e["final_value"], 1e-6 * cash0, what + " final_value");
+    ExpectRel(r.cash, e["cash"], 1e-6 * cash0, what + " cash");
+    ExpectRel(r.position, e["position"], 1e-12, what + " position");
+    ExpectRel(r.total_fees, e["total_fees"], 1e-6 * cash0, what + " total_fees");
+    EXPECT_EQ(r.orders, e["orders"].get<std::int64_t>()) << what << " orders";
+    EXPECT_EQ(r.trades, e["trades"].get<std::int64_t>()) << what << " trades";
+    EXPECT_EQ(r.closed_trades, e["closed_trades"].get<std::int64_t>()) << what << " closed";
+    double equity_sum = 0;
+    for (double v : equity) {
+      equity_sum += v;
+      negative_equity += v < 0;
+    }
+    ExpectRel(equity_sum, e["equity_sum"], 1e-6 * cash0, what + " equity_sum");
+
+    // Every exit-trade record, in vectorbt's order.
+    const json& expected = e["trades_records"];
+    ASSERT_EQ(log.size(), expected.size()) << what;
+    double pnl_sum = 0;
+    std::int64_t stop_loss = 0, take_profit = 0, trailing = 0;
+    for (std::size_t j = 0; j < log.size(); ++j) {
+      const SignalTrade& got = log[j];
+      const json& x = expected[j];
+      const std::string where = what + " record " + std::to_string(j);
+      const bool open = x[1].get<int>() == 0;
+      EXPECT_EQ(static_cast<int>(got.direction), x[0].get<int>()) << where;
+      EXPECT_EQ(got.reason == ExitReason::kEnd, open) << where;
+      EXPECT_EQ(got.entry_bar, x[2].get<std::int64_t>()) << where;
+      EXPECT_EQ(got.exit_bar, open ? -1 : x[3].get<std::int64_t>()) << where;
+      EXPECT_EQ(got.size, x[4].get<double>()) << where << " size";
+      EXPECT_EQ(got.entry_price, x[5].get<double>()) << where << " entry_price";
+      EXPECT_EQ(got.entry_fees, x[6].get<double>()) << where << " entry_fees";
+      EXPECT_EQ(got.exit_price, x[7].get<double>()) << where << " exit_price";
+      EXPECT_EQ(got.exit_fees, x[8].get<double>()) << where << " exit_fees";
+      EXPECT_EQ(got.pnl, x[9].get<double>()) << where << " pnl";
+      EXPECT_EQ(got.ret, x[10].get<double>()) << where << " return";
+      EXPECT_EQ(ReasonName(got.reason), x[11].get<std::string>()) << where << " reason";
+      pnl_sum += got.pnl;
+      ++reasons[ReasonName(got.reason)];
+      short_records += got.direction == TradeDirection::kShort;
+      open_at_end += open;
+      stop_loss += got.reason == ExitReason::kStopLoss;
+      take_profit += got.reason == ExitReason::kTakeProfit;
+      trailing += got.reason == ExitReason::kTrailingStop;
+      if (j > 0 && log[j - 1].exit_bar >= 0) {
+        const SignalTrade& prev = log[j - 1];
+        partial_exits += prev.entry_bar == got.entry_bar && prev.direction == got.direction;
+        reversals += prev.exit_bar == got.entry_bar && prev.direction != got.direction;
+      }
+    }
+    EXPECT_EQ(r.stop_exits, stop_loss) << what;
+    EXPECT_EQ(r.take_profit_exits, take_profit) << what;
+    EXPECT_EQ(r.trailing_stop_exits, trailing) << what;
+    // The records' pnl (the open one valued at the last price) is the whole profit.
+    EXPECT_LE(std::abs(pnl_sum - (r.final_value - cash0)), 1e-9 * cash0) << what << " pnl sum";
+
+    // The TradeRecord feed: one per closed record, the same trade up to the last bits of pnl.
+    ASSERT_EQ(records.size(), static_cast<std::size_t>(r.closed_trades)) << what;
+    for (std::size_t j = 0; j < records.size(); ++j) {
+      EXPECT_LE(std::abs(records[j].pnl - log[j].pnl), 1e-12 * (log[j].size * log[j].entry_price))
+          << what << " TradeRecord " << j;
+      EXPECT_EQ(records[j].holding_bars, log[j].exit_bar - log[j].entry_bar) << what;
+    }
+    const Metrics m = acc.Finish();
+    EXPECT_EQ(m.trades, r.closed_trades) << what;
+    ExpectRel(1 + m.total_return, r.final_value / cash0, 1e-12, what + " total_return");
+    ExpectRel(m.fees, r.total_fees, 1e-6 * cash0, what + " metrics fees");
+    // Traces: fees per bar sum to the total; exposure is |position value| (short or long).
+    double fee_sum = 0, last = kNaN;
+    for (std::size_t t = 0; t < n; ++t) {
+      fee_sum += fees[t];
+      if (!std::isnan(k.price[t])) last = k.price[t];
+    }
+    EXPECT_EQ(fee_sum, r.total_fees) << what;
+    EXPECT_EQ(exposure[n - 1], r.position != 0 ? std::abs(r.position * last) : 0.0) << what;
+    ++modes[c["mode"].get<std::string>()];
+  }
+  // What the set exercises, not only configures.
+  for (const char* mode : {"longonly", "shortonly", "both", "ls"}) {
+    EXPECT_GE(modes[mode], 15) << mode;
+  }
+  for (const char* reason : {"signal", "stop_loss", "take_profit", "trailing_stop", "end"}) {
+    EXPECT_GE(reasons[reason], 20) << reason;
+  }
+  EXPECT_GE(short_records, 500);
+  EXPECT_GE(reversals, 100);
+  EXPECT_GE(partial_exits, 2);
+  EXPECT_GE(open_at_end, 20);
+  EXPECT_GT(negative_equity, 0);  // a short through a rally
 }
 
 Case Small(std::vector<double> price, std::vector<std::uint8_t> en, std::vector<std::uint8_t> ex) {
@@ -218,6 +444,205 @@ TEST(SignalSim, FixedFeesAboveCashRejectTheEntry) {
   EXPECT_EQ(r.final_value, 100.0);
 }
 
+// Runs k with a trade log; checks the status.
+SignalSimResult RunLogged(const Case& k, std::vector<SignalTrade>* log,
+                          std::span<double> equity = {}) {
+  const SignalSimTrace trace{.trade_log = log};
+  return RunExt(k, equity, nullptr, &trace);
+}
+
+TEST(SignalSimShort, ShortSaleUsesAllCashAndCoverBuysItBack) {
+  Case k = Small({10, 8, 8.5}, {1, 0, 0}, {0, 1, 0});
+  k.options.direction = SignalDirection::kShortOnly;
+  k.options.fees = 0.01;
+  std::vector<SignalTrade> log;
+  std::vector<double> equity(3);
+  const SignalSimResult r = RunLogged(k, &log, equity);
+  // Short sale: free cash 100 buys the fees too: size = 100 / (10 x 1.01).
+  const double size = 100.0 / (10 * 1.01);
+  const double sale = size * 10, sale_fees = sale * 0.01;
+  const double cash1 = 100 + (sale - sale_fees);
+  EXPECT_DOUBLE_EQ(equity[0], cash1 - size * 10);  // = 100 - fees
+  // Cover at 8: cost size x 8 (1 + fees) fits the cash: the whole short is bought back.
+  const double cost = size * 8, cost_fees = cost * 0.01;
+  EXPECT_EQ(r.orders, 2);
+  EXPECT_EQ(r.trades, 1);
+  EXPECT_EQ(r.closed_trades, 1);
+  EXPECT_EQ(r.position, 0.0);
+  EXPECT_DOUBLE_EQ(r.cash, cash1 - (cost + cost_fees));
+  EXPECT_DOUBLE_EQ(r.final_value, r.cash);
+  EXPECT_DOUBLE_EQ(r.total_fees, sale_fees + cost_fees);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].direction, TradeDirection::kShort);
+  EXPECT_EQ(log[0].reason, ExitReason::kSignal);
+  EXPECT_EQ(log[0].entry_bar, 0);
+  EXPECT_EQ(log[0].exit_bar, 1);
+  EXPECT_DOUBLE_EQ(log[0].size, size);
+  EXPECT_DOUBLE_EQ(log[0].entry_price, 10.0);
+  EXPECT_DOUBLE_EQ(log[0].exit_price, 8.0);
+  EXPECT_DOUBLE_EQ(log[0].pnl, size * 2 - sale_fees - cost_fees);
+  EXPECT_DOUBLE_EQ(log[0].pnl, r.final_value - 100);
+  EXPECT_DOUBLE_EQ(log[0].ret, log[0].pnl / sale);
+}
+
+TEST(SignalSimShort, BothDirectionsReverseWithOneOrderAndSplitItsFees) {
+  // direction both without short signals: an exit reverses the long into a short.
+  Case k = Small({10, 12, 11, 9}, {1, 0, 0, 1}, {0, 1, 0, 0});
+  k.options.direction = SignalDirection::kBoth;
+  std::vector<SignalTrade> log;
+  SignalSimResult r = RunLogged(k, &log);
+  // Bar 0: 10 shares long. Bar 1: sell 10 + short 120 / 12 = 10 more. Bar 3: buy 240 / 9.
+  EXPECT_EQ(r.orders, 3);
+  EXPECT_EQ(r.closed_trades, 2);
+  EXPECT_EQ(r.trades, 3);
+  EXPECT_DOUBLE_EQ(r.position, 240.0 / 9 - 10);
+  EXPECT_DOUBLE_EQ(r.final_value, 150.0);  // 100 + 20 on the long + 30 on the short
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0].direction, TradeDirection::kLong);
+  EXPECT_EQ(log[1].direction, TradeDirection::kShort);
+  EXPECT_EQ(log[2].direction, TradeDirection::kLong);
+  EXPECT_EQ(log[1].entry_bar, 1);
+  EXPECT_EQ(log[1].exit_bar, 3);
+  EXPECT_DOUBLE_EQ(log[0].pnl, 20.0);
+  EXPECT_DOUBLE_EQ(log[1].pnl, 30.0);
+  EXPECT_EQ(log[2].exit_bar, -1);
+  EXPECT_EQ(log[2].reason, ExitReason::kEnd);
+  EXPECT_DOUBLE_EQ(log[2].pnl, 0.0);
+
+  // With fees, the reversing order's fees are split by size between the two trades.
+  k.options.fees = 0.01;
+  log.clear();
+  r = RunLogged(k, &log);
+  ASSERT_EQ(log.size(), 3u);
+  const double long_size = log[0].size;
+  const double order_size = long_size + log[1].size;
+  const double order_fees = order_size * 12 * 0.01;
+  EXPECT_DOUBLE_EQ(log[0].exit_fees, long_size / order_size * order_fees);
+  EXPECT_DOUBLE_EQ(log[1].entry_fees, order_fees - log[0].exit_fees);
+  EXPECT_DOUBLE_EQ(log[0].pnl + log[1].pnl + log[2].pnl, r.final_value - 100);
+}
+
+TEST(SignalSimShort, LongShortSignalRules) {
+  // Flat: LE + LX cancel, SE alone opens a short. Short: SE adds nothing; LE reverses.
+  Case k = Small({10, 10, 10, 10}, {1, 0, 1, 0}, {1, 0, 0, 0});
+  k.short_entries = {1, 1, 0, 0};
+  k.short_exits = {0, 0, 0, 0};
+  k.options.direction = SignalDirection::kBoth;
+  std::vector<SignalTrade> log;
+  SignalSimResult r = RunLogged(k, &log);
+  EXPECT_EQ(r.orders, 2);  // bar 0 short, bar 2 reverse to long
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].direction, TradeDirection::kShort);
+  EXPECT_EQ(log[0].entry_bar, 0);
+  EXPECT_EQ(log[0].exit_bar, 2);
+  EXPECT_GT(r.position, 0.0);
+  // Long: SE with LX reverses (the short entry wins); LE with SE on the same bar does nothing.
+  k = Small({10, 10, 10, 10}, {1, 1, 0, 0}, {0, 0, 1, 0});
+  k.short_entries = {0, 1, 1, 0};
+  k.options.direction = SignalDirection::kBoth;
+  log.clear();
+  r = RunLogged(k, &log);
+  EXPECT_EQ(r.orders, 2);
+  EXPECT_LT(r.position, 0.0);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].exit_bar, 2);
+  // Short signals need direction both.
+  k.options.direction = SignalDirection::kLongOnly;
+  SignalSimResult unused;
+  EXPECT_FALSE(SimulateSignals(k.Inputs(), k.options, &unused).ok());
+}
+
+TEST(SignalSimShort, CoverBeyondTheCashIsPartialAndTheRestStaysOpen) {
+  Case k = Small({10, 25, 30}, {1, 0, 0}, {0, 1, 0});
+  k.options.direction = SignalDirection::kShortOnly;
+  std::vector<SignalTrade> log;
+  std::vector<double> equity(3);
+  SignalSimResult r = RunLogged(k, &log, equity);
+  // 10 shares short, cash 200; buying them back at 25 would cost 250: 8 shares only.
+  EXPECT_EQ(r.orders, 2);
+  EXPECT_EQ(r.closed_trades, 1);
+  EXPECT_EQ(r.trades, 2);
+  EXPECT_DOUBLE_EQ(r.position, -2.0);
+  EXPECT_EQ(r.cash, 0.0);
+  EXPECT_DOUBLE_EQ(r.final_value, -60.0);  // equity can go negative on a short
+  EXPECT_DOUBLE_EQ(equity[1], -50.0);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_DOUBLE_EQ(log[0].size, 8.0);
+  EXPECT_DOUBLE_EQ(log[0].pnl, -120.0);
+  EXPECT_EQ(log[1].entry_bar, 0);
+  EXPECT_EQ(log[1].exit_bar, -1);
+  EXPECT_DOUBLE_EQ(log[1].size, 2.0);
+  EXPECT_DOUBLE_EQ(log[1].pnl, -40.0);
+  // A stop loss closes the same way; with no cash left its retries are rejected, the stop stays.
+  k.exits = {0, 0, 0};
+  k.options.sl_stop = 0.5;
+  log.clear();
+  r = RunLogged(k, &log);
+  EXPECT_EQ(r.orders, 2);
+  EXPECT_EQ(r.stop_exits, 1);
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(log[0].reason, ExitReason::kStopLoss);
+  EXPECT_EQ(log[0].exit_bar, 1);
+}
+
+TEST(SignalSimStops, TrailingStopFollowsTheBestPriceAndFillsWithoutSlippage) {
+  Case k = Small({100, 110, 120, 108, 107}, {1, 0, 0, 0, 0}, {0, 0, 0, 0, 0});
+  k.options = {.slippage = 0.01, .sl_stop = 0.05, .tp_stop = 0.5, .tsl_stop = 0.1};
+  std::vector<SignalTrade> log;
+  SignalSimResult r = RunLogged(k, &log);
+  // Best price 120 after bar 2: level 120 x 0.9 = 108, reached (equal) on bar 3.
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].reason, ExitReason::kTrailingStop);
+  EXPECT_EQ(log[0].exit_bar, 3);
+  EXPECT_EQ(log[0].exit_price, 108.0);
+  EXPECT_EQ(r.trailing_stop_exits, 1);
+  EXPECT_EQ(r.stop_exits, 0);
+
+  // Both losses hit on one bar: the stop loss is named. Take profit on its level.
+  k = Small({100, 130, 90}, {1, 0, 0}, {0, 0, 0});
+  k.options = {.sl_stop = 0.05, .tp_stop = 0.5, .tsl_stop = 0.1};
+  log.clear();
+  r = RunLogged(k, &log);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].reason, ExitReason::kStopLoss);
+  EXPECT_EQ(r.stop_exits, 1);
+  k = Small({100, 104, 150, 90}, {1, 0, 0, 0}, {0, 0, 0, 0});
+  k.options = {.sl_stop = 0.05, .tp_stop = 0.5};
+  log.clear();
+  r = RunLogged(k, &log);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].reason, ExitReason::kTakeProfit);
+  EXPECT_EQ(log[0].exit_bar, 2);
+  EXPECT_EQ(r.take_profit_exits, 1);
+
+  // Short: the trailing stop follows the lowest price; signals on a stop bar are ignored.
+  k = Small({100, 90, 80, 88.5, 70}, {1, 0, 0, 1, 0}, {0, 0, 0, 0, 0});
+  k.options = {.sl_stop = 0.2, .tsl_stop = 0.1, .direction = SignalDirection::kShortOnly};
+  log.clear();
+  r = RunLogged(k, &log);
+  ASSERT_EQ(log.size(), 1u);  // 80 x 1.1 = 88 <= 88.5 on bar 3; its entry signal is dropped
+  EXPECT_EQ(log[0].direction, TradeDirection::kShort);
+  EXPECT_EQ(log[0].reason, ExitReason::kTrailingStop);
+  EXPECT_EQ(log[0].exit_bar, 3);
+  EXPECT_EQ(r.orders, 2);
+  EXPECT_EQ(r.position, 0.0);
+}
+
+TEST(SignalSimStops, OpenTradeIsValuedAtTheLastPrice) {
+  Case k = Small({10, 12, kNaN}, {1, 0, 0}, {0, 0, 0});
+  std::vector<SignalTrade> log;
+  const SignalSimResult r = RunLogged(k, &log);
+  EXPECT_EQ(r.trades, 1);
+  EXPECT_EQ(r.closed_trades, 0);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].exit_bar, -1);
+  EXPECT_EQ(log[0].reason, ExitReason::kEnd);
+  EXPECT_EQ(log[0].exit_price, 12.0);
+  EXPECT_EQ(log[0].exit_fees, 0.0);
+  EXPECT_DOUBLE_EQ(log[0].pnl, 20.0);
+  EXPECT_DOUBLE_EQ(r.final_value, 120.0);
+}
+
 TEST(SignalSimInvariants, NoSignalsNoFeesFlatEquity) {
   Case k = MakeCase(Golden()["cases"][0]);
   std::fill(k.entries.begin(), k.entries.end(), 0);
@@ -259,6 +684,34 @@ TEST(SignalSimInvariants, CashPlusPositionValueIsEquityEveryBar) {
   }
 }
 
+TEST(SignalSimInvariants, ShortsAndStopsKeepCashPlusPositionValueEqualToEquity) {
+  // As above, over the first cases of the extended set with short positions and stops.
+  int checked = 0;
+  for (const json& c : GoldenExt()["cases"]) {
+    if (c["mode"] == "longonly" || checked == 4) continue;
+    ++checked;
+    const Case k = MakeExtCase(c);
+    std::vector<double> equity(k.price.size());
+    RunExt(k, equity);
+    for (std::size_t t = 0; t < k.price.size(); t += 11) {
+      Case prefix = k;
+      prefix.price.resize(t + 1);
+      prefix.entries.resize(t + 1);
+      prefix.exits.resize(t + 1);
+      if (!prefix.short_entries.empty()) prefix.short_entries.resize(t + 1);
+      if (!prefix.short_exits.empty()) prefix.short_exits.resize(t + 1);
+      const SignalSimResult r = RunExt(prefix);
+      double last = kNaN;
+      for (std::size_t u = 0; u <= t; ++u)
+        if (!std::isnan(k.price[u])) last = k.price[u];
+      const double value = r.position != 0 ? r.cash + r.position * last : r.cash;
+      ASSERT_EQ(value, equity[t]) << c["symbol"] << " " << c["mode"] << " bar " << t;
+      ASSERT_GE(r.cash, 0.0);
+    }
+  }
+  EXPECT_EQ(checked, 4);
+}
+
 TEST(SignalSimInvariants, DoublingFeesNeverIncreasesFinalValue) {
   int compared = 0;
   for (const json& c : Golden()["cases"]) {
@@ -292,14 +745,25 @@ TEST(SignalSimInvariants, RejectsBadInputs) {
   EXPECT_FALSE(SimulateSignals(p, s1, s2, {}, &r).ok());
   std::vector<double> eq(1);
   EXPECT_FALSE(SimulateSignals(p, s2, s2, {}, &r, eq).ok());
-  for (SignalSimOptions o :
-       {SignalSimOptions{.init_cash = 0}, SignalSimOptions{.fees = -0.1},
-        SignalSimOptions{.fixed_fees = kNaN}, SignalSimOptions{.slippage = 1.0},
-        SignalSimOptions{.sl_stop = -0.1}}) {
+  for (SignalSimOptions o : {SignalSimOptions{.init_cash = 0}, SignalSimOptions{.fees = -0.1},
+                             SignalSimOptions{.fixed_fees = kNaN},
+                             SignalSimOptions{.slippage = 1.0}, SignalSimOptions{.sl_stop = -0.1},
+                             SignalSimOptions{.tp_stop = -0.1}, SignalSimOptions{.tsl_stop = kInf},
+                             SignalSimOptions{.direction = static_cast<SignalDirection>(7)}}) {
     EXPECT_FALSE(ValidateSignalSimOptions(o).ok());
     EXPECT_FALSE(SimulateSignals(p, s2, s2, o, &r).ok());
   }
   EXPECT_TRUE(ValidateSignalSimOptions({}).ok());
+  // Short signals: as long as price, and only with direction both.
+  const SignalSimOptions both{.direction = SignalDirection::kBoth};
+  EXPECT_FALSE(
+      SimulateSignals({.price = p, .entries = s2, .exits = s2, .short_entries = s1}, both, &r)
+          .ok());
+  EXPECT_FALSE(SimulateSignals({.price = p, .entries = s2, .exits = s2, .short_exits = s2},
+                               SignalSimOptions{.direction = SignalDirection::kShortOnly}, &r)
+                   .ok());
+  EXPECT_TRUE(
+      SimulateSignals({.price = p, .entries = s2, .exits = s2, .short_exits = s2}, both, &r).ok());
 }
 
 }  // namespace
