@@ -1,32 +1,47 @@
-// Back-tests and sweeps of DSL strategies on a Panel, in two modes sharing the sweep machinery.
+// Back-tests and sweeps of DSL strategies on a Panel: the fast engine's three simulators behind
+// one sweep machinery.
 //
 // Signal strategies (selection all_signals): each symbol of the universe is its own
 // sub-portfolio with an equal share of the capital (vectorbt's grouped columns without cash
-// sharing) run by SimulateSignals; the portfolio is their sum, and its per-bar equity returns,
-// traded value, fees, exposure and closed trades feed the streaming metrics (docs/metrics.md).
-// Signals are the DSL's expressions (non-zero = true, NaN = no signal); entries act only on
-// rebalance bars, exits on every bar. Look-ahead guard: with execution.price next_open (the
-// default) a signal of bar t fills at bar t+1's open (signals shifted one bar, fills and
-// valuation at the opens); vwap likewise; close (only with assume_close_fill) at bar t's close.
+// sharing) run by SimulateSignals (signal_sim.h: vectorbt from_signals semantics); the
+// portfolio is their sum, and its per-bar equity returns, traded value, fees, exposure and
+// closed trades feed the streaming metrics (docs/metrics.md). Signals are the DSL's expressions
+// (non-zero = true, NaN = no signal): signals.long / exit, and signals.short / short_exit (then
+// direction both: an opposite entry reverses the position); entries act only on rebalance
+// bars, exits on every bar. Costs: fee_bps (fees), spread_bps / 2 (slippage per side). Risk:
+// stop_loss, take_profit, trailing_stop (vectorbt's sl_stop, tp_stop, sl_trail; all three may be
+// combined). position.max_weight must be >= 1/S (each symbol's sleeve). Look-ahead guard: with
+// execution.price next_open (the default) a signal of bar t fills at bar t+1's open (signals
+// shifted one bar, fills and valuation at the opens); vwap likewise; close (only with
+// assume_close_fill) at bar t's close.
 //
-// Top-k strategies (selection topk): Qlib's TopkDropout + Exchange (SimulateTopkDropout) on the
-// score, which exists only on rebalance bars; decisions use the previous bar's score and deal at
-// the execution price (open by default). topk and n_drop (default: topk, i.e. no dropout limit)
-// may be parameters; hold.min_days is Qlib's hold_thresh; fee_bps sets both cost rates, tax_bps
-// adds to the sell rate, min_fee is the per-order minimum; Qlib's risk_degree 0.95; no lot
-// rounding until the market packs carry lot sizes (issue 5).
+// Cross-sectional strategies (selection topk | quantile | threshold on selection.score):
+//  * with selection.n_drop: Qlib's TopkDropout + Exchange (SimulateTopkDropout, portfolio_sim.h)
+//    on the score, which exists only on rebalance bars; decisions use the previous bar's score
+//    and deal at the execution price; hold.min_days is Qlib's hold_thresh; fee_bps sets both cost
+//    rates, tax_bps adds to the sell rate, min_fee is the per-order minimum; risk_degree 0.95.
+//    Weights, risk rules and slippage are not TopkDropout's and are refused by name.
+//  * otherwise: target weights (SimulateWeights, weights_sim.h): decided at the end of each
+//    rebalance bar from its score, filled at the next bar's execution price (a close fill is bar
+//    t's close): selection, position.scheme / target_vol / max_weight / vol_window, every risk
+//    rule (group limits read the field risk.group_max_weight.field of the data), hold.min_days,
+//    cooldown_days (after stop exits and the drawdown breaker), fee_bps, min_fee, tax_bps (sell
+//    side), spread_bps / 2 per side, impact alpha x participation^beta (participation against
+//    the fill bar's volume field). Annualisation for vol_target: MetricsOptions::periods_per_year.
+// Lot sizes and price limits come with the market packs (issue 5); until then there is no lot
+// rounding and no limit blocking in sweeps.
 //
 // Sweeps compile every combination's expressions together in batches (CompileCombinations:
 // nodes that do not depend on a parameter are computed once per batch; signals are kept as one
-// byte per symbol and bar), run combinations in parallel and keep only metrics: memory is the
-// panel plus one batch, not combinations × panel. Results are in combination order,
-// bit-identical whatever the thread count.
+// bit per symbol and bar), run combinations in parallel and keep only metrics: memory is the
+// panel plus one batch, not combinations × panel. Cross-sectional sweeps evaluate (and, for
+// TopkDropout, rank) each distinct score once for all the combinations that share it. Results
+// are in combination order, bit-identical whatever the thread count.
 //
 // Not supported yet (an Unimplemented error names the field, nothing is silently ignored):
-// selection quantile/threshold, position schemes other than equal, short signals, take_profit /
-// trailing_stop / max_drawdown / turnover_max / group limits, cooldown, impact and latency costs
-// (and, for signals: hold, min_fee, tax; for top-k: stops and slippage), universe filters and
-// instruments files.
+// latency (the precise engine's), universe filters and instruments files; with signals also
+// hold, cooldown, min_fee, tax, impact, max_drawdown, turnover_max and group limits (use a
+// selection strategy for those).
 #pragma once
 
 #include <cstdint>
