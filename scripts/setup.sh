@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Qraft needs on Debian 12 and is missing: Debian packages (C++ toolchain and
-# libraries) and the project's Python environment `.venv` (pyarrow supplies Arrow/Parquet C++).
+# libraries; headless Chromium and a fixed font for the report rendering test) and the project's
+# Python environment `.venv` (pyarrow supplies Arrow/Parquet C++).
 # Idempotent: a second run installs nothing. Works as root or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ packages=(
   libhowardhinnant-date-dev libfast-float-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
+  chromium fonts-dejavu-core   # headless rendering check of `qraft report` (tests/integration)
 )
 
 missing=()

@@ -68,9 +68,17 @@ def test_backtest_and_sweep_json_contract(qraft, tmp_path):
     # The same combination gives the same numbers in a backtest and in the sweep.
     row = matrix[(matrix.fast == 10) & (matrix.slow == 30)].iloc[0]
     assert abs(row.total_return - one["metrics"]["total_return"]) <= 1e-12
-    p = qraft.run("backtest", ROOT / "examples" / "strategies" / "topk_momentum.yaml", "--data", snap,
-                  check=False)
-    assert p.returncode == 2 and "not supported by the signal engine yet" in p.stderr
+    assert sweep["pareto"] and all(0 <= i < 28 for i in sweep["pareto"])
+    # The weights engine runs the inverse-vol top-k example with stops and impact costs.
+    momentum = qraft.json("backtest", ROOT / "examples" / "strategies" / "topk_momentum.yaml",
+                          "--data", snap)
+    assert momentum["metrics"]["trades"] > 0 and momentum["metrics"]["fees"] > 0
+    # What no engine runs yet is refused by name (exit 2), never ignored.
+    latency = tmp_path / "latency.yaml"
+    latency.write_text((ROOT / "examples" / "strategies" / "ma_cross.yaml").read_text().replace(
+        "slippage: {spread_bps: 2}", "slippage: {spread_bps: 2, latency_ms: 50}"))
+    p = qraft.run("backtest", latency, "--data", snap, check=False)
+    assert p.returncode == 2 and "latency_ms" in p.stderr and "not supported" in p.stderr
 
 
 def test_topk_strategy_and_sampled_sweeps(qraft):

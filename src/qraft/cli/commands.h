@@ -12,5 +12,6 @@ void RegisterExpr(CLI::App& app, int* exit_code);
 void RegisterFactor(CLI::App& app, int* exit_code);
 void RegisterStrategy(CLI::App& app, int* exit_code);
 void RegisterBacktest(CLI::App& app, int* exit_code);
+void RegisterReport(CLI::App& app, int* exit_code);
 
 }  // namespace qraft::cli

@@ -1,11 +1,11 @@
 #include "qraft/engines/metrics.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
-#include <fmt/format.h>
-
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -402,56 +402,9 @@ std::uint64_t SortKey(double x) {
   return (u >> 63) != 0 ? ~u : u | (std::uint64_t{1} << 63);
 }
 
-// The values of ranks[j] (0-based, ascending) of x, exactly, in O(n): a radix histogram on the
-// top kBits of the keys finds each rank's bucket, then nth_element runs inside that bucket only.
-void SelectRanks(std::span<const double> x, std::span<const std::size_t> ranks,
-                 std::span<double> out) {
-  constexpr int kBits = 16;
-  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
-  // Two interleaved histograms, so runs of equal values (flat bars) do not serialise on one
-  // counter.
-  std::vector<std::uint32_t> hist(2 * kBuckets, 0);
-  const std::size_t n = x.size();
-  std::size_t i = 0;
-  for (; i + 2 <= n; i += 2) {
-    ++hist[SortKey(x[i]) >> (64 - kBits)];
-    ++hist[kBuckets + (SortKey(x[i + 1]) >> (64 - kBits))];
-  }
-  if (i < n) ++hist[SortKey(x[i]) >> (64 - kBits)];
-  std::vector<std::size_t> start(kBuckets + 1, 0);
-  for (std::size_t b = 0; b < kBuckets; ++b)
-    start[b + 1] = start[b] + hist[b] + hist[kBuckets + b];
-  std::vector<std::size_t> bucket_of(ranks.size());
-  for (std::size_t j = 0; j < ranks.size(); ++j) {
-    bucket_of[j] = static_cast<std::size_t>(std::upper_bound(start.begin(), start.end(), ranks[j]) -
-                                            start.begin() - 1);
-  }
-  std::vector<std::size_t> wanted(bucket_of);
-  std::sort(wanted.begin(), wanted.end());
-  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
-  std::vector<std::vector<double>> members(wanted.size());
-  std::vector<std::int8_t> slot(kBuckets, -1);  // bucket -> index into `wanted`, -1 = none
-  for (std::size_t w = 0; w < wanted.size(); ++w) {
-    members[w].reserve(start[wanted[w] + 1] - start[wanted[w]]);
-    slot[wanted[w]] = static_cast<std::int8_t>(w);
-  }
-  for (const double v : x) {
-    const std::int8_t w = slot[SortKey(v) >> (64 - kBits)];
-    if (w >= 0) members[static_cast<std::size_t>(w)].push_back(v);
-  }
-  for (std::size_t j = 0; j < ranks.size(); ++j) {
-    const auto w = static_cast<std::size_t>(
-        std::lower_bound(wanted.begin(), wanted.end(), bucket_of[j]) - wanted.begin());
-    std::vector<double>& m = members[w];
-    const auto k = static_cast<std::ptrdiff_t>(ranks[j] - start[bucket_of[j]]);
-    std::nth_element(m.begin(), m.begin() + k, m.end());
-    out[j] = m[static_cast<std::size_t>(k)];
-  }
-}
-
 // numpy.percentile(x, p), default "linear" method, operation by operation: virtual index
 // h = (n - 1)(p / 100), numpy's two-sided lerp between the order statistics at floor(h) and
-// floor(h) + 1 (`lo` and `hi`, selected by the caller).
+// floor(h) + 1 (`lo` and `hi`).
 double Lerp(double virtual_index, double lo, double hi) {
   const double gamma = virtual_index - std::floor(virtual_index);
   const double diff = hi - lo;
@@ -463,31 +416,94 @@ struct Tail {
 };
 
 // var_95 (5th percentile), the 95th percentile and cvar_95 (mean of the k = floor((n-1) 0.05) + 1
-// smallest, empyrical's conditional_value_at_risk) of finite returns; n >= 1.
+// smallest, empyrical's conditional_value_at_risk) of finite returns x, n >= 1; exact, in O(n).
+// Pass 1 histograms the top 16 bits of an order-preserving key, which finds the bucket of each
+// order statistic needed; pass 2 copies those buckets' members out (branch-free) and sums every
+// value of the buckets below the k-th smallest's (all smaller than it, summed in time order);
+// nth_element inside the few member buckets gives the exact order statistics. cvar = (that sum +
+// the members of the k-th's bucket below it + copies of the k-th smallest up to k) / k.
 Tail TailStatistics(std::span<const double> x) {
+  constexpr int kBits = 16;
+  constexpr std::size_t kBuckets = std::size_t{1} << kBits;
   const std::size_t n = x.size();
+  // Two interleaved histograms, so runs of equal values (flat bars) do not serialise on one
+  // counter.
+  std::vector<std::uint32_t> hist(2 * kBuckets, 0);
+  std::size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    ++hist[SortKey(x[i]) >> (64 - kBits)];
+    ++hist[kBuckets + (SortKey(x[i + 1]) >> (64 - kBits))];
+  }
+  if (i < n) ++hist[SortKey(x[i]) >> (64 - kBits)];
+  std::vector<std::size_t> start(kBuckets + 1, 0);
+  for (std::size_t b = 0; b < kBuckets; ++b)
+    start[b + 1] = start[b] + hist[b] + hist[kBuckets + b];
+
   const double h5 = (static_cast<double>(n) - 1) * 0.05;
   const double h95 = (static_cast<double>(n) - 1) * 0.95;
   const auto lo5 = static_cast<std::size_t>(std::floor(h5));
   const auto lo95 = static_cast<std::size_t>(std::floor(h95));
   const std::size_t k = lo5 + 1;
-  const std::size_t ranks[] = {lo5, std::min(lo5 + 1, n - 1), lo95, std::min(lo95 + 1, n - 1)};
-  double v[4];
-  SelectRanks(x, ranks, v);
-  Tail t;
-  t.var_95 = Lerp(h5, v[0], v[1]);
-  t.p95 = Lerp(h95, v[2], v[3]);
-  // The k smallest: every value below the k-th smallest (v[0]), summed in time order, plus as
-  // many copies of v[0] as make k.
-  const double kth = v[0];
-  double below = 0;
-  std::size_t count = 0;
-  for (const double r : x) {
-    const bool lt = r < kth;
-    below += lt ? r : 0.0;
-    count += lt;
+  const std::array<std::size_t, 4> ranks = {lo5, std::min(lo5 + 1, n - 1), lo95,
+                                            std::min(lo95 + 1, n - 1)};
+  auto bucket_of = [&](std::size_t rank) {
+    return static_cast<std::size_t>(std::upper_bound(start.begin(), start.end(), rank) -
+                                    start.begin() - 1);
+  };
+  std::array<std::size_t, 4> bucket{};
+  std::vector<std::size_t> wanted;
+  for (std::size_t j = 0; j < 4; ++j) {
+    bucket[j] = bucket_of(ranks[j]);
+    if (std::find(wanted.begin(), wanted.end(), bucket[j]) == wanted.end())
+      wanted.push_back(bucket[j]);
   }
-  t.cvar_95 = (below + static_cast<double>(k - count) * kth) / static_cast<double>(k);
+  // Member arrays, sized exactly from the histogram; slot kNone swallows everything else.
+  const auto kNone = static_cast<std::uint8_t>(wanted.size());
+  std::vector<std::uint8_t> slot(kBuckets, kNone);
+  std::vector<std::vector<double>> members(wanted.size() + 1);
+  for (std::size_t w = 0; w < wanted.size(); ++w) {
+    slot[wanted[w]] = static_cast<std::uint8_t>(w);
+    members[w].resize(start[wanted[w] + 1] - start[wanted[w]]);
+  }
+  members[kNone].resize(1);
+  std::array<double*, 5> dst{};
+  std::array<std::size_t, 5> step{};
+  for (std::size_t w = 0; w <= wanted.size(); ++w) {
+    dst[w] = members[w].data();
+    step[w] = w == kNone ? 0 : 1;
+  }
+  const std::uint64_t below_key = std::uint64_t{bucket[0]} << (64 - kBits);
+  double below_sum = 0;
+  for (const double v : x) {
+    const std::uint64_t key = SortKey(v);
+    const std::uint8_t w = slot[key >> (64 - kBits)];
+    *dst[w] = v;
+    dst[w] += step[w];
+    below_sum += key < below_key ? v : 0.0;
+  }
+  std::array<double, 4> value{};
+  for (std::size_t j = 0; j < 4; ++j) {
+    const auto w = static_cast<std::size_t>(std::find(wanted.begin(), wanted.end(), bucket[j]) -
+                                            wanted.begin());
+    std::vector<double>& m = members[w];
+    const auto r = static_cast<std::ptrdiff_t>(ranks[j] - start[bucket[j]]);
+    std::nth_element(m.begin(), m.begin() + r, m.end());
+    value[j] = m[static_cast<std::size_t>(r)];
+  }
+  Tail t;
+  t.var_95 = Lerp(h5, value[0], value[1]);
+  t.p95 = Lerp(h95, value[2], value[3]);
+  const double kth = value[0];
+  std::size_t count = start[bucket[0]];  // every value of the lower buckets is below kth
+  const auto w0 =
+      static_cast<std::size_t>(std::find(wanted.begin(), wanted.end(), bucket[0]) - wanted.begin());
+  for (const double v : members[w0]) {
+    if (v < kth) {
+      below_sum += v;
+      ++count;
+    }
+  }
+  t.cvar_95 = (below_sum + static_cast<double>(k - count) * kth) / static_cast<double>(k);
   return t;
 }
 

@@ -283,6 +283,63 @@ Status WriteValuesParquet(const Panel& values, bool daily,
   return WriteLongParquet(values, daily, span, true, path, meta);
 }
 
+Status WriteTableParquet(std::span<const TableColumn> columns, const std::filesystem::path& path,
+                         const KeyValues& meta) {
+  const auto length = [](const TableColumn& c) {
+    return std::visit([](const auto& v) { return static_cast<std::int64_t>(v.size()); }, c.values);
+  };
+  const std::int64_t rows = columns.empty() ? 0 : length(columns.front());
+  arrow::FieldVector fields;
+  arrow::ArrayVector arrays;
+  for (const TableColumn& c : columns) {
+    if (length(c) != rows) {
+      return Status::InvalidArgument(fmt::format("{}: column '{}' has {} rows, the first column {}",
+                                                 path.string(), c.name, length(c), rows));
+    }
+    for (const auto& f : fields) {
+      if (f->name() == c.name) {
+        return Status::InvalidArgument(
+            fmt::format("{}: duplicate column name '{}'", path.string(), c.name));
+      }
+    }
+    std::shared_ptr<arrow::Array> array;
+    arrow::Status st;
+    if (const auto* d = std::get_if<std::vector<double>>(&c.values)) {
+      std::vector<std::uint8_t> valid(d->size());
+      for (std::size_t i = 0; i < d->size(); ++i)
+        valid[i] = !std::isnan((*d)[i]);
+      arrow::DoubleBuilder b;
+      st = b.AppendValues(d->data(), rows, valid.data());
+      if (st.ok()) st = b.Finish(&array);
+      fields.push_back(arrow::field(c.name, arrow::float64(), true));
+    } else if (const auto* n = std::get_if<std::vector<std::int64_t>>(&c.values)) {
+      arrow::Int64Builder b;
+      st = b.AppendValues(n->data(), rows);
+      if (st.ok()) st = b.Finish(&array);
+      fields.push_back(arrow::field(c.name, arrow::int64(), false));
+    } else {
+      arrow::StringBuilder b;
+      st = b.AppendValues(std::get<std::vector<std::string>>(c.values));
+      if (st.ok()) st = b.Finish(&array);
+      fields.push_back(arrow::field(c.name, arrow::utf8(), false));
+    }
+    QRAFT_RETURN_NOT_OK(FromArrow(st, path, fmt::format("building column '{}'", c.name)));
+    arrays.push_back(std::move(array));
+  }
+  auto schema = arrow::schema(fields, ToMetadata(meta));
+  auto table = arrow::Table::Make(schema, arrays, rows);
+  QRAFT_ARROW_ASSIGN(auto sink, arrow::io::FileOutputStream::Open(path.string()), path,
+                     "cannot create");
+  auto props =
+      parquet::WriterProperties::Builder().compression(parquet::Compression::SNAPPY)->build();
+  auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
+  QRAFT_RETURN_NOT_OK(
+      FromArrow(parquet::arrow::WriteTable(*table, arrow::default_memory_pool(), sink,
+                                           std::max<std::int64_t>(rows, 1), props, arrow_props),
+                path, "write failed"));
+  return FromArrow(sink->Close(), path, "close failed");
+}
+
 namespace {
 
 // Numeric Arrow arrays -> double, null -> NaN. Returns false for non-numeric types.

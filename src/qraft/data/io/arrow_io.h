@@ -4,10 +4,12 @@
 // and SourceTables only.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <span>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "qraft/core/panel.h"
@@ -45,6 +47,19 @@ Status WriteBarsParquet(const Panel& panel, bool daily, const std::filesystem::p
 Status WriteValuesParquet(const Panel& values, bool daily,
                           std::span<const std::pair<std::size_t, std::size_t>> rows,
                           const std::filesystem::path& path, const KeyValues& meta);
+
+/// One column of a plain table (WriteTableParquet): float64 (NaN written as null), int64 or utf8.
+struct TableColumn {
+  std::string name;
+  std::variant<std::vector<double>, std::vector<std::int64_t>, std::vector<std::string>> values;
+};
+
+/// A table of named columns as one Parquet file (snappy, one row group, schema stored), e.g. a
+/// metrics matrix. Columns are nullable float64 (NaN -> null), non-null int64 and non-null utf8.
+/// Errors: columns of different lengths or duplicate names (InvalidArgument), I/O (naming
+/// `path`). Writes `path` directly; callers wanting atomicity write a temporary name and rename.
+Status WriteTableParquet(std::span<const TableColumn> columns, const std::filesystem::path& path,
+                         const KeyValues& meta = {});
 
 /// Reads a Parquet, Feather v2 or Arrow IPC file of bars (any column layout the CSV reader
 /// accepts: a time column of timestamp/date/string/epoch type, an optional symbol column,

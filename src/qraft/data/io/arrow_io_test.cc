@@ -84,5 +84,39 @@ TEST(ArrowIoTest, BarsParquetReadsBackAsTheSamePanel) {
   }
 }
 
+TEST(ArrowIoTest, TableParquetReadsBackWithTypesAndNulls) {
+  testing::TempDir dir;
+  const std::vector<TableColumn> columns = {
+      {"date", std::vector<std::string>{"2014-01-02", "2014-01-03", "2014-01-06"}},
+      {"symbol", std::vector<std::string>{"AAA", "AAA", "BBB"}},
+      {"close", std::vector<double>{1.5, N, -2.25}},
+      {"trades", std::vector<std::int64_t>{3, 0, -7}}};
+  ASSERT_TRUE(WriteTableParquet(columns, dir / "t.parquet", {{"k", "v"}}).ok());
+  auto t = ReadColumnarFile(dir / "t.parquet", {}, TimeLabeler(true, TimeZone()));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  ASSERT_EQ(t->rows(), 3u);
+  EXPECT_EQ(t->field_names, (std::vector<std::string>{"close", "trades"}));
+  EXPECT_EQ(t->time[2], DateTimestamp(2014, 1, 6));
+  EXPECT_EQ(t->fields[0][0], 1.5);
+  EXPECT_TRUE(std::isnan(t->fields[0][1]));  // NaN was written as null
+  EXPECT_EQ(t->fields[0][2], -2.25);
+  EXPECT_EQ(t->fields[1][2], -7.0);
+}
+
+TEST(ArrowIoTest, TableParquetRejectsRaggedAndDuplicateColumns) {
+  testing::TempDir dir;
+  const std::vector<TableColumn> ragged = {{"a", std::vector<double>{1, 2}},
+                                           {"b", std::vector<std::int64_t>{1}}};
+  Status st = WriteTableParquet(ragged, dir / "r.parquet");
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("column 'b' has 1 rows"), std::string::npos) << st.ToString();
+  const std::vector<TableColumn> twice = {{"a", std::vector<double>{1}},
+                                          {"a", std::vector<double>{2}}};
+  st = WriteTableParquet(twice, dir / "d.parquet");
+  EXPECT_NE(st.message().find("duplicate column name 'a'"), std::string::npos) << st.ToString();
+  // No columns at all is an empty file, not an error.
+  EXPECT_TRUE(WriteTableParquet({}, dir / "e.parquet").ok());
+}
+
 }  // namespace
 }  // namespace qraft::data::io
