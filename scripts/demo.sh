@@ -31,3 +31,6 @@ echo
 echo "== sweep: examples/strategies/ma_cross.yaml (EMA crossover, fast x slow, next-open fills, costs)"
 $qraft strategy check examples/strategies/ma_cross.yaml
 $qraft sweep examples/strategies/ma_cross.yaml --data "$id" --store "$store" --top 5 --out "$store/sweeps/ma_cross"
+echo
+echo "== report"
+$qraft report "$store/sweeps/ma_cross"
