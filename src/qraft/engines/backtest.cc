@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <tbb/enumerable_thread_specific.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <array>
@@ -173,6 +174,20 @@ class SignalSink : public expr::ResultSink {
   std::span<const std::uint8_t> rebalance_;
   std::vector<std::uint8_t> is_entry_;
   std::vector<std::vector<std::uint8_t>> bits_;
+};
+
+// Forwards outputs to another sink, numbered from `offset` (a part of a batch).
+class OffsetSink : public expr::ResultSink {
+ public:
+  OffsetSink(expr::ResultSink& to, std::size_t offset) : to_(to), offset_(offset) {}
+  Status Consume(std::size_t output, std::size_t s0, std::size_t s1,
+                 std::span<const double> values) override {
+    return to_.Consume(offset_ + output, s0, s1, values);
+  }
+
+ private:
+  expr::ResultSink& to_;
+  std::size_t offset_;
 };
 
 // The execution price's field and the signal shift of the look-ahead guard: a decision from
@@ -597,12 +612,27 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
   progress.Start("sweep", combinations.size());
   SignalSink signals(T, S, shift, rebalance, is_entry);
   tbb::enumerable_thread_specific<SignalScratch> scratch;  // reused by every batch
+  // The evaluator runs symbol chunks in parallel; with fewer symbols than workers (one long
+  // intraday series) each batch is instead split into one program per worker, evaluated side by
+  // side. Outputs are the same bits either way; only shared nodes are computed more than once.
+  const auto workers = static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
   for (std::size_t first = 0; first < combinations.size(); first += batch) {
-    QRAFT_ASSIGN_OR_RETURN(const Batch b, CompileBatch(exprs, combinations, first, batch, panel));
-    const std::size_t b0 = b.first;
-    const std::vector<strategy::ParamValues>& combos = b.combos;
-    signals.Reset(b.program.outputs().size());
-    QRAFT_RETURN_NOT_OK(expr::Evaluate(b.program, panel, signals));
+    const std::size_t b0 = first;
+    const std::vector<strategy::ParamValues> combos(
+        combinations.begin() + first,
+        combinations.begin() + std::min(combinations.size(), first + batch));
+    signals.Reset(combos.size() * per);
+    const std::size_t parts = S >= 2 * workers ? 1 : std::min(workers, combos.size());
+    QRAFT_RETURN_NOT_OK(ParallelForStatus(parts, 1, [&](std::size_t p0, std::size_t p1) -> Status {
+      for (std::size_t p = p0; p < p1; ++p) {
+        const std::size_t c0 = combos.size() * p / parts, c1 = combos.size() * (p + 1) / parts;
+        QRAFT_ASSIGN_OR_RETURN(const Batch b,
+                               CompileBatch(exprs, combinations, first + c0, c1 - c0, panel));
+        OffsetSink part(signals, c0 * per);
+        QRAFT_RETURN_NOT_OK(expr::Evaluate(b.program, panel, part));
+      }
+      return Status::OK();
+    }));
 
     QRAFT_RETURN_NOT_OK(
         ParallelForStatus(combos.size(), 1, [&](std::size_t c0, std::size_t c1) -> Status {
