@@ -5,6 +5,9 @@
 #   storage writers produce (src/qraft/data/io/testdata/qlib_mock).
 #   Alpha158: all features on the bundled S&P 500 sample equal what Qlib's own expression engine
 #   computes from Qraft's Qlib export.
+#   Top-k DSL strategies: `qraft backtest` of TopkDropout strategies on the bundled sample equals,
+#   day by day (daily returns within 1e-6), Qlib's own TopkDropout + Exchange backtest on the same
+#   scores over Qraft's Qlib export.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 qraft=${BUILD:-build}/bin/qraft
@@ -41,3 +44,8 @@ fi
 PYTHONHASHSEED=0 $py scripts/peers/topk_golden.py >/dev/null
 git diff --exit-code -- src/qraft/engines/testdata/topk_golden.json
 echo "qlib: TopkDropout golden days regenerate identically"
+
+# A DSL top-k strategy end to end: `qraft backtest` (result dir equity.csv) against Qlib's own
+# TopkDropoutStrategy + SimulatorExecutor + Exchange on the same scores, over Qraft's Qlib export
+# of the bundled sample; daily returns within 1e-6 (and 1e-12 on identical float32 prices).
+$py scripts/peers/topk_dsl_crosscheck.py --qraft "$qraft"

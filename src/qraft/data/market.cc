@@ -44,9 +44,41 @@ Result<MarketSpec> ParseMarketYaml(std::string_view text, std::string_view sourc
         if (session.open_minute == 0 && session.close_minute == 24 * 60) continue;  // whole day
         m.sessions.push_back(session);
       }
+    } else if (key == "trading") {
+      if (!v.IsMap()) {
+        return Status::InvalidArgument(
+            fmt::format("{}: trading must be a mapping such as {{lot_size: 100}}", where));
+      }
+      for (const auto& rule : v) {
+        const std::string name = rule.first.as<std::string>();
+        const std::string at = fmt::format("{}:{}:{}", source, rule.first.Mark().line + 1,
+                                           rule.first.Mark().column + 1);
+        double value = 0;
+        try {
+          value = rule.second.as<double>();
+        } catch (const YAML::Exception&) {
+          return Status::InvalidArgument(fmt::format("{}: trading.{} must be a number", at, name));
+        }
+        if (name == "lot_size") {
+          if (!(value > 0)) {
+            return Status::InvalidArgument(fmt::format("{}: trading.lot_size must be > 0", at));
+          }
+          m.lot_size = value;
+        } else if (name == "price_limit") {
+          if (!(value > 0 && value < 1)) {
+            return Status::InvalidArgument(
+                fmt::format("{}: trading.price_limit must be a fraction in (0, 1)", at));
+          }
+          m.price_limit = value;
+        } else {
+          return Status::InvalidArgument(fmt::format(
+              "{}: unknown key 'trading.{}' (expected lot_size, price_limit)", at, name));
+        }
+      }
     } else {
       return Status::InvalidArgument(fmt::format(
-          "{}: unknown key '{}' (expected name, description, asset_class, timezone, sessions)",
+          "{}: unknown key '{}' (expected name, description, asset_class, timezone, sessions, "
+          "trading)",
           where, key));
     }
   }

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 namespace qraft::data {
 namespace {
 
@@ -19,6 +21,22 @@ TEST(MarketTest, BuiltinPacksParse) {
   ASSERT_EQ(cn.sessions.size(), 2u);
   EXPECT_EQ(cn.sessions[1], (Session{13 * 60, 15 * 60}));
   EXPECT_TRUE(FindMarket("crypto_spot").sessions.empty());  // 00:00-24:00 is the whole day
+  EXPECT_EQ(cn.lot_size, 100);
+  EXPECT_EQ(cn.price_limit, 0.1);
+  EXPECT_EQ(FindMarket("us_stock").lot_size, 1);
+  EXPECT_TRUE(std::isnan(FindMarket("us_stock").price_limit));
+  EXPECT_TRUE(std::isnan(FindMarket("crypto_spot").lot_size));
+}
+
+TEST(MarketTest, TradingRulesAreChecked) {
+  auto lot = ParseMarketYaml("name: x\ntrading: {lot_size: 0}\n", "p.yaml");
+  EXPECT_NE(lot.status().message().find("p.yaml:2:11: trading.lot_size must be > 0"),
+            std::string::npos)
+      << lot.status().message();
+  auto limit = ParseMarketYaml("name: x\ntrading: {price_limit: 10}\n", "p.yaml");
+  EXPECT_NE(limit.status().message().find("price_limit must be a fraction"), std::string::npos);
+  auto unknown = ParseMarketYaml("name: x\ntrading: {tick: 0.01}\n", "p.yaml");
+  EXPECT_NE(unknown.status().message().find("unknown key 'trading.tick'"), std::string::npos);
 }
 
 TEST(MarketTest, UnknownMarketGetsUtcDefaults) {

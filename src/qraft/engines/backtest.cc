@@ -13,6 +13,7 @@
 
 #include "qraft/core/parallel.h"
 #include "qraft/core/time.h"
+#include "qraft/data/market.h"
 #include "qraft/engines/portfolio_sim.h"
 #include "qraft/engines/signal_sim.h"
 #include "qraft/engines/weights_sim.h"
@@ -359,6 +360,31 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
   const std::vector<std::uint8_t> rebalance = RebalanceBars(spec.rebalance, panel.calendar());
   MetricsOptions metric_options = options.metrics;
   metric_options.initial_capital = options.initial_capital;
+  // The cost pack's trading rules: whole lots, and no buys on limit-up / sells on limit-down
+  // days, detected from the daily change as Qlib does (|close / previous close - 1| >= limit -
+  // 0.005, on the fill bar).
+  const data::MarketSpec pack =
+      spec.costs.market.empty() ? data::MarketSpec{} : data::FindMarket(spec.costs.market);
+  std::vector<double> change;
+  std::vector<std::uint8_t> limit_up, limit_down;
+  const double limit_threshold = pack.price_limit - 0.005;
+  if (!std::isnan(pack.price_limit)) {
+    const std::span<const double> c = panel.field(*close);
+    change.assign(S * T, kNaN);
+    limit_up.assign(S * T, 0);
+    limit_down.assign(S * T, 0);
+    for (std::size_t sym = 0; sym < S; ++sym) {
+      double prev = kNaN;
+      for (std::size_t t = 0; t < T; ++t) {
+        const std::size_t i = sym * T + t;
+        if (std::isnan(c[i])) continue;
+        change[i] = c[i] / prev - 1;
+        limit_up[i] = change[i] >= limit_threshold;
+        limit_down[i] = change[i] <= -limit_threshold;
+        prev = c[i];
+      }
+    }
+  }
 
   const std::vector<expr::ExprSpec> exprs = {{"score", spec.selection.score}};
   std::vector<std::vector<std::size_t>> groups;
@@ -414,7 +440,8 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               o.open_cost = costs.fee;
               o.close_cost = costs.fee + costs.tax;
               o.min_cost = costs.min_fee;
-              o.trade_unit = kNaN;  // lot sizes come with the market packs (issue 5)
+              o.trade_unit = pack.lot_size;
+              o.limit_threshold = change.empty() ? kNaN : limit_threshold;
               o.init_cash = options.initial_capital;
               TopkDropoutInputs in;
               in.symbols = static_cast<std::int64_t>(S);
@@ -422,6 +449,7 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               in.score = score;
               in.close = panel.field(*close);
               in.deal_price = deal_price;
+              in.change = change;
               in.ranking = &ranking;
               std::vector<TopkDropoutBar> report(options.keep_details ? T : 0);
               std::vector<TopkDropoutTrade> trades;
@@ -494,6 +522,7 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               o.half_spread = costs.half_spread;
               o.impact_alpha = costs.impact_alpha;
               o.impact_beta = costs.impact_beta;
+              o.lot_size = pack.lot_size;
               o.init_cash = options.initial_capital;
               WeightsSimInputs in;
               in.symbols = static_cast<std::int64_t>(S);
@@ -504,6 +533,8 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               in.close = panel.field(*close);
               in.volume = volume;
               in.group = group;
+              in.limit_up = limit_up;
+              in.limit_down = limit_down;
               std::vector<WeightsSimBar> report(options.keep_details ? T : 0);
               std::vector<WeightsSimTrade> trades;
               WeightsSimResult r;

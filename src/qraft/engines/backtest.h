@@ -28,8 +28,11 @@
 //    cooldown_days (after stop exits and the drawdown breaker), fee_bps, min_fee, tax_bps (sell
 //    side), spread_bps / 2 per side, impact alpha x participation^beta (participation against
 //    the fill bar's volume field). Annualisation for vol_target: MetricsOptions::periods_per_year.
-// Lot sizes and price limits come with the market packs (issue 5); until then there is no lot
-// rounding and no limit blocking in sweeps.
+// The cost pack (costs.market, markets/*.yaml `trading:`) gives the cross-sectional engines their
+// lot size (whole lots; Qlib's trade_unit) and daily price limit: no buys on a limit-up day and no
+// sells on a limit-down day, detected as Qlib does from the fill bar's daily change,
+// |close / previous close - 1| >= limit - 0.005. Signal strategies trade fractional shares
+// (vectorbt's semantics) and do not apply them. Per-board and dated rules come with issue 5.
 //
 // Sweeps compile every combination's expressions together in batches (CompileCombinations:
 // nodes that do not depend on a parameter are computed once per batch; signals are kept as one
