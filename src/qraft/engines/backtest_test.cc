@@ -331,5 +331,66 @@ params:
   }
 }
 
+// The cost pack's trading rules: cn_stock's board lots of 100 and ±10% limit days reach the
+// weights engine as lot_size and limit flags from the daily change.
+TEST(BacktestTest, CostPackLotsAndPriceLimits) {
+  data::SynthOptions so;
+  so.symbols = 20;
+  so.bars = 500;
+  so.seed = 3;
+  so.price_limit = 0.1;
+  Result<data::SnapshotContent> content = data::Synthesize(so);
+  ASSERT_TRUE(content.ok());
+  const Panel& data = content->panel;
+  const strategy::StrategySpec spec = Spec(R"(version: 1
+selection: {mode: topk, score: 'ROC(close, 5)', topk: 3}
+costs: {market: cn_stock, fee_bps: 3}
+)");
+  const strategy::ParamValues none;
+  BacktestOptions options;
+  options.initial_capital = 1e6;
+  Result<SweepResult> got = RunSweep(spec, data, {&none, 1}, options);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+
+  const std::size_t S = 20, T = 500;
+  const std::span<const double> close = data.field(*data.FindField("close"));
+  std::vector<std::uint8_t> up(S * T, 0), down(S * T, 0);
+  std::size_t limit_days = 0;
+  for (std::size_t s = 0; s < S; ++s) {
+    for (std::size_t t = 1; t < T; ++t) {
+      const double change = close[s * T + t] / close[s * T + t - 1] - 1;
+      up[s * T + t] = change >= 0.095;
+      down[s * T + t] = change <= -0.095;
+      limit_days += up[s * T + t] + down[s * T + t];
+    }
+  }
+  EXPECT_GT(limit_days, 0u);  // the synthetic market pins at its limits now and then
+  Result<Panel> score = expr::EvaluateExpressions({{{"s", "ROC(close, 5)"}}}, data, {});
+  ASSERT_TRUE(score.ok());
+  WeightsSimOptions o;
+  o.topk = 3;
+  o.fee_rate = 3e-4;
+  o.lot_size = 100;
+  o.init_cash = 1e6;
+  WeightsSimInputs in;
+  in.symbols = static_cast<std::int64_t>(S);
+  in.bars = static_cast<std::int64_t>(T);
+  in.score = score->field(0);
+  in.close = close;
+  in.deal_price = data.field(*data.FindField("open"));
+  in.limit_up = up;
+  in.limit_down = down;
+  WeightsSimResult r;
+  ASSERT_TRUE(SimulateWeights(in, o, &r).ok());
+  EXPECT_EQ(got->results[0].final_value, r.final_value);
+  EXPECT_EQ(got->results[0].orders, r.orders);
+  // Without the pack's rules the run differs (lots and limits matter).
+  WeightsSimOptions free = o;
+  free.lot_size = kNaN;
+  WeightsSimResult unconstrained;
+  ASSERT_TRUE(SimulateWeights(in, free, &unconstrained).ok());
+  EXPECT_NE(unconstrained.final_value, r.final_value);
+}
+
 }  // namespace
 }  // namespace qraft::engines
