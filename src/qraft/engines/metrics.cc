@@ -270,9 +270,11 @@ void MetricsAccumulator::FoldBlock(const BarColumns& b, double risk_free, State&
   double w_at[kBlock], p_at[kBlock];
   for (std::size_t i = 0; i < nb; ++i) {
     wealth *= 1 + r[i];
-    const bool at_peak = wealth >= peak;
-    peak = at_peak ? wealth : peak;
-    underwater = at_peak ? 0 : underwater + 1;
+    // Branch-free (a new peak is a coin flip in a trending series): max keeps the peak when
+    // wealth is NaN, as the comparison does.
+    const std::int64_t below = !(wealth >= peak);
+    peak = std::max(peak, wealth);
+    underwater = (underwater + 1) & -below;
     max_underwater = std::max(max_underwater, underwater);
     w_at[i] = wealth;
     p_at[i] = peak;
