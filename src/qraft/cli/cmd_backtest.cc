@@ -28,6 +28,7 @@ struct Args {
   std::size_t warmup = 0;
   std::string warmup_min;  // METRIC=VALUE
   bool no_cache = false;
+  double periods_per_year = 0;  // 0: from the data
   bool json = false;
 };
 
@@ -96,6 +97,7 @@ int Run(const Args& a, bool sweep) {
     cache = std::move(*opened);
   }
   engines::StudyOptions options;
+  options.backtest.metrics.periods_per_year = a.periods_per_year;
   options.objective = a.objective;
   options.pareto = SplitList(a.pareto);
   options.keep = a.out.empty() ? 0 : a.keep;
@@ -167,6 +169,9 @@ void AddCommon(CLI::App* cmd, Args* a) {
   cmd->add_option("strategy", a->file, "Strategy YAML (docs/dsl.md)")->required();
   cmd->add_option("--data", a->data, "Snapshot reference")->required();
   cmd->add_flag("--json", a->json, "Print JSON");
+  cmd->add_option("--periods-per-year", a->periods_per_year,
+                  "Bars per year for annualised metrics (default: from the data: 252 trading "
+                  "days, 365 for 24/7 markets, times bars per day for intraday data)");
   cmd->add_flag("--no-cache", a->no_cache,
                 "Recompute every combination (default: reuse cached results of this build)");
 }
@@ -176,7 +181,8 @@ void AddCommon(CLI::App* cmd, Args* a) {
 void RegisterBacktest(CLI::App& app, int* exit_code) {
   {
     auto a = std::make_shared<Args>();
-    CLI::App* cmd = app.add_subcommand("backtest", "Back-test a strategy at one parameter combination");
+    CLI::App* cmd =
+        app.add_subcommand("backtest", "Back-test a strategy at one parameter combination");
     AddCommon(cmd, a.get());
     cmd->add_option("--params", a->params, "Parameter values NAME=NUMBER (default: defaults)");
     cmd->add_option("--out", a->out, "Result directory (result.json, metrics, curve, trades)");

@@ -778,6 +778,9 @@ Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
   const std::vector<std::string>& symbols = spec.universe.kind == strategy::Universe::Kind::kSymbols
                                                 ? spec.universe.symbols
                                                 : data.symbols().names();
+  MetricsOptions metrics = options.metrics;
+  metrics.initial_capital = options.initial_capital;
+  QRAFT_RETURN_NOT_OK(ValidateMetricsOptions(metrics));
   QRAFT_ASSIGN_OR_RETURN(Panel panel, data.Select(symbols, kNoTimestamp, kNoTimestamp));
   if (panel.num_symbols() == 0 || panel.num_times() == 0) {
     return Status::InvalidArgument("the universe has no data");

@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
+#include "qraft/core/time.h"
 #include "qraft/core/version.h"
+#include "qraft/data/market.h"
 
 namespace qraft::engines {
 
@@ -209,6 +212,28 @@ Result<std::vector<std::size_t>> ParetoFront(std::span<const CombinationResult> 
 
 // ---- RunStudy ---------------------------------------------------------------------------------
 
+double PeriodsPerYear(const data::Snapshot& snapshot) {
+  const data::MarketSpec market = data::FindMarket(snapshot.market());
+  const double days =
+      market.sessions.empty() && market.from_pack ? kCalendarDaysPerYear : kTradingDaysPerYear;
+  if (snapshot.date_only()) return days;
+  // Bars per calendar day, median over the days of the calendar.
+  const Calendar& cal = snapshot.panel().calendar();
+  std::vector<double> per_day;
+  std::int64_t day = std::numeric_limits<std::int64_t>::min();
+  for (std::size_t t = 0; t < cal.size(); ++t) {
+    const std::int64_t d = DayNumber(cal[t]);
+    if (d != day) per_day.push_back(0);
+    per_day.back() += 1;
+    day = d;
+  }
+  if (per_day.empty()) return days;
+  std::nth_element(per_day.begin(),
+                   per_day.begin() + static_cast<std::ptrdiff_t>(per_day.size() / 2),
+                   per_day.end());
+  return per_day[per_day.size() / 2] * days;
+}
+
 namespace {
 
 // RunSweep over the subset `which` of `combinations`, results placed at their indices.
@@ -259,7 +284,9 @@ Result<SweepOutput> RunStudy(const data::SnapshotStore& store, std::string_view 
   for (const auto& [name, value] : combinations[0])
     out.param_names.push_back(name);
   out.daily = snap.date_only();
-  out.periods_per_year = options.backtest.metrics.periods_per_year;
+  BacktestOptions run = options.backtest;
+  if (!(run.metrics.periods_per_year > 0)) run.metrics.periods_per_year = PeriodsPerYear(snap);
+  out.periods_per_year = run.metrics.periods_per_year;
   out.initial_capital = options.backtest.initial_capital;
   out.pareto_objectives = options.pareto;
 
@@ -282,7 +309,6 @@ Result<SweepOutput> RunStudy(const data::SnapshotStore& store, std::string_view 
   }
 
   // 2. Early stop on the warm-up prefix, then the survivors on the whole panel.
-  BacktestOptions run = options.backtest;
   run.keep_details = false;
   const EarlyStop* early = options.early_stop ? &*options.early_stop : nullptr;
   if (early != nullptr && early->stop && early->warmup_bars > 0 &&
@@ -330,6 +356,15 @@ Result<SweepOutput> RunStudy(const data::SnapshotStore& store, std::string_view 
   for (const std::size_t i : order) {
     if (keep.size() >= options.keep || out.results[i].stopped) break;
     keep.push_back(i);
+  }
+  std::size_t extra = 0;
+  for (const std::size_t i : order) {  // the Pareto front's members, best first
+    if (extra >= options.keep) break;
+    if (std::binary_search(out.pareto.begin(), out.pareto.end(), i) &&
+        std::find(keep.begin(), keep.end(), i) == keep.end()) {
+      keep.push_back(i);
+      ++extra;
+    }
   }
   out.top = order;
   if (options.top > 0 && out.top.size() > options.top) out.top.resize(options.top);

@@ -70,12 +70,20 @@ struct EarlyStop {
 };
 
 struct StudyOptions {
-  BacktestOptions backtest;
+  /// backtest.metrics.periods_per_year <= 0 (the default here) = from the snapshot
+  /// (PeriodsPerYear below).
+  BacktestOptions backtest = [] {
+    BacktestOptions b;
+    b.metrics.periods_per_year = 0;
+    return b;
+  }();
   std::string objective = "sharpe";  ///< a metric name; ranking is descending
   /// Pareto objectives, maximised; a leading '-' minimises (e.g. "-volatility"). Empty: none.
   std::vector<std::string> pareto = {"sharpe", "max_drawdown"};
-  std::size_t keep = 10;  ///< candidates (best first) re-run with curves and trades
-  std::size_t top = 0;    ///< SweepOutput::top lists at most this many (0 = all)
+  /// Candidates re-run with curves and trades: the best `keep` by the objective, plus the
+  /// Pareto front's members (at most `keep` more, best first).
+  std::size_t keep = 10;
+  std::size_t top = 0;  ///< SweepOutput::top lists at most this many (0 = all)
   std::optional<EarlyStop> early_stop;
   ResultCache* cache = nullptr;  ///< optional
 };
@@ -85,6 +93,11 @@ Result<SweepOutput> RunStudy(const data::SnapshotStore& store, std::string_view 
                              const strategy::StrategySpec& spec,
                              std::span<const strategy::ParamValues> combinations,
                              const StudyOptions& options, Progress& progress = NullProgress());
+
+/// Bars per year of a snapshot, for annualising: daily bars 252 (365 for a 24/7 market: one
+/// without sessions in its pack, e.g. crypto); intraday bars the median number of bars per day
+/// times that many days.
+double PeriodsPerYear(const data::Snapshot& snapshot);
 
 /// Indices of the results not dominated on `objectives` (see StudyOptions::pareto), in
 /// combination order; a result with a NaN objective is never on the front. InvalidArgument for

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "qraft/data/synth.h"
@@ -100,14 +101,21 @@ TEST(StudyTest, ResultsRankingAndDetails) {
   options.keep = 3;
   Result<SweepOutput> out = RunStudy(*f.store, f.snapshot, f.spec, f.combos, options);
   ASSERT_TRUE(out.ok()) << out.status().ToString();
-  Result<SweepResult> direct = RunSweep(f.spec, f.panel(), f.combos, options.backtest);
+  EXPECT_EQ(out->periods_per_year, 252);  // daily stock bars
+  BacktestOptions same;
+  same.metrics.periods_per_year = out->periods_per_year;
+  Result<SweepResult> direct = RunSweep(f.spec, f.panel(), f.combos, same);
   ASSERT_TRUE(direct.ok());
   ASSERT_EQ(out->results.size(), f.combos.size());
   for (std::size_t i = 0; i < f.combos.size(); ++i)
     EXPECT_EQ(Dump(out->results[i]), Dump(direct->results[i])) << i;
   Result<std::vector<std::size_t>> ranked = RankResults(direct->results, "sharpe", 0);
   EXPECT_EQ(out->top, *ranked);
-  ASSERT_EQ(out->details.size(), 3u);
+  // The best 3, then the Pareto front's other members.
+  std::size_t extra = 0;
+  for (const std::size_t i : out->pareto)
+    extra += std::find(ranked->begin(), ranked->begin() + 3, i) == ranked->begin() + 3;
+  ASSERT_EQ(out->details.size(), 3u + std::min<std::size_t>(extra, 3));
   for (std::size_t k = 0; k < 3; ++k) {
     const CandidateDetail& d = out->details[k];
     EXPECT_EQ(d.index, (*ranked)[k]);
@@ -119,6 +127,30 @@ TEST(StudyTest, ResultsRankingAndDetails) {
   EXPECT_EQ(out->dsl_hash, f.spec.DslHash());
   EXPECT_EQ(out->snapshot_id, f.snapshot);
   EXPECT_FALSE(out->pareto.empty());
+}
+
+// Annualisation follows the data: 252 trading days, 365 for a 24/7 market, and bars per day
+// times days for intraday bars (crypto minutes: 1,440 a day, every day).
+TEST(StudyTest, PeriodsPerYearFromTheSnapshot) {
+  TempDir dir;
+  auto store = data::OpenLocalStore(dir.path());
+  ASSERT_TRUE(store.ok());
+  auto publish = [&](const char* market, const char* freq, std::size_t bars) {
+    data::SynthOptions o;
+    o.symbols = 2;
+    o.bars = bars;
+    o.market = market;
+    o.freq = *Frequency::Parse(freq);
+    Result<data::SnapshotContent> c = data::Synthesize(o);
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    Result<std::string> id = (*store)->Publish(*c, NullProgress());
+    EXPECT_TRUE(id.ok());
+    return *(*store)->Open(*id);
+  };
+  EXPECT_EQ(PeriodsPerYear(publish("us_stock", "1d", 50)), 252);
+  EXPECT_EQ(PeriodsPerYear(publish("crypto_spot", "1d", 50)), 365);
+  EXPECT_EQ(PeriodsPerYear(publish("crypto_spot", "1m", 5000)), 1440 * 365);
+  EXPECT_EQ(PeriodsPerYear(publish("cn_stock", "1m", 2400)), 240 * 252);
 }
 
 TEST(StudyTest, CacheReturnsTheSameBitsAndIgnoresDirtyBuilds) {
@@ -172,8 +204,10 @@ TEST(StudyTest, EarlyStopKeepsWarmupMetricsAndLeavesSurvivorsExact) {
   Result<Panel> prefix = f.panel().Select(f.panel().symbols().names(), kNoTimestamp,
                                           f.panel().calendar()[kWarmup - 1]);
   ASSERT_TRUE(prefix.ok());
-  Result<SweepResult> warm = RunSweep(f.spec, *prefix, f.combos, options.backtest);
-  Result<SweepResult> full = RunSweep(f.spec, f.panel(), f.combos, options.backtest);
+  BacktestOptions same;
+  same.metrics.periods_per_year = out->periods_per_year;
+  Result<SweepResult> warm = RunSweep(f.spec, *prefix, f.combos, same);
+  Result<SweepResult> full = RunSweep(f.spec, f.panel(), f.combos, same);
   ASSERT_TRUE(warm.ok() && full.ok());
   std::size_t stopped = 0;
   for (std::size_t i = 0; i < f.combos.size(); ++i) {
