@@ -309,12 +309,13 @@ Status WriteTableParquet(std::span<const TableColumn> columns, const std::filesy
       for (std::size_t i = 0; i < d->size(); ++i)
         valid[i] = !std::isnan((*d)[i]);
       arrow::DoubleBuilder b;
-      st = b.AppendValues(d->data(), rows, valid.data());
+      // No rows: nothing to append (Arrow would memcpy from a null pointer).
+      if (rows > 0) st = b.AppendValues(d->data(), rows, valid.data());
       if (st.ok()) st = b.Finish(&array);
       fields.push_back(arrow::field(c.name, arrow::float64(), true));
     } else if (const auto* n = std::get_if<std::vector<std::int64_t>>(&c.values)) {
       arrow::Int64Builder b;
-      st = b.AppendValues(n->data(), rows);
+      if (rows > 0) st = b.AppendValues(n->data(), rows);
       if (st.ok()) st = b.Finish(&array);
       fields.push_back(arrow::field(c.name, arrow::int64(), false));
     } else {
