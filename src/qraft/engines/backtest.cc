@@ -57,7 +57,6 @@ Status CheckSupported(const StrategySpec& s, std::size_t symbols) {
   if (c.tax_bps) return Unsupported("costs.tax_bps with signals");
   if (c.impact_alpha) return Unsupported("costs.slippage.impact with signals");
   if (c.latency_ms) return Unsupported("costs.slippage.latency_ms (the precise engine's)");
-  if (s.universe.kind == strategy::Universe::Kind::kFilter) return Unsupported("universe.filter");
   if (s.universe.kind == strategy::Universe::Kind::kInstrumentsFile) {
     return Unsupported("universe.instruments");
   }
@@ -279,7 +278,6 @@ Status CheckPortfolioSupported(const StrategySpec& s) {
       return Unsupported("costs.slippage with selection.n_drop (TopkDropout)");
   }
   if (c.latency_ms) return Unsupported("costs.slippage.latency_ms (the precise engine's)");
-  if (s.universe.kind == strategy::Universe::Kind::kFilter) return Unsupported("universe.filter");
   if (s.universe.kind == strategy::Universe::Kind::kInstrumentsFile) {
     return Unsupported("universe.instruments");
   }
@@ -785,10 +783,26 @@ Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
   if (panel.num_symbols() == 0 || panel.num_times() == 0) {
     return Status::InvalidArgument("the universe has no data");
   }
-  if (spec.selection.mode != strategy::Selection::Mode::kAllSignals) {
-    return RunPortfolioSweep(spec, panel, combinations, options, progress);
+  // A universe filter makes a symbol eligible only on the bars where it is true: it gates the
+  // entry signals, or the score (elsewhere NaN = not eligible). Cross-sectional operators inside
+  // the score still see every symbol of the data.
+  StrategySpec effective = spec;
+  if (spec.universe.kind == strategy::Universe::Kind::kFilter) {
+    const std::string& f = spec.universe.filter;
+    for (std::string* signal : {&effective.signals.long_entry, &effective.signals.short_entry}) {
+      if (!signal->empty()) *signal = fmt::format("({}) and ({})", *signal, f);
+    }
+    if (!effective.selection.score.empty()) {
+      effective.selection.score = fmt::format("IF({}, {}, 0 / 0)", f, effective.selection.score);
+    }
+    effective.universe.kind = strategy::Universe::Kind::kAll;
   }
-  return RunSignalSweep(spec, panel, combinations, options, progress);
+  Result<SweepResult> out =
+      spec.selection.mode != strategy::Selection::Mode::kAllSignals
+          ? RunPortfolioSweep(effective, panel, combinations, options, progress)
+          : RunSignalSweep(effective, panel, combinations, options, progress);
+  if (out.ok()) out->dsl_hash = spec.DslHash();
+  return out;
 }
 
 Result<SnapshotSweep> RunSweepOnSnapshot(const data::SnapshotStore& store,

@@ -41,8 +41,12 @@
 // TopkDropout, rank) each distinct score once for all the combinations that share it. Results
 // are in combination order, bit-identical whatever the thread count.
 //
+// universe.filter makes a symbol eligible only on bars where the expression is true: it gates
+// entry signals, or the score (NaN elsewhere); cross-sectional operators inside the score still
+// see every symbol of the data.
+//
 // Not supported yet (an Unimplemented error names the field, nothing is silently ignored):
-// latency (the precise engine's), universe filters and instruments files; with signals also
+// latency (the precise engine's) and instruments files; with signals also
 // hold, cooldown, min_fee, tax, impact, max_drawdown, turnover_max and group limits (use a
 // selection strategy for those).
 #pragma once

@@ -392,5 +392,34 @@ costs: {market: cn_stock, fee_bps: 3}
   EXPECT_NE(unconstrained.final_value, r.final_value);
 }
 
+// universe.filter: a bar where it is false admits no entry (signals) and no selection (scores).
+TEST(BacktestTest, UniverseFilterGatesEntriesAndSelection) {
+  const Panel data = Market();
+  const strategy::ParamValues none;
+  auto run = [&](const std::string& yaml) {
+    Result<SweepResult> r = RunSweep(Spec(yaml), data, {&none, 1});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r->results[0];
+  };
+  const std::string signals =
+      "signals: {long: 'Mean(close, 5) > Mean(close, 20)', exit: 'Mean(close, 5) < Mean(close, "
+      "20)'}\n";
+  const std::string topk = "selection: {mode: topk, score: 'ROC(close, 10)', topk: 2}\n";
+  for (const std::string& body : {signals, topk}) {
+    const CombinationResult base = run("version: 1\n" + body);
+    const CombinationResult always = run("version: 1\nuniverse: {filter: 'close > 0'}\n" + body);
+    const CombinationResult never = run("version: 1\nuniverse: {filter: 'close < 0'}\n" + body);
+    const CombinationResult some =
+        run("version: 1\nuniverse: {filter: 'volume > Mean(volume, 10)'}\n" + body);
+    EXPECT_GT(base.orders, 0);
+    EXPECT_EQ(always.final_value, base.final_value);  // true everywhere: the same run
+    EXPECT_EQ(always.orders, base.orders);
+    EXPECT_EQ(never.orders, 0);  // false everywhere: nothing is ever entered
+    EXPECT_EQ(never.metrics.total_return, 0);
+    EXPECT_GT(some.orders, 0);
+    EXPECT_NE(some.final_value, base.final_value);
+  }
+}
+
 }  // namespace
 }  // namespace qraft::engines
