@@ -1,6 +1,5 @@
 #include "qraft/data/store.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <signal.h>
 #include <tbb/parallel_invoke.h>
@@ -10,11 +9,11 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 
+#include "qraft/core/file_io.h"
 #include "qraft/core/hash.h"
 #include "qraft/data/io/arrow_io.h"
 
@@ -25,38 +24,6 @@ namespace {
 constexpr const char* kMeta = "snapshot_meta.json";
 constexpr const char* kPanel = "panel.arrow";
 constexpr const char* kBars = "bars.parquet";
-
-Status Errno(std::string_view what, const fs::path& p) {
-  return Status::IOError(fmt::format("{}: {}: {}", p.string(), what, std::strerror(errno)));
-}
-
-Status FsyncPath(const fs::path& p, bool directory) {
-  const int fd = ::open(p.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) return Errno("cannot open for fsync", p);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("fsync failed", p);
-  return Status::OK();
-}
-
-Status WriteFileDurably(const fs::path& p, std::string_view data) {
-  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return Errno("cannot create", p);
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      return Errno("write failed", p);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("fsync failed", p);
-  return Status::OK();
-}
 
 Result<std::string> ReadText(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -135,7 +102,7 @@ class LocalStore final : public SnapshotStore {
       if (st.ok()) st = FsyncPath(tmp, true);
       if (st.ok() && ::rename(tmp.c_str(), final_dir.c_str()) != 0) {
         // Someone published the same content first: theirs is identical, keep it.
-        if (errno != ENOTEMPTY && errno != EEXIST) st = Errno("cannot publish", final_dir);
+        if (errno != ENOTEMPTY && errno != EEXIST) st = ErrnoError("cannot publish", final_dir);
       }
       fs::remove_all(tmp, ec);
       QRAFT_RETURN_NOT_OK(st);
@@ -319,7 +286,7 @@ class LocalStore final : public SnapshotStore {
     const fs::path tmp = root_ / "tmp" / fmt::format("ref-{}-{}", ::getpid(), ref);
     QRAFT_RETURN_NOT_OK(WriteFileDurably(tmp, id + "\n"));
     if (::rename(tmp.c_str(), (root_ / "refs" / ref).c_str()) != 0)
-      return Errno("cannot update ref", root_ / "refs" / ref);
+      return ErrnoError("cannot update ref", root_ / "refs" / ref);
     return FsyncPath(root_ / "refs", true);
   }
 

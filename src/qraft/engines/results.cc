@@ -1,19 +1,15 @@
 #include "qraft/engines/results.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
 
+#include "qraft/core/file_io.h"
 #include "qraft/core/hash.h"
 #include "qraft/core/time.h"
 #include "qraft/data/io/arrow_io.h"
@@ -31,67 +27,8 @@ constexpr std::string_view kTradesHeader =
     "symbol,direction,entry_time,exit_time,entry_price,exit_price,size,pnl,ret,holding_bars,"
     "exit_reason";
 
-// ---------------------------------------------------------------------------------------------
-// Durable files: a temporary sibling, fsync, rename. Directories are fsync'ed once their files
-// are in place, so the renames survive a crash too.
-
-Status Errno(std::string_view what, const fs::path& p) {
-  return Status::IOError(fmt::format("{}: {}: {}", p.string(), what, std::strerror(errno)));
-}
-
-fs::path TempSibling(const fs::path& path) {
-  static std::atomic<unsigned> counter{0};
-  return path.parent_path() /
-         fmt::format(".{}.tmp-{}-{}", path.filename().string(), ::getpid(), counter++);
-}
-
-Status FsyncPath(const fs::path& p, bool directory) {
-  const int fd = ::open(p.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) return Errno("cannot open for fsync", p);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("fsync failed", p);
-  return Status::OK();
-}
-
-// fsyncs `tmp` and renames it to `path`; `tmp` is removed on failure. Errors name `path`.
-Status PublishFile(const fs::path& tmp, const fs::path& path) {
-  Status st = FsyncPath(tmp, false);
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = Errno("cannot rename into place", path);
-  }
-  if (!st.ok()) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-  }
-  return st;
-}
-
-Status WriteFileAtomically(const fs::path& path, std::string_view data) {
-  const fs::path tmp = TempSibling(path);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return Errno("cannot create", path);
-  std::size_t done = 0;
-  while (done < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      Status st = Errno("write failed", path);
-      ::close(fd);
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      return st;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::close(fd) != 0) {
-    Status st = Errno("write failed", path);
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return st;
-  }
-  return PublishFile(tmp, path);
-}
+// Files are written through core/file_io.h (temporary sibling, fsync, rename). Directories are
+// fsync'ed once their files are in place, so the renames survive a crash too.
 
 Status CreateDirectory(const fs::path& dir) {
   std::error_code ec;

@@ -1,8 +1,8 @@
 #include "qraft/factor/api.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
+#include "qraft/core/file_io.h"
 #include "qraft/data/io/arrow_io.h"
 #include "qraft/data/synth.h"
 #include "qraft/expr/api.h"
@@ -27,14 +27,17 @@ Status FeatureCache::Put(const std::string& snapshot_id, const std::string& sign
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return Status::IOError(fmt::format("{}: cannot create: {}", dir.string(), ec.message()));
-  const fs::path tmp = dir / fmt::format(".{}.tmp-{}", signature, ::getpid());
+  const fs::path path = dir / (signature + ".arrow");
+  const fs::path tmp = TempSibling(path);
   Status st = data::io::WritePanelArrow(
       values, tmp, {{"qraft.feature_signature", signature}, {"qraft.snapshot_id", snapshot_id}});
-  if (st.ok() && ::rename(tmp.c_str(), (dir / (signature + ".arrow")).c_str()) != 0) {
-    st = Status::IOError(fmt::format("{}: cannot rename into place", dir.string()));
+  if (!st.ok()) {
+    fs::remove(tmp, ec);
+    return st;
   }
-  if (!st.ok()) fs::remove(tmp, ec);
-  return st;
+  // Atomic but not fsync'ed: an entry is cheap to recompute, and one damaged by a crash fails to
+  // read, which Get() treats as a miss.
+  return PublishFile(tmp, path, {.sync_file = false});
 }
 
 namespace {

@@ -1,20 +1,16 @@
 #include "qraft/report/report.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <optional>
 #include <set>
 #include <string_view>
 #include <vector>
 
+#include "qraft/core/file_io.h"
 #include "qraft/core/time.h"
 
 namespace qraft::report {
@@ -1613,10 +1609,6 @@ window.addEventListener('hashchange',openHash);openHash();
 })();
 )JS";
 
-Status Errno(std::string_view what, const fs::path& p) {
-  return Status::IOError(fmt::format("{}: {}: {}", p.string(), what, std::strerror(errno)));
-}
-
 }  // namespace
 
 std::string RenderReport(const SweepOutput& output, const ReportOptions& options) {
@@ -1688,30 +1680,7 @@ std::string RenderReport(const SweepOutput& output, const ReportOptions& options
 
 Status WriteReport(const SweepOutput& output, const fs::path& html_path,
                    const ReportOptions& options) {
-  const std::string html = RenderReport(output, options);
-  static std::atomic<unsigned> counter{0};
-  const fs::path parent = html_path.has_parent_path() ? html_path.parent_path() : fs::path(".");
-  const fs::path tmp =
-      parent / fmt::format(".{}.tmp-{}-{}", html_path.filename().string(), ::getpid(), counter++);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) return Errno("cannot create", html_path);
-  std::size_t done = 0;
-  Status st;
-  while (st.ok() && done < html.size()) {
-    const ssize_t w = ::write(fd, html.data() + done, html.size() - done);
-    if (w < 0 && errno != EINTR) st = Errno("write failed", html_path);
-    if (w > 0) done += static_cast<std::size_t>(w);
-  }
-  if (st.ok() && ::fsync(fd) != 0) st = Errno("fsync failed", html_path);
-  if (::close(fd) != 0 && st.ok()) st = Errno("write failed", html_path);
-  if (st.ok() && ::rename(tmp.c_str(), html_path.c_str()) != 0) {
-    st = Errno("cannot rename into place", html_path);
-  }
-  if (!st.ok()) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-  }
-  return st;
+  return WriteFileAtomically(html_path, RenderReport(output, options));
 }
 
 }  // namespace qraft::report
