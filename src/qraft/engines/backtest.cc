@@ -176,6 +176,42 @@ class SignalSink : public expr::ResultSink {
   std::vector<std::vector<std::uint8_t>> bits_;
 };
 
+// The order in which a sweep batches its combinations: along a Z-order (Morton) curve over the
+// parameters' value indices, so that consecutive combinations — one batch — form a near-square
+// tile of the grid and share most of their parameter-dependent nodes (a 20 x 20 tile of a fast x
+// slow grid needs 40 moving averages; a 4 x 100 strip needs 104). Ties keep grid order.
+std::vector<std::size_t> LocalityOrder(std::span<const strategy::ParamValues> combinations) {
+  std::vector<std::size_t> order(combinations.size());
+  for (std::size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  if (combinations.size() < 2 || combinations[0].empty()) return order;
+  std::vector<std::vector<double>> values;  // distinct values per parameter, sorted
+  for (const auto& [name, v] : combinations[0]) {
+    std::vector<double> distinct;
+    for (const strategy::ParamValues& c : combinations)
+      distinct.push_back(c.at(name));
+    std::sort(distinct.begin(), distinct.end());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    values.push_back(std::move(distinct));
+  }
+  const std::size_t dims = values.size();
+  const std::size_t bits = std::max<std::size_t>(1, 64 / dims);
+  std::vector<std::uint64_t> key(combinations.size(), 0);
+  for (std::size_t i = 0; i < combinations.size(); ++i) {
+    std::size_t d = 0;
+    for (const auto& [name, v] : combinations[i]) {
+      const auto index = static_cast<std::uint64_t>(
+          std::lower_bound(values[d].begin(), values[d].end(), v) - values[d].begin());
+      for (std::size_t b = 0; b < bits && b * dims + d < 64; ++b)
+        key[i] |= ((index >> b) & 1) << (b * dims + d);
+      ++d;
+    }
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return key[a] < key[b]; });
+  return order;
+}
+
 // Forwards outputs to another sink, numbered from `offset` (a part of a batch).
 class OffsetSink : public expr::ResultSink {
  public:
@@ -645,18 +681,23 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
   // intraday series) each batch is instead split into one program per worker, evaluated side by
   // side. Outputs are the same bits either way; only shared nodes are computed more than once.
   const auto workers = static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
-  for (std::size_t first = 0; first < combinations.size(); first += batch) {
-    const std::size_t b0 = first;
+  // Batches follow LocalityOrder; results go back to combination order.
+  const std::vector<std::size_t> order = LocalityOrder(combinations);
+  std::vector<strategy::ParamValues> ordered;
+  ordered.reserve(order.size());
+  for (const std::size_t i : order)
+    ordered.push_back(combinations[i]);
+  for (std::size_t first = 0; first < ordered.size(); first += batch) {
     const std::vector<strategy::ParamValues> combos(
-        combinations.begin() + first,
-        combinations.begin() + std::min(combinations.size(), first + batch));
+        ordered.begin() + static_cast<std::ptrdiff_t>(first),
+        ordered.begin() + static_cast<std::ptrdiff_t>(std::min(ordered.size(), first + batch)));
     signals.Reset(combos.size() * per);
     const std::size_t parts = S >= 2 * workers ? 1 : std::min(workers, combos.size());
     QRAFT_RETURN_NOT_OK(ParallelForStatus(parts, 1, [&](std::size_t p0, std::size_t p1) -> Status {
       for (std::size_t p = p0; p < p1; ++p) {
         const std::size_t c0 = combos.size() * p / parts, c1 = combos.size() * (p + 1) / parts;
         QRAFT_ASSIGN_OR_RETURN(const Batch b,
-                               CompileBatch(exprs, combinations, first + c0, c1 - c0, panel));
+                               CompileBatch(exprs, ordered, first + c0, c1 - c0, panel));
         OffsetSink part(signals, c0 * per);
         QRAFT_RETURN_NOT_OK(expr::Evaluate(b.program, panel, part));
       }
@@ -741,14 +782,14 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
                 .ret = ret, .turnover = p_traded, .fees = p_fees, .gross_exposure = p_exposure});
             for (const TradeRecord& tr : trades)
               acc.AddTrade(tr);
-            CombinationResult& res = out.results[b0 + c];
+            CombinationResult& res = out.results[order[first + c]];
             res.params = params;
             res.metrics = acc.Finish();
             res.orders = orders;
             res.final_value = final_value;
             if (options.keep_details) {
-              CandidateDetail& d = out.details[b0 + c];
-              d.index = b0 + c;
+              CandidateDetail& d = out.details[order[first + c]];
+              d.index = order[first + c];
               d.curve.resize(T);
               for (std::size_t t = 0; t < T; ++t) {
                 d.curve[t] = CurvePoint{.time = panel.calendar()[t],
