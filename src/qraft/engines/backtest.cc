@@ -143,13 +143,13 @@ class SignalSink : public expr::ResultSink {
     const std::size_t n = T_ > shift_ ? T_ - shift_ : 0;
     for (std::size_t s = s0; s < s1; ++s) {
       const double* v = values.data() + (s - s0) * T_;
-      // Branch-free (vectorises): NaN != 0 is true, NaN == NaN is false.
+      // Branch-free (vectorises): NaN != 0 is true, NaN == NaN is false. The rebalance mask is
+      // applied in a second byte loop: mixing it into the double loop stops vectorisation.
+      for (std::size_t t = 0; t < n; ++t)
+        o[t] = static_cast<std::uint8_t>((v[t] != 0) & (v[t] == v[t]));
       if (entry) {
         for (std::size_t t = 0; t < n; ++t)
-          o[t] = static_cast<std::uint8_t>((v[t] != 0) & (v[t] == v[t]) & (mask[t] != 0));
-      } else {
-        for (std::size_t t = 0; t < n; ++t)
-          o[t] = static_cast<std::uint8_t>((v[t] != 0) & (v[t] == v[t]));
+          o[t] &= mask[t];
       }
       std::uint8_t* out = bits_[output].data() + s * W_;
       for (std::size_t w = 0; w < W_; ++w) {
