@@ -609,6 +609,10 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
 
 // ---- per-symbol signals (vectorbt from_signals) -------------------------------------------
 
+// Bars folded into the metrics per step: a multiple of MetricsAccumulator's block (256), small
+// enough for the chunk's columns to stay in cache.
+constexpr std::size_t kFoldChunk = 4096;
+
 // One worker's per-combination buffers, allocated once per sweep (not per combination: at 2.6M
 // bars they are 200 MB, and zeroing them again was a tenth of a sweep's time).
 struct SignalScratch {
@@ -621,9 +625,9 @@ struct SignalScratch {
   void Resize(std::size_t T) {
     for (auto& v : signals)
       v.resize((T + 7) / 8 * 8, 0);
-    for (auto* v :
-         {&equity, &traded, &fees, &exposure, &p_equity, &p_traded, &p_fees, &p_exposure, &ret})
+    for (auto* v : {&equity, &traded, &fees, &exposure, &p_equity, &p_traded, &p_fees, &p_exposure})
       v->resize(T);
+    ret.resize(3 * kFoldChunk);  // returns, turnover and exposure of one chunk
   }
 };
 
@@ -767,19 +771,30 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
                 p_exposure[t] += exposure[t];
               }
             }
-            // Per-bar returns and fractions of equity, folded as columns.
-            ret[0] = p_equity[0] / options.initial_capital - 1;
-            for (std::size_t t = 1; t < T; ++t)
-              ret[t] = p_equity[t] / p_equity[t - 1] - 1;
-            for (std::size_t t = 0; t < T; ++t) {
-              p_traded[t] /= p_equity[t];
-              p_exposure[t] /= p_equity[t];
-            }
+            // Per-bar returns and fractions of equity, folded as columns a cache-sized chunk at
+            // a time (a multiple of the accumulator's block, so the bits are those of one call):
+            // at millions of bars the sweep is bound by memory traffic, not arithmetic.
             const double final_value = p_equity[T - 1];
             MetricsAccumulator& acc = *metrics;
             acc.Reset();
-            acc.AddBars(BarColumns{
-                .ret = ret, .turnover = p_traded, .fees = p_fees, .gross_exposure = p_exposure});
+            double* r = ret.data();
+            double* turnover = r + kFoldChunk;
+            double* exposed = turnover + kFoldChunk;
+            for (std::size_t t0 = 0; t0 < T; t0 += kFoldChunk) {
+              const std::size_t n = std::min(kFoldChunk, T - t0);
+              const double* e = p_equity.data() + t0;
+              r[0] = e[0] / (t0 == 0 ? options.initial_capital : e[-1]) - 1;
+              for (std::size_t k = 1; k < n; ++k)
+                r[k] = e[k] / e[k - 1] - 1;
+              for (std::size_t k = 0; k < n; ++k) {
+                turnover[k] = p_traded[t0 + k] / e[k];
+                exposed[k] = p_exposure[t0 + k] / e[k];
+              }
+              acc.AddBars(BarColumns{.ret = {r, n},
+                                     .turnover = {turnover, n},
+                                     .fees = std::span<const double>(p_fees).subspan(t0, n),
+                                     .gross_exposure = {exposed, n}});
+            }
             for (const TradeRecord& tr : trades)
               acc.AddTrade(tr);
             CombinationResult& res = out.results[order[first + c]];
@@ -794,8 +809,8 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
               for (std::size_t t = 0; t < T; ++t) {
                 d.curve[t] = CurvePoint{.time = panel.calendar()[t],
                                         .equity = p_equity[t],
-                                        .exposure = p_exposure[t],
-                                        .turnover = p_traded[t],
+                                        .exposure = p_exposure[t] / p_equity[t],
+                                        .turnover = p_traded[t] / p_equity[t],
                                         .fees = p_fees[t]};
               }
               d.trades = std::move(rows);
