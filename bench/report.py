@@ -1,4 +1,12 @@
-"""Writes bench/RESULTS.md from the JSON lines of bench/peers.py and Google Benchmark's JSON."""
+"""Writes bench/RESULTS.md from the JSON lines of bench/peers*.py and Google Benchmark's JSON.
+
+  report.py PEERS_JSONL GBENCH_JSON RESULTS_MD      write the report
+  report.py --merge SECTION NEW_JSONL PEERS_JSONL   stamp NEW_JSONL's rows with this run (section, date,
+                                                    commit) and put them into PEERS_JSONL in place of
+                                                    that section's previous rows (bench/run.sh, BENCH_ONLY)
+  report.py --stamp FILE                            write this run's {date, commit} to FILE (the
+                                                    micro-benchmarks' gbench.json carries no commit)
+"""
 import json
 import platform
 import subprocess
@@ -82,6 +90,51 @@ def fmt_ms(x):
 
 def verdict(ok):
     return "met" if ok else "**not met**"
+
+
+# The section of bench/run.sh (BENCH_ONLY) each benchmark belongs to, for rows written before rows
+# were stamped with their run.
+SECTIONS = {"ingest_sp500": "peers", "load_panel_5000x5000": "peers", "alpha158_sp500": "expr",
+            "subset20_sp500": "expr", "ta_10m": "expr", "memory_alpha158_5000x5000": "expr"}
+
+
+def section_of(row):
+    run = row.get("run") or {}
+    return run.get("section") or SECTIONS.get(row["benchmark"]) or row["benchmark"].split("_")[0]
+
+
+def this_run():
+    return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "commit": commit()}
+
+
+def merge(section, new_path, peers_path):
+    """Rows of NEW_JSONL, stamped with this run, replace PEERS_JSONL's rows of `section`; the other
+    sections' rows are kept as they are (each with its own run)."""
+    stamp = {"section": section, **this_run()}
+    new = [json.loads(l) for l in Path(new_path).read_text().splitlines() if l.startswith("{")]
+    for r in new:
+        r["run"] = stamp
+    peers = Path(peers_path)
+    old = [json.loads(l) for l in peers.read_text().splitlines() if l.startswith("{")] if peers.exists() else []
+    kept = [r for r in old if section_of(r) != section]
+    tmp = peers.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r) + "\n" for r in kept + new))
+    tmp.replace(peers)
+
+
+def run_text(runs):
+    """'date, commit' of the runs that produced a section's rows (normally one)."""
+    seen = []
+    for r in runs:
+        t = f"{r['date']}, commit {r['commit']}" if r else "run not recorded"
+        if t not in seen:
+            seen.append(t)
+    return "; ".join(seen)
+
+
+def run_line(by, names):
+    runs = [by[n].get("run") for n in names if n in by]
+    return [f"Run: {run_text(runs)}.", ""] if runs else []
 
 
 def check_text(c):
@@ -176,23 +229,217 @@ def issue3(by):
     return targets, section
 
 
+# What each side does in the issue-4 rows (bench/peers_sweep.py has the code of both sides).
+WHAT_ISSUE4 = [
+    "What each side does. Qraft: `qraft sweep STRATEGY --data SNAPSHOT --out DIR` timed from process start to",
+    "exit (load the snapshot, compile every combination's expressions in shared batches, evaluate them, simulate",
+    "every combination, write metrics.csv with all metrics of every combination), on a snapshot ingested or",
+    "generated beforehand; both cores. The strategies are in bench/strategies/.",
+    "",
+    "- MA grid (ma_grid.yaml): SMA(close, fast) > SMA(close, slow) enters, < exits, fast and slow in 4, 8, ..., 200",
+    "  with fast < slow; fee_bps 1, spread_bps 2; next-open fills. vectorbt does the same work the way its",
+    "  documentation does a window grid: per chunk of symbols (VBT_CHUNK, 20 by default: vectorbt holds every",
+    "  combination's means, signals and prices at once, about 4 GB for 20 symbols, and the whole of sp500 does",
+    "  not fit in memory), `MA.run_combs(close, window=windows, r=2)` (each window's rolling mean computed once,",
+    "  then laid out per combination), `fast.ma_above(slow)` / `ma_below` shifted one bar",
+    "  (`.vbt.signals.fshift(1)`), `Portfolio.from_signals(open, entries, exits, size=inf, size_type='amount',",
+    "  direction='longonly', accumulate=False, init_cash=1e6 / S, fees=1e-4, slippage=1e-4)` and",
+    "  `final_value()`, summed over symbols per combination. That is Qraft's semantics exactly",
+    "  (src/qraft/engines/backtest.h, signal_sim.h): each symbol its own sub-portfolio with capital / S, a",
+    "  decision on bar t's close filled at bar t+1's open (fills and valuation at the opens, the last valid",
+    "  open carried forward), entries on rebalance bars (1D: every bar), fees = fee_bps / 1e4, slippage =",
+    "  spread_bps / 2e4. Timed: loading the snapshot's panel.arrow into numpy/pandas and the whole chunk loop,",
+    "  after an untimed warm-up call that compiles vectorbt's numba functions (imports not timed). vectorbt",
+    "  runs single-threaded (numba, no parallel option in from_signals); Qraft's CPU time is given beside.",
+    "  vectorbt's optional Rust engine (`pip install vectorbt[rust]`) is not in scripts/peers/requirements.txt;",
+    "  the table names the engine used (in a trial on 40 symbols the Rust engine took 0.7× numba's time).",
+    "  Qraft runs before and after vectorbt, best kept; vectorbt runs VBT_REPEAT times (1 by default: minutes).",
+    "- Equality (untimed). Qraft's metrics.csv (final value = 1e6 × (1 + total_return), fees, closed trades) is",
+    "  compared per combination with vectorbt's. The two SMAs are computed differently (vectorbt: differences",
+    "  of one running cumulative sum over the whole series; Qraft: a sliding window sum re-summed every 1,024",
+    "  bars, times 1/n), so they differ in the last bits, and where the two means are *exactly* equal on the",
+    "  decimal prices (an exact tie, e.g. four closes whose mean equals the mean of eight) each engine's",
+    "  `fast > slow` is decided by rounding noise, and a flipped signal changes a trade. The check therefore",
+    "  (1) recomputes Qraft's SMA operation for operation in numba and checks it bit for bit against",
+    "  `qraft expr eval`; (2) compares, at every (combination, symbol, bar), the signals from those means with the",
+    "  signals from vectorbt's own `MA.run` means, and classifies every difference with exact integer arithmetic",
+    "  on the decimal prices (window sums of price × 10^4); (3) runs vectorbt's from_signals, configured as",
+    "  above, on the Qraft-identical signals. (3) must equal Qraft on every combination; every (combination,",
+    "  symbol) whose value differs between vectorbt on its own means and vectorbt on Qraft's must hold a",
+    "  signal difference, and every signal difference must be a near-tie (|fast − slow| ≤ 1e-9 × close).",
+    "- 10,000 combinations (ma_grid_10k.yaml): the same strategy, fast and slow in 2, 4, ..., 200, no `where`;",
+    "  peak RSS is the child's ru_maxrss (wait4), the memory-mapped snapshot pages it touches included.",
+    "- Top-k (topk_synthetic.yaml): `qraft data synth --symbols 5000 --bars 5040 --seed 7` (20 years of daily",
+    "  bars); selection topk by ROC(close, lookback), n_drop, fee_bps 5, tax_bps 10, min_fee 5, fills at the",
+    "  next open (Qlib's TopkDropout + Exchange semantics); lookback 5..50, k 10..100, n_drop 1..10. No peer by",
+    "  default; with QLIB_TOPK=1, pyqlib runs ONE combination of the same strategy on the same data (exported",
+    "  with `qraft data export --format qlib`; ROC with Qraft's rule: NaN when the window holds a missing close),",
+    "  about 6 minutes, and the ratio to Qraft's whole sweep is a projection: pyqlib time × combinations.",
+    "- Minute (ma_minute_10k.yaml): `qraft data synth --symbols 1 --bars 2600000 --freq 1m --market",
+    "  crypto_spot --seed 7`; SMA crossover, fast 5, 10, ..., 500 × slow 600, 620, ..., 2,580 (10,000",
+    "  combinations), fee_bps 10, spread_bps 2, decisions every bar, next-open fills. vectorbt runs a",
+    "  100-combination subset of the same grid (every 10th fast × every 10th slow window), 5 combinations per",
+    "  call (vectorbt allocates an order record per bar and column: about 4 GB):",
+    "  `MA.run(close, fast windows)`, `MA.run(close, slow windows)` (column i pairs with column i),",
+    "  ma_above / ma_below shifted one bar, from_signals as above (init_cash 1e6). The ratio compares time per",
+    "  combination (a throughput ratio, not the same total work). The 100 final values are compared, and",
+    "  checked as in the MA grid (signal differences classified; vectorbt re-run on Qraft-identical signals).",
+]
+
+
+def fmt_gib(b):
+    return f"{b / 2**30:.2f} GiB"
+
+
+def issue4(by):
+    """The "Targets (issue 4)" rows and the "Sweeps, same run" section."""
+    targets, notes = [], []
+    table = ["| benchmark | Qraft | peer | peer time | ratio |", "| --- | --- | --- | --- | --- |"]
+    names = ["sweep_ma_grid_sp500", "sweep_memory_10k_sp500", "sweep_topk_synthetic", "sweep_minute_10k"]
+
+    def scale(b):
+        return f"{b['symbols']:,} × {b['bars']:,}"
+
+    if "sweep_ma_grid_sp500" in by:
+        b = by["sweep_ma_grid_sp500"]
+        q, p, c, v = b["results"]["qraft_sweep"], b["results"]["vectorbt"], b["check"], b["versions"]
+        n = b["combinations"]
+        ratio = p["best_s"] / q["best_s"]
+        native, same = c["qraft_vs_vectorbt"], c["qraft_vs_vectorbt_on_qraft_signals"]
+        sig, cells, rep = c["signals"], c["cells"], c["replica_sma"]
+        exact = sig.get("exact_decimal") or {}
+        explained = (cells["differing_without_signal_difference"] == 0
+                     and sig["cells_within_1e-9"] == sig["cells_differing"])
+        equal = (same["agree"] == n and same["fees"]["agree"] == n and same["trades_equal"] == n
+                 and rep["bitwise_equal"] == rep["values"] and explained)
+        label = f"MA grid, {n:,} combinations, sp500-5yr ({scale(b)})"
+        targets.append(f"| {label}: `qraft sweep` end to end ≥ 20× faster than vectorbt | {ratio:.1f}× | "
+                       f"{verdict(ratio >= 20)} |")
+        targets.append(f"| {label}: equal results | {native['agree']:,} of {n:,} combinations equal to vectorbt's "
+                       f"own run within {native['tolerance']:g}, the others differ only through signals flipped "
+                       f"at ties of the two means; {same['agree']:,} of {n:,} equal given the same signals | "
+                       f"{verdict(equal)} |")
+        table.append(f"| {label}, SMA crossover 50 × 50 windows: `qraft sweep` end to end | {fmt_s(q['best_s'])} | "
+                     f"vectorbt {v['vectorbt']} `MA.run_combs` + `from_signals` (numba {v['numba']}, engine "
+                     f"{v['engine']}), {p['chunk']} symbols per call | {fmt_s(p['best_s'])} | {ratio:.1f}× |")
+        notes.append(
+            f"- MA grid values, Qraft vs vectorbt on its own means: {native['agree']:,} of {n:,} combinations have the "
+            f"same final value within {native['tolerance']:g} (relative). The signals of the two differ at "
+            f"{sig['cells_differing']:,} of {sig['cells_compared']:,} (combination, symbol, bar) cells, in "
+            f"{sig['combinations_differing']:,} combinations; all {sig['cells_within_1e-9']:,} have "
+            f"|fast − slow| ≤ "
+            f"1e-9 × close (largest {sig['max_gap_over_close']:.1e})"
+            + (f", and every one of them is an exact tie of the two means on the decimal prices "
+               f"({exact['differing_cells_exact_tie']:,} of {sig['cells_differing']:,})"
+               if exact and exact["differing_cells_exact_tie"] == sig["cells_differing"] else
+               (f"; exact ties among them: {exact['differing_cells_exact_tie']:,}" if exact else ""))
+            + f". {cells['differing_final_values']:,} (combination, symbol) values differ between vectorbt on its own "
+            f"signals and on Qraft's, {cells['differing_without_signal_difference']} of them without a signal "
+            f"difference. Given Qraft's signals (its SMA recomputed operation for operation: "
+            f"{rep['bitwise_equal']:,} of {rep['values']:,} values bit for bit equal to `qraft expr eval`), vectorbt "
+            f"equals Qraft on {same['agree']:,} of {n:,} final values (largest difference "
+            f"{same['max_rel_diff']:.0e}), {same['fees']['agree']:,} fee totals and {same['trades_equal']:,} "
+            f"closed-trade counts.")
+        if exact:
+            notes.append(
+                f"- Exact ties: over all cells, the two means are exactly equal on the decimal prices at "
+                f"{exact['all_cells_exact_ties']:,} (combination, symbol, bar) cells; there Qraft's means still "
+                f"give a long or exit signal at {exact['exact_ties_qraft_signal']:,} (vectorbt's at "
+                f"{exact['exact_ties_vbt_signal']:,}): rounding noise decides, on both sides. Where the means are not "
+                f"tied, Qraft's comparison has the exact sign everywhere "
+                f"({exact['not_tied_qraft_wrong_sign']} wrong; vectorbt's: {exact['not_tied_vbt_wrong_sign']}).")
+        notes.append(f"- MA grid times: {cores(q)}; peak RSS {fmt_gib(q['peak_rss_bytes'])}. vectorbt "
+                     f"(one core): peak RSS {fmt_gib(p['peak_rss_bytes'])}, {p['runs']} timed run(s). Medians: Qraft "
+                     f"{fmt_s(q['median_s'])}, vectorbt {fmt_s(p['median_s'])}.")
+    if "sweep_memory_10k_sp500" in by:
+        b = by["sweep_memory_10k_sp500"]
+        q = b["results"]["qraft_sweep"]
+        rss = q["peak_rss_bytes"]
+        targets.append(f"| {b['combinations']:,} combinations on sp500-5yr ({scale(b)}): peak RSS under 1 GiB | "
+                       f"{fmt_gib(rss)}, in {fmt_s(q['best_s'])} | {verdict(rss < 2**30)} |")
+        table.append(f"| MA grid 100 × 100 windows, {b['combinations']:,} combinations, sp500-5yr ({scale(b)}): "
+                     f"peak RSS {fmt_gib(rss)} | {fmt_s(q['best_s'])} | (Qraft alone) | | |")
+        notes.append(f"- 10,000 combinations: {cores(q)}.")
+    if "sweep_topk_synthetic" in by:
+        b = by["sweep_topk_synthetic"]
+        q = b["results"]["qraft_sweep"]
+        targets.append(f"| top-k with costs, {b['combinations']:,} combinations, synthetic {scale(b)} daily: "
+                       f"under 60 s | {fmt_s(q['best_s'])} | {verdict(q['best_s'] < 60)} |")
+        table.append(f"| top-k (ROC score, n_drop, fees, tax, min fee), {b['combinations']:,} combinations, synthetic "
+                     f"{scale(b)} daily: peak RSS {fmt_gib(q['peak_rss_bytes'])} | {fmt_s(q['best_s'])} | "
+                     f"(Qraft alone) | | |")
+        notes.append(f"- Top-k: {cores(q)}.")
+        if "pyqlib" in b:  # optional (QLIB_TOPK=1): one combination in pyqlib, the ratio projected
+            p = b["pyqlib"]
+            c, v, prm = p["check"], p["versions"], p["params"]
+            proj = p["best_s"] * b["combinations"] / q["best_s"]
+            table.append(f"| top-k, synthetic {scale(b)}: **projection** from ONE combination in pyqlib "
+                         f"({', '.join(f'{k}={x}' for k, x in prm.items())}) × {b['combinations']:,} | "
+                         f"{fmt_s(q['best_s'])} | pyqlib {v['pyqlib']} TopkDropoutStrategy + `backtest`, one "
+                         f"combination | {fmt_s(p['best_s'])} × {b['combinations']:,} (projected) | "
+                         f"{proj:,.0f}× (projected) |")
+            notes.append(f"- Top-k, pyqlib (one combination, {p['days']:,} days, timed from `qlib.init` to the end of "
+                         f"`backtest`; PYTHONHASHSEED=0): its daily account equals Qraft's equity curve of the same "
+                         f"combination within {c['tolerance']:g} on {c['agree']:,} of {c['days_compared']:,} days"
+                         + (f", from the start up to {c['first_divergence']} (then by at most {c['max_rel_diff']:.0e}: "
+                            f"Qlib orders held names by iterating a set of strings, so ties, such as held names "
+                            f"without a score, fall with the string hash seed; Qraft breaks them by symbol)"
+                            if c["first_divergence"] else "") + ".")
+    if "sweep_minute_10k" in by:
+        b = by["sweep_minute_10k"]
+        q, p, c, v = b["results"]["qraft_sweep"], b["results"]["vectorbt"], b["check"], b["versions"]
+        n, m = b["combinations"], b["peer_combinations"]
+        q_per, p_per = q["best_s"] / n, p["best_s"] / m
+        targets.append(f"| SMA crossover, {n:,} combinations, synthetic {scale(b)} 1-minute bars: under 120 s | "
+                       f"{fmt_s(q['best_s'])} | {verdict(q['best_s'] < 120)} |")
+        table.append(f"| SMA crossover, synthetic {scale(b)} 1-minute bars, time per combination (Qraft: all {n:,} "
+                     f"in {fmt_s(q['best_s'])}; vectorbt: a {m}-combination subset in {fmt_s(p['best_s'])}) | "
+                     f"{fmt_ms(q_per)} | vectorbt {v['vectorbt']} `MA.run` + `from_signals`, {p['chunk']} combinations "
+                     f"per call | {fmt_ms(p_per)} | {p_per / q_per:.1f}× (throughput) |")
+        native, same, sig = c["qraft_vs_vectorbt"], c["qraft_vs_vectorbt_on_qraft_signals"], c["signals"]
+        exact = sig.get("exact_decimal") or {}
+        notes.append(
+            f"- Minute bars, values of the {native['compared']} combinations vectorbt ran: {native['agree']} equal to "
+            f"Qraft's within {native['tolerance']:g}; the signals from the two sides' means differ at "
+            f"{sig['cells_differing']:,} of {sig['cells_compared']:,} (combination, bar) cells in "
+            f"{sig['combinations_differing']} combinations, all with |fast − slow| ≤ 1e-9 × close: "
+            f"{sig['cells_within_1e-9']:,} (largest {sig['max_gap_over_close']:.1e})"
+            + (f", exact ties of the two means on the decimal prices: {exact['differing_cells_exact_tie']:,}"
+               if exact else "")
+            + f"; {c['combinations_differing_without_signal_difference']} combinations differ without a signal "
+            f"difference. On Qraft's signals (its SMA recomputed operation for operation) vectorbt equals Qraft on "
+            f"{same['agree']} of {same['compared']} (largest difference {same['max_rel_diff']:.0e}). {cores(q)}; "
+            f"peak RSS {fmt_gib(q['peak_rss_bytes'])}; vectorbt's {fmt_gib(p['peak_rss_bytes'])}.")
+    section = []
+    if len(table) > 2:
+        section = ["## Sweeps (issue 4), same run", "", *run_line(by, names), *table, "", *notes, "", *WHAT_ISSUE4]
+    return targets, section
+
+
 def main(peers_path, gbench_path, out_path):
-    rows = [json.loads(l) for l in Path(peers_path).read_text().splitlines() if l.startswith("{")]
+    peers = Path(peers_path)
+    rows = [json.loads(l) for l in peers.read_text().splitlines() if l.startswith("{")] if peers.exists() else []
     by = {r["benchmark"]: r for r in rows}
     lines = [
         "# Benchmark results",
         "",
-        "Written by `make bench` (bench/run.sh). Every figure comes from one run on one machine, Qraft and each",
-        "peer measured side by side in that run, each peer in a fresh Python process. Times are the best of",
-        "repeated warm runs (page cache warm), over two passes in opposite orders: on this shared VM whatever",
+        "Written by `make bench` (bench/run.sh). Every figure of a table comes from one run on one machine, Qraft",
+        "and each peer measured side by side in that run, each peer in a fresh Python process. Times are the best",
+        "of repeated warm runs (page cache warm), over two passes in opposite orders: on this shared VM whatever",
         "runs after sustained load runs slower, so the order must not decide. Medians are in",
         "build/bench-out/peers.jsonl. Ratio = peer time / Qraft time; above 1 means Qraft is faster.",
+        "`BENCH_ONLY=sweep make bench` re-runs some sections only and keeps the others' rows from the previous",
+        "run: each section names the run (date, commit) its figures come from.",
         "",
         f"- Machine: {machine()}",
-        f"- Date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"- Commit: {commit()}",
-        "",
+        "- Written: {date}, commit {commit}".format(**this_run()),
     ]
+    runs = {}
+    for r in rows:
+        runs.setdefault(section_of(r), []).append(r.get("run"))
+    for sec, rs in runs.items():
+        lines.append(f"- Section {sec}: {run_text(rs)}")
+    lines.append("")
     targets = []
     table = ["| benchmark | Qraft | peer | peer time | ratio |", "| --- | --- | --- | --- | --- |"]
     if "ingest_sp500" in by:
@@ -225,11 +472,17 @@ def main(peers_path, gbench_path, out_path):
         targets.append(f"| load peak memory within 1.5× of the raw data ({raw / 2**30:.2f} GiB) | "
                        f"{rss / 2**30:.2f} GiB = {rss / raw:.2f}× | {'met' if rss / raw <= 1.5 else '**not met**'} |")
     targets3, section3 = issue3(by)
+    if section3:  # the run its rows come from, under the section's title
+        section3 = [section3[0], "", *run_line(by, [n for n, sec in SECTIONS.items() if sec == "expr"]),
+                    *section3[2:]]
+    targets4, section4 = issue4(by)
     lines += ["## Targets (issue 2)", "", "| target | measured | |", "| --- | --- | --- |", *targets, ""]
     if targets3:
         lines += ["## Targets (issue 3)", "", "| target | measured | |", "| --- | --- | --- |", *targets3, ""]
+    if targets4:
+        lines += ["## Targets (issue 4)", "", "| target | measured | |", "| --- | --- | --- |", *targets4, ""]
     lines += [
-              "## Qraft and peers, same run", "", *table, "",
+              "## Qraft and peers, same run", "", *run_line(by, ["ingest_sp500", "load_panel_5000x5000"]), *table, "",
               "What each side does. pandas and pyarrow parse the CSV files into one in-memory table. `qraft ingest",
               "--dry-run` parses them, hashes every source file (SHA-256), aligns all symbols on one calendar and runs",
               "the quality checks. A full `qraft ingest` also computes the snapshot id (SHA-256 of every field), writes",
@@ -238,9 +491,14 @@ def main(peers_path, gbench_path, out_path):
               "the parse itself, which is why the full ingest does not reach the targets on a 2-core machine."]
     if section3:
         lines += ["", *section3, "", *WHAT_ISSUE3]
+    if section4:
+        lines += ["", *section4]
     if Path(gbench_path).exists():
         g = json.loads(Path(gbench_path).read_text())
-        lines += ["", "## Micro-benchmarks (Google Benchmark)", "", "| benchmark | time | throughput |", "| --- | --- | --- |"]
+        stamp = Path(gbench_path).with_suffix(".run.json")
+        run = json.loads(stamp.read_text()) if stamp.exists() else None
+        lines += ["", "## Micro-benchmarks (Google Benchmark)", "", f"Run: {run_text([run])}.", "",
+                  "| benchmark | time | throughput |", "| --- | --- | --- |"]
         for b in g["benchmarks"]:
             tp = ""
             if "bytes_per_second" in b:
@@ -252,4 +510,9 @@ def main(peers_path, gbench_path, out_path):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    if sys.argv[1] == "--merge":
+        merge(*sys.argv[2:5])
+    elif sys.argv[1] == "--stamp":
+        Path(sys.argv[2]).write_text(json.dumps(this_run()) + "\n")
+    else:
+        main(*sys.argv[1:4])
