@@ -861,22 +861,6 @@ Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
   return out;
 }
 
-Result<SnapshotSweep> RunSweepOnSnapshot(const data::SnapshotStore& store,
-                                         std::string_view snapshot, const StrategySpec& spec,
-                                         std::span<const strategy::ParamValues> combinations,
-                                         const BacktestOptions& options, Progress& progress) {
-  QRAFT_ASSIGN_OR_RETURN(data::Snapshot snap, store.Open(snapshot));
-  if (spec.universe.kind == strategy::Universe::Kind::kMarket &&
-      spec.universe.market != snap.market()) {
-    return Status::InvalidArgument(
-        fmt::format("the strategy's universe is market '{}' but snapshot {} is market '{}'",
-                    spec.universe.market, snap.id().substr(0, 12), snap.market()));
-  }
-  QRAFT_ASSIGN_OR_RETURN(SweepResult sweep,
-                         RunSweep(spec, snap.panel(), combinations, options, progress));
-  return SnapshotSweep{snap.id(), std::move(sweep)};
-}
-
 Result<std::vector<std::size_t>> RankResults(std::span<const CombinationResult> results,
                                              std::string_view objective, std::size_t top) {
   const MetricField* field = nullptr;

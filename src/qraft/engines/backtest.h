@@ -60,7 +60,6 @@
 #include "qraft/core/progress.h"
 #include "qraft/core/status.h"
 #include "qraft/core/time.h"
-#include "qraft/data/store.h"
 #include "qraft/engines/metrics.h"
 #include "qraft/strategy/dsl.h"
 
@@ -120,25 +119,13 @@ struct SweepResult {
 };
 
 /// Runs `combinations` of `spec` on `data` (the universe's symbols are selected from it).
-/// Errors: unsupported DSL features (Unimplemented), a universe symbol or field the data lacks.
-/// `progress` advances once per combination.
+/// Errors: unsupported DSL features (Unimplemented), a universe symbol or field the data lacks,
+/// invalid metrics options. `progress` advances once per combination. On a stored snapshot, with
+/// caching, ranking and kept candidates: RunStudy (study.h).
 Result<SweepResult> RunSweep(const strategy::StrategySpec& spec, const Panel& data,
                              std::span<const strategy::ParamValues> combinations,
                              const BacktestOptions& options = {},
                              Progress& progress = NullProgress());
-
-struct SnapshotSweep {
-  std::string snapshot_id;
-  SweepResult sweep;
-};
-
-/// RunSweep on a stored snapshot. A universe naming a market must match the snapshot's.
-Result<SnapshotSweep> RunSweepOnSnapshot(const data::SnapshotStore& store,
-                                         std::string_view snapshot,
-                                         const strategy::StrategySpec& spec,
-                                         std::span<const strategy::ParamValues> combinations,
-                                         const BacktestOptions& options = {},
-                                         Progress& progress = NullProgress());
 
 /// The indices of `ranked` results sorted by `objective` (a metric name; NaN last), descending,
 /// ties by combination order; at most `top`.
