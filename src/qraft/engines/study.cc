@@ -149,6 +149,11 @@ Status ResultCache::Store(std::string_view snapshot_id, std::string_view dsl_has
   return Exec(db_->handle, "COMMIT");
 }
 
+std::string ResultCacheKey(std::string_view dsl_hash, const BacktestOptions& options) {
+  return fmt::format("{}/{}/{}/{}", dsl_hash, options.metrics.periods_per_year,
+                     options.initial_capital, options.metrics.risk_free);
+}
+
 // ---- Pareto front -----------------------------------------------------------------------------
 
 Result<std::vector<std::size_t>> ParetoFront(std::span<const CombinationResult> results,
@@ -290,12 +295,14 @@ Result<SweepOutput> RunStudy(const data::SnapshotStore& store, std::string_view 
   out.initial_capital = options.backtest.initial_capital;
   out.pareto_objectives = options.pareto;
 
-  // 1. The cache.
+  // 1. The cache. Metrics also depend on the run's options (annualisation, capital, risk-free
+  // rate), so they join the DSL hash in the key.
+  const std::string cache_key = ResultCacheKey(out.dsl_hash, run);
   out.results.resize(combinations.size());
   std::vector<std::size_t> missing;
   if (options.cache != nullptr) {
     QRAFT_ASSIGN_OR_RETURN(auto cached,
-                           options.cache->Lookup(out.snapshot_id, out.dsl_hash, combinations));
+                           options.cache->Lookup(out.snapshot_id, cache_key, combinations));
     for (std::size_t i = 0; i < cached.size(); ++i) {
       if (cached[i]) {
         out.results[i] = std::move(*cached[i]);
@@ -334,7 +341,7 @@ Result<SweepOutput> RunStudy(const data::SnapshotStore& store, std::string_view 
     std::vector<CombinationResult> fresh;
     for (const std::size_t i : missing)
       fresh.push_back(out.results[i]);
-    QRAFT_RETURN_NOT_OK(options.cache->Store(out.snapshot_id, out.dsl_hash, fresh));
+    QRAFT_RETURN_NOT_OK(options.cache->Store(out.snapshot_id, cache_key, fresh));
   }
 
   // 3. Rank (stopped combinations last), Pareto front, details of the best.

@@ -4,13 +4,13 @@
 //
 // RunStudy
 //  1. opens the snapshot and checks the strategy's market;
-//  2. looks every combination up in the result cache (ResultCache, keyed by snapshot_id, dsl_hash,
-//     params_hash and the code version) and sweeps only the missing ones (RunSweep), with the
-//     optional early stop: every combination first runs on the first `warmup_bars` bars, the
-//     callback sees those metrics, and the ones it stops keep their warm-up metrics (marked
-//     `stopped`) instead of running to the end. Values on a prefix are the full run's values on
-//     that prefix (no look-ahead), so the warm-up run is exact, and it is deterministic: the
-//     callback is called in combination order from one thread;
+//  2. looks every combination up in the result cache (ResultCache, keyed by snapshot_id, dsl_hash
+//     with the metrics options, params_hash and the code version) and sweeps only the missing ones
+//     (RunSweep), with the optional early stop: every combination first runs on the first
+//     `warmup_bars` bars, the callback sees those metrics, and the ones it stops keep their warm-up
+//     metrics (marked `stopped`) instead of running to the end. Values on a prefix are the full
+//     run's values on that prefix (no look-ahead), so the warm-up run is exact, and it is
+//     deterministic: the callback is called in combination order from one thread;
 //  3. ranks by the objective, finds the Pareto front of `pareto` objectives, re-runs the top
 //     `keep` combinations with curves and trades kept (memory O(keep × bars)), and stores the new
 //     results in the cache.
@@ -62,6 +62,10 @@ class ResultCache {
   std::unique_ptr<Db> db_;
   std::string code_version_;
 };
+
+/// The key RunStudy files results under beside snapshot_id: the DSL hash and the options the
+/// metrics depend on (bars per year, initial capital, risk-free rate).
+std::string ResultCacheKey(std::string_view dsl_hash, const BacktestOptions& options);
 
 struct EarlyStop {
   std::size_t warmup_bars = 0;  ///< > 0 and < the number of bars, else no early stop

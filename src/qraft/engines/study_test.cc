@@ -162,8 +162,11 @@ TEST(StudyTest, CacheReturnsTheSameBitsAndIgnoresDirtyBuilds) {
   options.cache = cache->get();
   Result<SweepOutput> first = RunStudy(*f.store, f.snapshot, f.spec, f.combos, options);
   ASSERT_TRUE(first.ok());
+  BacktestOptions used = options.backtest;
+  used.metrics.periods_per_year = first->periods_per_year;
+  const std::string key = ResultCacheKey(f.spec.DslHash(), used);
   Result<std::vector<std::optional<CombinationResult>>> hits =
-      (*cache)->Lookup(f.snapshot, f.spec.DslHash(), f.combos);
+      (*cache)->Lookup(f.snapshot, key, f.combos);
   ASSERT_TRUE(hits.ok());
   for (std::size_t i = 0; i < f.combos.size(); ++i) {
     ASSERT_TRUE((*hits)[i].has_value()) << i;
@@ -174,11 +177,15 @@ TEST(StudyTest, CacheReturnsTheSameBitsAndIgnoresDirtyBuilds) {
   for (std::size_t i = 0; i < f.combos.size(); ++i)
     EXPECT_EQ(Dump(second->results[i]), Dump(first->results[i])) << i;
   // Another snapshot or DSL misses; a dirty build neither reads nor writes.
-  EXPECT_FALSE((*(*cache)->Lookup("other", f.spec.DslHash(), f.combos))[0].has_value());
+  EXPECT_FALSE((*(*cache)->Lookup("other", key, f.combos))[0].has_value());
+  // Other metrics options are another key: a change of annualisation recomputes.
+  used.metrics.periods_per_year = 365;
+  EXPECT_FALSE((*(*cache)->Lookup(f.snapshot, ResultCacheKey(f.spec.DslHash(), used), f.combos))[0]
+                   .has_value());
   Result<std::unique_ptr<ResultCache>> dirty =
       ResultCache::Open(f.dir / "cache" / "results.db", "0.1.0+gabc-dirty");
   ASSERT_TRUE(dirty.ok());
-  EXPECT_FALSE((*(*dirty)->Lookup(f.snapshot, f.spec.DslHash(), f.combos))[0].has_value());
+  EXPECT_FALSE((*(*dirty)->Lookup(f.snapshot, key, f.combos))[0].has_value());
 }
 
 // Early stop: stopped combinations carry exactly the warm-up run's metrics; the others are
