@@ -14,6 +14,7 @@
 #include "qraft/core/parallel.h"
 #include "qraft/core/time.h"
 #include "qraft/data/market.h"
+#include "qraft/data/snapshot.h"
 #include "qraft/engines/portfolio_sim.h"
 #include "qraft/engines/signal_sim.h"
 #include "qraft/engines/weights_sim.h"
@@ -57,9 +58,6 @@ Status CheckSupported(const StrategySpec& s, std::size_t symbols) {
   if (c.tax_bps) return Unsupported("costs.tax_bps with signals");
   if (c.impact_alpha) return Unsupported("costs.slippage.impact with signals");
   if (c.latency_ms) return Unsupported("costs.slippage.latency_ms (the precise engine's)");
-  if (s.universe.kind == strategy::Universe::Kind::kInstrumentsFile) {
-    return Unsupported("universe.instruments");
-  }
   return Status::OK();
 }
 
@@ -271,6 +269,9 @@ Result<Batch> CompileBatch(const std::vector<expr::ExprSpec>& exprs,
 
 // ---- cross-sectional top-k (Qlib TopkDropout) --------------------------------------------
 
+// The field universe.instruments adds to the panel: 1 inside a listing span, 0 outside.
+constexpr std::string_view kListedField = "qraft_listed";
+
 // A round trip of symbol `s` as a result-directory row (exit_bar < 0: open at the end).
 TradeRow MakeTradeRow(const Panel& panel, std::int64_t s, std::int64_t entry_bar,
                       std::int64_t exit_bar, double entry_price, double exit_price, double size,
@@ -314,9 +315,6 @@ Status CheckPortfolioSupported(const StrategySpec& s) {
       return Unsupported("costs.slippage with selection.n_drop (TopkDropout)");
   }
   if (c.latency_ms) return Unsupported("costs.slippage.latency_ms (the precise engine's)");
-  if (s.universe.kind == strategy::Universe::Kind::kInstrumentsFile) {
-    return Unsupported("universe.instruments");
-  }
   return Status::OK();
 }
 
@@ -835,16 +833,53 @@ Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
   MetricsOptions metrics = options.metrics;
   metrics.initial_capital = options.initial_capital;
   QRAFT_RETURN_NOT_OK(ValidateMetricsOptions(metrics));
-  QRAFT_ASSIGN_OR_RETURN(Panel panel, data.Select(symbols, kNoTimestamp, kNoTimestamp));
+  // universe.instruments: the listed symbols, each eligible only inside its listing spans (a
+  // field the universe filter below reads).
+  std::vector<std::string> listed;
+  std::vector<data::InstrumentSpan> spans;
+  if (spec.universe.kind == strategy::Universe::Kind::kInstrumentsFile) {
+    std::filesystem::path file = spec.universe.file;
+    if (file.is_relative() && !spec.base_dir.empty()) file = spec.base_dir / file;
+    QRAFT_ASSIGN_OR_RETURN(spans, data::LoadInstrumentsFile(file));
+    for (const data::InstrumentSpan& span : spans) {
+      if (std::find(listed.begin(), listed.end(), span.symbol) == listed.end())
+        listed.push_back(span.symbol);
+    }
+  }
+  QRAFT_ASSIGN_OR_RETURN(Panel panel,
+                         data.Select(spans.empty() ? symbols : listed, kNoTimestamp, kNoTimestamp));
   if (panel.num_symbols() == 0 || panel.num_times() == 0) {
     return Status::InvalidArgument("the universe has no data");
+  }
+  StrategySpec effective = spec;
+  if (!spans.empty()) {
+    // The panel again, with the listing field beside the data's.
+    PanelBuilder builder(panel.calendar(), panel.symbols().names());
+    for (std::size_t f = 0; f < panel.num_fields(); ++f) {
+      const std::span<double> to = builder.AddField(panel.field_names()[f]);
+      std::copy(panel.field(f).begin(), panel.field(f).end(), to.begin());
+    }
+    const std::span<double> on = builder.AddField(std::string(kListedField));
+    std::fill(on.begin(), on.end(), 0.0);
+    const Calendar& cal = panel.calendar();
+    for (const data::InstrumentSpan& span : spans) {
+      const std::size_t s = *panel.symbols().Find(span.symbol);
+      for (std::size_t t = 0; t < cal.size(); ++t) {
+        if ((span.start == kNoTimestamp || cal[t] >= span.start) &&
+            (span.end == kNoTimestamp || cal[t] <= span.end)) {
+          on[s * cal.size() + t] = 1;
+        }
+      }
+    }
+    panel = std::move(builder).Build();
+    effective.universe.kind = strategy::Universe::Kind::kFilter;
+    effective.universe.filter = std::string(kListedField) + " > 0";
   }
   // A universe filter makes a symbol eligible only on the bars where it is true: it gates the
   // entry signals, or the score (elsewhere NaN = not eligible). Cross-sectional operators inside
   // the score still see every symbol of the data.
-  StrategySpec effective = spec;
-  if (spec.universe.kind == strategy::Universe::Kind::kFilter) {
-    const std::string& f = spec.universe.filter;
+  if (effective.universe.kind == strategy::Universe::Kind::kFilter) {
+    const std::string f = effective.universe.filter;
     for (std::string* signal : {&effective.signals.long_entry, &effective.signals.short_entry}) {
       if (!signal->empty()) *signal = fmt::format("({}) and ({})", *signal, f);
     }

@@ -43,10 +43,11 @@
 //
 // universe.filter makes a symbol eligible only on bars where the expression is true: it gates
 // entry signals, or the score (NaN elsewhere); cross-sectional operators inside the score still
-// see every symbol of the data.
+// see every symbol of the data. universe.instruments (a Qlib instruments file, relative to the
+// strategy file) runs the listed symbols, each eligible only inside its listing spans.
 //
 // Not supported yet (an Unimplemented error names the field, nothing is silently ignored):
-// latency (the precise engine's) and instruments files; with signals also
+// latency (the precise engine's); with signals also
 // hold, cooldown, min_fee, tax, impact, max_drawdown, turnover_max and group limits (use a
 // selection strategy for those).
 #pragma once

@@ -8,6 +8,7 @@
 
 #include "qraft/core/parallel.h"
 #include "qraft/data/synth.h"
+#include "qraft/data/testing.h"
 #include "qraft/engines/portfolio_sim.h"
 #include "qraft/engines/signal_sim.h"
 #include "qraft/engines/weights_sim.h"
@@ -419,6 +420,67 @@ TEST(BacktestTest, UniverseFilterGatesEntriesAndSelection) {
     EXPECT_GT(some.orders, 0);
     EXPECT_NE(some.final_value, base.final_value);
   }
+}
+
+// universe.instruments: only the listed symbols, each entered only inside its listing spans; a
+// relative path resolves against the strategy file's directory.
+TEST(BacktestTest, InstrumentsFileListsSymbolsAndSpans) {
+  const Panel data = Market();
+  const std::vector<std::string>& names = data.symbols().names();
+  const Calendar& cal = data.calendar();
+  const std::size_t T = cal.size();
+  data::testing::TempDir dir;
+  auto listing = [&](std::size_t second_from) {
+    return fmt::format("{}\t{}\t{}\n{}\t{}\t{}\n", names[0], FormatDate(cal[0]),
+                       FormatDate(cal[T - 1]), names[1], FormatDate(cal[second_from]),
+                       FormatDate(cal[T - 1]));
+  };
+  dir.Write("whole.txt", listing(0));
+  const std::string body =
+      "signals: {long: 'Mean(close, 5) > Mean(close, 20)', exit: 'Mean(close, 5) < Mean(close, "
+      "20)'}\n";
+  auto spec_of = [&](const std::string& universe) {
+    strategy::StrategySpec spec = Spec("version: 1\nuniverse: " + universe + "\n" + body);
+    spec.base_dir = dir.path();
+    return spec;
+  };
+  const strategy::ParamValues none;
+  BacktestOptions options;
+  options.keep_details = true;
+  Result<SweepResult> listed =
+      RunSweep(spec_of("{instruments: whole.txt}"), data, {&none, 1}, options);
+  Result<SweepResult> named =
+      RunSweep(spec_of(fmt::format("[{}, {}]", names[0], names[1])), data, {&none, 1}, options);
+  ASSERT_TRUE(listed.ok() && named.ok()) << listed.status().ToString();
+  // Listed over the whole calendar: the same run as naming the two symbols.
+  EXPECT_EQ(listed->results[0].final_value, named->results[0].final_value);
+  EXPECT_EQ(listed->results[0].orders, named->results[0].orders);
+  // List the second symbol only from its first entry's fill bar on: that entry (decided the bar
+  // before) cannot happen, and no trade of it starts before the listing.
+  Timestamp first_entry = kNoTimestamp;
+  for (const TradeRow& t : listed->details[0].trades) {
+    if (t.symbol == names[1] && (first_entry == kNoTimestamp || t.entry_time < first_entry))
+      first_entry = t.entry_time;
+  }
+  ASSERT_NE(first_entry, kNoTimestamp);
+  std::size_t from = 0;
+  while (cal[from] < first_entry)
+    ++from;
+  dir.Write("later.txt", listing(from));
+  Result<SweepResult> late =
+      RunSweep(spec_of("{instruments: later.txt}"), data, {&none, 1}, options);
+  ASSERT_TRUE(late.ok());
+  for (const TradeRow& t : late->details[0].trades) {
+    ASSERT_TRUE(t.symbol == names[0] || t.symbol == names[1]) << t.symbol;
+    if (t.symbol == names[1]) {
+      EXPECT_GT(t.entry_time, first_entry);
+    }
+  }
+  EXPECT_NE(late->results[0].final_value, listed->results[0].final_value);
+  // A missing file is an error naming it.
+  Result<SweepResult> missing = RunSweep(spec_of("{instruments: nope.txt}"), data, {&none, 1});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("nope.txt"), std::string::npos);
 }
 
 }  // namespace

@@ -733,7 +733,9 @@ Result<StrategySpec> LoadStrategy(const std::filesystem::path& path) {
   if (!in) return Status::NotFound(fmt::format("{}: cannot open the strategy file", path.string()));
   std::stringstream ss;
   ss << in.rdbuf();
-  return ParseStrategy(ss.str(), path.string());
+  QRAFT_ASSIGN_OR_RETURN(StrategySpec spec, ParseStrategy(ss.str(), path.string()));
+  spec.base_dir = path.parent_path();
+  return spec;
 }
 
 }  // namespace qraft::strategy

@@ -129,6 +129,9 @@ struct StrategySpec {
   std::string where;
   /// Assumptions the strategy makes that a reviewer must see (e.g. close fills).
   std::vector<std::string> assumptions;
+  /// The strategy file's directory (LoadStrategy), against which relative paths in it (e.g.
+  /// universe.instruments) resolve; empty = the working directory. Not part of the canonical form.
+  std::filesystem::path base_dir;
 
   /// The canonical JSON form (see the file comment).
   nlohmann::json Canonical() const;
