@@ -54,8 +54,9 @@ Status CheckSupported(const StrategySpec& s, std::size_t symbols) {
   if (s.hold_min_bars) return Unsupported("hold.min_days with signals");
   if (s.cooldown_bars) return Unsupported("cooldown_days with signals");
   const auto& c = s.costs;
-  if (c.min_fee) return Unsupported("costs.min_fee with signals");
-  if (c.tax_bps) return Unsupported("costs.tax_bps with signals");
+  if ((c.min_fee || c.tax_bps) && !s.signals.short_entry.empty()) {
+    return Unsupported("costs.min_fee and costs.tax_bps with short signals");
+  }
   if (c.impact_alpha) return Unsupported("costs.slippage.impact with signals");
   if (c.latency_ms) return Unsupported("costs.slippage.latency_ms (the precise engine's)");
   return Status::OK();
@@ -721,6 +722,8 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
             if (spec.risk.stop_loss) o.sl_stop = spec.risk.stop_loss->Resolve(params);
             if (spec.risk.take_profit) o.tp_stop = spec.risk.take_profit->Resolve(params);
             if (spec.risk.trailing_stop) o.tsl_stop = spec.risk.trailing_stop->Resolve(params);
+            if (spec.costs.min_fee) o.min_fee = spec.costs.min_fee->Resolve(params);
+            if (spec.costs.tax_bps) o.sell_tax = spec.costs.tax_bps->Resolve(params) / 1e4;
             trades.clear();
             std::vector<TradeRow> rows;
             std::int64_t orders = 0;

@@ -8,7 +8,8 @@
 // closed trades feed the streaming metrics (docs/metrics.md). Signals are the DSL's expressions
 // (non-zero = true, NaN = no signal): signals.long / exit, and signals.short / short_exit (then
 // direction both: an opposite entry reverses the position); entries act only on rebalance
-// bars, exits on every bar. Costs: fee_bps (fees), spread_bps / 2 (slippage per side). Risk:
+// bars, exits on every bar. Costs: fee_bps (fees), spread_bps / 2 (slippage per side), and for
+// long-only strategies min_fee (per order) and tax_bps (sells; Qraft's extensions). Risk:
 // stop_loss, take_profit, trailing_stop (vectorbt's sl_stop, tp_stop, sl_trail; all three may be
 // combined). position.max_weight must be >= 1/S (each symbol's sleeve). Look-ahead guard: with
 // execution.price next_open (the default) a signal of bar t fills at bar t+1's open (signals
@@ -47,9 +48,9 @@
 // strategy file) runs the listed symbols, each eligible only inside its listing spans.
 //
 // Not supported yet (an Unimplemented error names the field, nothing is silently ignored):
-// latency (the precise engine's); with signals also
-// hold, cooldown, min_fee, tax, impact, max_drawdown, turnover_max and group limits (use a
-// selection strategy for those).
+// latency (the precise engine's); with signals also hold, cooldown, impact, max_drawdown,
+// turnover_max and group limits (use a selection strategy for those), and min_fee / tax with
+// short signals.
 #pragma once
 
 #include <cstdint>

@@ -57,6 +57,8 @@ struct Account {
 struct Costs {
   double fees = 0.0;
   double fixed_fees = 0.0;
+  double min_fee = 0.0;   // Qraft's extension, long-only: fee = max(fees x value, min_fee)
+  double sell_tax = 0.0;  // Qraft's extension, long-only: sells pay sell_tax x value
 };
 
 // A filled order: shares (> 0), fill price, fees.
@@ -74,7 +76,10 @@ bool BuyAll(Account& a, double price, double slippage, const Costs& c, Fill* fil
   const double adj_price = price * (1 + slippage);
   const double cash_limit = a.cash;
   if (cash_limit == 0) return false;
-  const double max_req_cash = Add(cash_limit, -c.fixed_fees) / (1 + c.fees);
+  double max_req_cash = Add(cash_limit, -c.fixed_fees) / (1 + c.fees);
+  // A minimum fee above the proportional one: spend what it leaves (never taken at min_fee 0,
+  // so vectorbt's arithmetic is unchanged).
+  if (max_req_cash * c.fees < c.min_fee) max_req_cash = cash_limit - c.fixed_fees - c.min_fee;
   if (max_req_cash <= 0) return false;
   const double size = max_req_cash / adj_price;
   const double fees_paid = cash_limit - max_req_cash;
@@ -139,7 +144,9 @@ bool CloseLong(Account& a, double size_req, double price, double slippage, const
   if (a.position == 0) return false;
   if (IsClose(size, 0)) return false;
   const double acq_cash = size * adj_price;
-  const double fees_paid = acq_cash * c.fees + c.fixed_fees;
+  // max(x, 0) = x and x + 0 = x: at min_fee 0 and sell_tax 0 this is vectorbt's fees_paid.
+  const double fees_paid =
+      std::max(acq_cash * c.fees, c.min_fee) + c.fixed_fees + acq_cash * c.sell_tax;
   const double final_acq_cash = Add(acq_cash, -fees_paid);
   if (final_acq_cash < 0) return false;
   a.cash = a.cash + final_acq_cash;
@@ -363,7 +370,7 @@ void Run(const SignalSimInputs& in, const SignalSimOptions& options, SignalSimRe
   const std::size_t sx_mask = in.short_exits.empty() ? 0 : ~std::size_t{0};
   const SignalDirection direction = options.direction;
 
-  const Costs costs{options.fees, options.fixed_fees};
+  const Costs costs{options.fees, options.fixed_fees, options.min_fee, options.sell_tax};
   const double slippage = options.slippage;
   StopOptions so;
   so.has_sl = !std::isnan(options.sl_stop);
@@ -561,6 +568,18 @@ Status ValidateSignalSimOptions(const SignalSimOptions& o) {
   if (!(o.fixed_fees >= 0) || !std::isfinite(o.fixed_fees)) {
     return Status::InvalidArgument("signal_sim: fixed_fees must be finite and >= 0, got " +
                                    Num(o.fixed_fees));
+  }
+  if (!(o.min_fee >= 0) || !std::isfinite(o.min_fee)) {
+    return Status::InvalidArgument("signal_sim: min_fee must be finite and >= 0, got " +
+                                   Num(o.min_fee));
+  }
+  if (!(o.sell_tax >= 0 && o.sell_tax < 1)) {
+    return Status::InvalidArgument("signal_sim: sell_tax must be in [0, 1), got " +
+                                   Num(o.sell_tax));
+  }
+  if ((o.min_fee > 0 || o.sell_tax > 0) && o.direction != SignalDirection::kLongOnly) {
+    return Status::InvalidArgument(
+        "signal_sim: min_fee and sell_tax are supported with direction long-only only");
   }
   if (!(o.slippage >= 0 && o.slippage < 1)) {
     return Status::InvalidArgument("signal_sim: slippage must be in [0, 1), got " +

@@ -152,6 +152,13 @@ struct SignalSimOptions {
   double tp_stop = std::numeric_limits<double>::quiet_NaN();   ///< take profit fraction; NaN = off
   double tsl_stop = std::numeric_limits<double>::quiet_NaN();  ///< trailing stop; NaN = off
   SignalDirection direction = SignalDirection::kLongOnly;
+  /// Qraft's extensions beyond vectorbt, long-only: every order pays max(fees x value, min_fee)
+  /// + fixed_fees (a buy with all the cash C spends M = (C - fixed_fees) / (1 + fees), or
+  /// C - fixed_fees - min_fee when M x fees < min_fee), and every sell also pays sell_tax x value
+  /// (stamp duty), counted in its fees. At 0 (the default) the arithmetic is vectorbt's, bit for
+  /// bit. InvalidArgument with other directions.
+  double min_fee = 0.0;   ///< money per order, >= 0
+  double sell_tax = 0.0;  ///< fraction of a sell's value, [0, 1)
 };
 
 /// Status::InvalidArgument naming the first bad option.

@@ -423,6 +423,33 @@ TEST(SignalSim, FeesSlippageAndStopFill) {
   EXPECT_DOUBLE_EQ(equity[1], size * 95);
 }
 
+// Qraft's extensions: a minimum fee per order and a sell-side tax (long-only), computed by hand.
+TEST(SignalSim, MinimumFeeAndSellTax) {
+  Case k = Small({10, 11, 12}, {1, 0, 0}, {0, 1, 0});
+  k.options = {.init_cash = 1000, .fees = 0.001, .min_fee = 5, .sell_tax = 0.001};
+  const SignalSimResult r = RunSim(k);
+  // Buy: 1000 / 1.001 x 0.001 = 0.999 < 5, so the minimum applies: 995 spent, 99.5 shares.
+  // Sell at 11: value 1094.5, fee max(1.0945, 5) = 5, tax 1.0945.
+  EXPECT_EQ(r.orders, 2);
+  EXPECT_DOUBLE_EQ(r.cash, 1094.5 - 5 - 1.0945);
+  EXPECT_DOUBLE_EQ(r.final_value, 1094.5 - 5 - 1.0945);
+  EXPECT_DOUBLE_EQ(r.total_fees, 5 + 5 + 1.0945);
+  // Above the minimum the proportional fee applies as in vectorbt; the tax still does.
+  Case big = Small({10, 11, 12}, {1, 0, 0}, {0, 1, 0});
+  big.options = {.init_cash = 1e6, .fees = 0.001, .min_fee = 5, .sell_tax = 0.001};
+  const SignalSimResult b = RunSim(big);
+  const double spent = 1e6 / 1.001;
+  const double value = spent / 10 * 11;
+  EXPECT_DOUBLE_EQ(b.cash, value - value * 0.001 - value * 0.001);
+  // Only long-only strategies take them.
+  SignalSimOptions both = k.options;
+  both.direction = SignalDirection::kBoth;
+  EXPECT_FALSE(ValidateSignalSimOptions(both).ok());
+  SignalSimOptions bad = k.options;
+  bad.sell_tax = 1;
+  EXPECT_FALSE(ValidateSignalSimOptions(bad).ok());
+}
+
 TEST(SignalSim, NaNPriceDropsSignalAndValuesAtLastPrice) {
   Case k = Small({10, kNaN, 12, kNaN, 15}, {0, 1, 0, 0, 0}, {0, 0, 0, 0, 0});
   EXPECT_EQ(RunSim(k).orders, 0);  // the entry on the NaN bar is dropped, not carried
