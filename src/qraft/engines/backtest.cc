@@ -245,27 +245,18 @@ Fill FillOf(const StrategySpec& s) {
   return {"open", 1};
 }
 
-// One batch of a sweep: combinations [first, first + combos.size()) compiled into one program,
-// so that nodes that do not depend on a parameter are computed once for all of them.
-struct Batch {
-  std::size_t first = 0;
-  std::vector<strategy::ParamValues> combos;
-  expr::Program program;
-};
-
-Result<Batch> CompileBatch(const std::vector<expr::ExprSpec>& exprs,
-                           std::span<const strategy::ParamValues> combinations, std::size_t first,
-                           std::size_t size, const Panel& panel) {
-  Batch b;
-  b.first = first;
+// Combinations [first, first + size) compiled into one program, so that nodes that do not
+// depend on a parameter are computed once for all of them.
+Result<expr::Program> CompileBatch(const std::vector<expr::ExprSpec>& exprs,
+                                   std::span<const strategy::ParamValues> combinations,
+                                   std::size_t first, std::size_t size, const Panel& panel) {
   const std::size_t last = std::min(combinations.size(), first + size);
-  b.combos.assign(combinations.begin() + first, combinations.begin() + last);
   expr::CompileOptions compile;
   compile.known_fields = panel.field_names();
-  QRAFT_ASSIGN_OR_RETURN(expr::GridProgram grid,
-                         expr::CompileCombinations(exprs, b.combos, compile));
-  b.program = std::move(grid.program);
-  return b;
+  QRAFT_ASSIGN_OR_RETURN(
+      expr::GridProgram grid,
+      expr::CompileCombinations(exprs, combinations.subspan(first, last - first), compile));
+  return std::move(grid.program);
 }
 
 // ---- cross-sectional top-k (Qlib TopkDropout) --------------------------------------------
@@ -339,6 +330,11 @@ CostRates CostsOf(const StrategySpec& spec, const strategy::ParamValues& params)
 
 double Optional(const std::optional<strategy::Num>& n, const strategy::ParamValues& params) {
   return n ? n->Resolve(params) : kNaN;
+}
+
+std::int64_t OptionalBars(const std::optional<strategy::Num>& n,
+                          const strategy::ParamValues& params, std::int64_t absent) {
+  return n ? static_cast<std::int64_t>(n->Resolve(params)) : absent;
 }
 
 // Cross-sectional strategies. With selection.n_drop: Qlib's TopkDropout + Exchange on the score
@@ -439,9 +435,9 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
   progress.Start("sweep", combinations.size());
   std::vector<double> score;
   for (const std::vector<std::size_t>& group_combos : groups) {
-    QRAFT_ASSIGN_OR_RETURN(const Batch b,
+    QRAFT_ASSIGN_OR_RETURN(const expr::Program program,
                            CompileBatch(exprs, combinations, group_combos[0], 1, panel));
-    QRAFT_ASSIGN_OR_RETURN(Panel scores, expr::Evaluate(b.program, panel));
+    QRAFT_ASSIGN_OR_RETURN(Panel scores, expr::Evaluate(program, panel));
     const std::span<const double> raw = scores.field(0);
     ScoreRanking ranking;
     if (dropout) {
@@ -461,15 +457,23 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
             acc.Reserve(T);
             CombinationResult& res = out.results[c];
             res.params = params;
-            std::vector<CurvePoint> curve;
+            std::vector<CurvePoint> curve;  // kept details: one point per bar
+            double prev = options.initial_capital;
+            auto add_bar = [&](std::size_t t, double equity, double stock_value, double traded,
+                               double fees) {
+              curve.push_back({.time = panel.calendar()[t],
+                               .equity = equity,
+                               .exposure = stock_value / equity,
+                               .turnover = traded / prev,
+                               .fees = fees});
+              prev = equity;
+            };
             std::vector<TradeRow> rows;
             if (dropout) {
               TopkDropoutOptions o;
               o.topk = static_cast<std::int64_t>(spec.selection.topk.Resolve(params));
               o.n_drop = static_cast<std::int64_t>(spec.selection.n_drop->Resolve(params));
-              if (spec.hold_min_bars) {
-                o.hold_thresh = static_cast<std::int64_t>(spec.hold_min_bars->Resolve(params));
-              }
+              o.hold_thresh = OptionalBars(spec.hold_min_bars, params, o.hold_thresh);
               o.open_cost = costs.fee;
               o.close_cost = costs.fee + costs.tax;
               o.min_cost = costs.min_fee;
@@ -496,15 +500,9 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               }
               res.orders = r.orders;
               res.final_value = r.final_value;
-              double prev = options.initial_capital;
               for (std::size_t t = 0; t < report.size(); ++t) {
                 const TopkDropoutBar& bar = report[t];
-                curve.push_back({.time = panel.calendar()[t],
-                                 .equity = bar.account,
-                                 .exposure = bar.stock_value / bar.account,
-                                 .turnover = bar.traded_money / prev,
-                                 .fees = bar.cost_money});
-                prev = bar.account;
+                add_bar(t, bar.account, bar.stock_value, bar.traded_money, bar.cost_money);
               }
             } else {
               WeightsSimOptions o;
@@ -543,12 +541,8 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               o.take_profit = Optional(spec.risk.take_profit, params);
               o.trailing_stop = Optional(spec.risk.trailing_stop, params);
               o.max_drawdown = Optional(spec.risk.max_drawdown, params);
-              o.cooldown_bars = spec.cooldown_bars
-                                    ? static_cast<std::int64_t>(spec.cooldown_bars->Resolve(params))
-                                    : 0;
-              o.hold_min_bars = spec.hold_min_bars
-                                    ? static_cast<std::int64_t>(spec.hold_min_bars->Resolve(params))
-                                    : 0;
+              o.cooldown_bars = OptionalBars(spec.cooldown_bars, params, 0);
+              o.hold_min_bars = OptionalBars(spec.hold_min_bars, params, 0);
               o.fee_rate = costs.fee;
               o.min_fee = costs.min_fee;
               o.sell_tax_rate = costs.tax;
@@ -580,15 +574,9 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               }
               res.orders = r.orders;
               res.final_value = r.final_value;
-              double prev = options.initial_capital;
               for (std::size_t t = 0; t < report.size(); ++t) {
                 const WeightsSimBar& bar = report[t];
-                curve.push_back({.time = panel.calendar()[t],
-                                 .equity = bar.equity,
-                                 .exposure = bar.stock_value / bar.equity,
-                                 .turnover = bar.traded / prev,
-                                 .fees = bar.fees});
-                prev = bar.equity;
+                add_bar(t, bar.equity, bar.stock_value, bar.traded, bar.fees);
               }
             }
             res.metrics = acc.Finish();
@@ -617,7 +605,8 @@ constexpr std::size_t kFoldChunk = 4096;
 struct SignalScratch {
   std::array<std::vector<std::uint8_t>, 4> signals;  // by role; unused roles stay all 0
   std::vector<double> equity, traded, fees, exposure;
-  std::vector<double> p_equity, p_traded, p_fees, p_exposure, ret;
+  std::vector<double> p_equity, p_traded, p_fees, p_exposure;
+  std::vector<double> chunk;  // returns, turnover and exposure of one fold chunk
   std::vector<TradeRecord> trades;
   std::vector<SignalTrade> log;
   std::optional<MetricsAccumulator> metrics;
@@ -626,7 +615,7 @@ struct SignalScratch {
       v.resize((T + 7) / 8 * 8, 0);
     for (auto* v : {&equity, &traded, &fees, &exposure, &p_equity, &p_traded, &p_fees, &p_exposure})
       v->resize(T);
-    ret.resize(3 * kFoldChunk);  // returns, turnover and exposure of one chunk
+    chunk.resize(3 * kFoldChunk);
   }
 };
 
@@ -699,10 +688,10 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
     QRAFT_RETURN_NOT_OK(ParallelForStatus(parts, 1, [&](std::size_t p0, std::size_t p1) -> Status {
       for (std::size_t p = p0; p < p1; ++p) {
         const std::size_t c0 = combos.size() * p / parts, c1 = combos.size() * (p + 1) / parts;
-        QRAFT_ASSIGN_OR_RETURN(const Batch b,
+        QRAFT_ASSIGN_OR_RETURN(const expr::Program program,
                                CompileBatch(exprs, ordered, first + c0, c1 - c0, panel));
         OffsetSink part(signals, c0 * per);
-        QRAFT_RETURN_NOT_OK(expr::Evaluate(b.program, panel, part));
+        QRAFT_RETURN_NOT_OK(expr::Evaluate(program, panel, part));
       }
       return Status::OK();
     }));
@@ -712,7 +701,7 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
           SignalScratch& w = scratch.local();
           w.Resize(T);
           if (!w.metrics) w.metrics.emplace(metric_options);
-          auto& [sig, equity, traded, fees, exposure, p_equity, p_traded, p_fees, p_exposure, ret,
+          auto& [sig, equity, traded, fees, exposure, p_equity, p_traded, p_fees, p_exposure, chunk,
                  trades, log, metrics] = w;
           for (std::size_t c = c0; c < c1; ++c) {
             const strategy::ParamValues& params = combos[c];
@@ -778,7 +767,7 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
             const double final_value = p_equity[T - 1];
             MetricsAccumulator& acc = *metrics;
             acc.Reset();
-            double* r = ret.data();
+            double* r = chunk.data();
             double* turnover = r + kFoldChunk;
             double* exposed = turnover + kFoldChunk;
             for (std::size_t t0 = 0; t0 < T; t0 += kFoldChunk) {

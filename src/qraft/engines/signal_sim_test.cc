@@ -200,22 +200,6 @@ void ExpectRel(double a, double b, double floor, const std::string& what) {
       << what << ": got " << a << ", expected " << b;
 }
 
-const char* ReasonName(ExitReason r) {
-  switch (r) {
-    case ExitReason::kSignal:
-      return "signal";
-    case ExitReason::kStopLoss:
-      return "stop_loss";
-    case ExitReason::kTakeProfit:
-      return "take_profit";
-    case ExitReason::kTrailingStop:
-      return "trailing_stop";
-    case ExitReason::kEnd:
-      return "end";
-  }
-  return "?";
-}
-
 TEST(SignalSimGolden, MatchesVectorbt) {
   const json& cases = Golden()["cases"];
   ASSERT_GE(cases.size(), 100u);
@@ -326,9 +310,9 @@ TEST(SignalSimGolden, MatchesVectorbtShortsStopsAndTradeRecords) {
       EXPECT_EQ(got.exit_fees, x[8].get<double>()) << where << " exit_fees";
       EXPECT_EQ(got.pnl, x[9].get<double>()) << where << " pnl";
       EXPECT_EQ(got.ret, x[10].get<double>()) << where << " return";
-      EXPECT_EQ(ReasonName(got.reason), x[11].get<std::string>()) << where << " reason";
+      EXPECT_EQ(ExitReasonName(got.reason), x[11].get<std::string>()) << where << " reason";
       pnl_sum += got.pnl;
-      ++reasons[ReasonName(got.reason)];
+      ++reasons[std::string(ExitReasonName(got.reason))];
       short_records += got.direction == TradeDirection::kShort;
       open_at_end += open;
       stop_loss += got.reason == ExitReason::kStopLoss;
