@@ -349,7 +349,6 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
   QRAFT_RETURN_NOT_OK(CheckPortfolioSupported(spec));
   const bool dropout = spec.selection.n_drop.has_value();
   SweepResult out;
-  out.dsl_hash = spec.DslHash();
   const std::size_t S = panel.num_symbols(), T = panel.num_times();
   const Fill fill = FillOf(spec);
   const auto deal = panel.FindField(fill.field);
@@ -624,7 +623,6 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
                                    const BacktestOptions& options, Progress& progress) {
   QRAFT_RETURN_NOT_OK(CheckSupported(spec, panel.num_symbols()));
   SweepResult out;
-  out.dsl_hash = spec.DslHash();
   const std::size_t S = panel.num_symbols(), T = panel.num_times();
   const Fill fill = FillOf(spec);
   const std::size_t shift = fill.shift;
