@@ -101,17 +101,19 @@ nlohmann::json ToJson(const Metrics& m) {
   return out;
 }
 
-Result<Metrics> MetricsFromJson(const nlohmann::json& j) {
-  if (!j.is_object()) return Status::InvalidArgument("metrics: expected an object");
+Result<Metrics> MetricsFromJson(const nlohmann::json& j, std::string_view where) {
+  auto bad = [&](std::string_view name, std::string_view problem) {
+    return Status::InvalidArgument(
+        fmt::format("field '{}{}{}': {}", where, name.empty() ? "" : ".", name, problem));
+  };
+  if (!j.is_object()) return bad("", "expected an object");
   Metrics m;
   for (const MetricField& field : MetricFields()) {
     const auto it = j.find(std::string(field.name));
-    if (it == j.end()) {
-      return Status::InvalidArgument(fmt::format("metrics: missing '{}'", field.name));
-    }
+    if (it == j.end()) return bad(field.name, "missing");
     if (field.count != nullptr) {
       if (!it->is_number_integer()) {
-        return Status::InvalidArgument(fmt::format("metrics: '{}' must be an integer", field.name));
+        return bad(field.name, fmt::format("expected an integer, got {}", it->dump()));
       }
       m.*field.count = it->get<std::int64_t>();
     } else if (it->is_null()) {
@@ -119,8 +121,7 @@ Result<Metrics> MetricsFromJson(const nlohmann::json& j) {
     } else if (it->is_number()) {
       m.*field.real = it->get<double>();
     } else {
-      return Status::InvalidArgument(
-          fmt::format("metrics: '{}' must be a number or null", field.name));
+      return bad(field.name, fmt::format("expected a number or null, got {}", it->dump()));
     }
   }
   return m;

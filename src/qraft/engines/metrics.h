@@ -134,9 +134,9 @@ double MetricValue(const Metrics& m, const MetricField& field);
 /// {name: value} for every metric, counts as integers, NaN (and ±inf) as null.
 nlohmann::json ToJson(const Metrics& m);
 
-/// The inverse of ToJson (null = NaN; doubles round-trip exactly). InvalidArgument naming the
-/// first missing or mistyped metric.
-Result<Metrics> MetricsFromJson(const nlohmann::json& j);
+/// The inverse of ToJson (null = NaN; doubles round-trip exactly). InvalidArgument
+/// "field '<where>.<metric>': <problem>" for the first missing or mistyped metric.
+Result<Metrics> MetricsFromJson(const nlohmann::json& j, std::string_view where = "metrics");
 
 /// Columns of consecutive bars, for folding many at once (the sweep engine has them as arrays).
 /// `ret` sets the count n; every other span is empty (0 for all bars; benchmark: none) or has n

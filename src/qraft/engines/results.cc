@@ -181,9 +181,9 @@ std::string ResultJson(const SweepOutput& o, const std::vector<std::string>& has
     out += i == 0 ? "\n    " : ",\n    ";
     out += fmt::format(
         "{{\"index\":{},\"params\":{},\"params_hash\":\"{}\",\"orders\":{},\"final_value\":{},"
-        "\"metrics\":{}}}",
+        "{}\"metrics\":{}}}",
         i, nlohmann::json(r.params).dump(), hashes[i], r.orders, number(r.final_value).dump(),
-        ToJson(r.metrics).dump());
+        r.stopped ? "\"stopped\":true," : "", ToJson(r.metrics).dump());
   }
   out += o.results.empty() ? "]\n}\n" : "\n  ]\n}\n";
   return out;
@@ -224,6 +224,10 @@ class JsonFields {
 
   Status Bad(std::string_view field, std::string_view problem) const {
     return Status::InvalidArgument(fmt::format("{}: field '{}': {}", file_, field, problem));
+  }
+  /// `status` ("field '…': …") prefixed with the file.
+  Status Wrap(const Status& status) const {
+    return Status::InvalidArgument(fmt::format("{}: {}", file_, status.message()));
   }
 
   Result<const nlohmann::json*> Get(const nlohmann::json& obj, std::string_view key,
@@ -322,14 +326,12 @@ Result<CombinationResult> ReadCombination(const JsonFields& j, const nlohmann::j
   QRAFT_ASSIGN_OR_RETURN(r.orders, j.Integer(row, "orders", at + ".orders"));
   QRAFT_ASSIGN_OR_RETURN(r.final_value, j.Number(row, "final_value", at + ".final_value"));
   QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* metrics, j.Get(row, "metrics", at + ".metrics"));
-  if (!metrics->is_object()) return j.Bad(at + ".metrics", "expected an object");
-  for (const MetricField& f : MetricFields()) {
-    const std::string field = fmt::format("{}.metrics.{}", at, f.name);
-    if (f.count != nullptr) {
-      QRAFT_ASSIGN_OR_RETURN(r.metrics.*(f.count), j.Integer(*metrics, f.name, field));
-    } else {
-      QRAFT_ASSIGN_OR_RETURN(r.metrics.*(f.real), j.Number(*metrics, f.name, field));
-    }
+  Result<Metrics> m = MetricsFromJson(*metrics, at + ".metrics");
+  if (!m.ok()) return j.Wrap(m.status());
+  r.metrics = *m;
+  if (const auto it = row.find("stopped"); it != row.end()) {
+    if (!it->is_boolean()) return j.Bad(at + ".stopped", "expected true or false");
+    r.stopped = it->get<bool>();
   }
   return r;
 }

@@ -10,7 +10,9 @@
 //                          initial_capital, top: [combination indices, best first],
 //                          pareto: [indices], pareto_objectives: [metric names],
 //                          results: [{index, params, params_hash, orders, final_value,
-//                          metrics}] (every combination, in combination order)}
+//                          [stopped: true,] metrics}] (every combination, in combination
+//                          order; `stopped` marks a combination the early stop cut at its
+//                          warm-up)}
 //   DIR/metrics.csv       one row per combination: index, params_hash, the parameters (in
 //                          param_names order), then every metric of MetricFields() in order;
 //                          NaN as an empty cell
@@ -23,7 +25,8 @@
 //                          exit_time (empty when open), entry_price, exit_price, size, pnl, ret,
 //                          holding_bars, exit_reason (signal|stop_loss|take_profit|
 //                          trailing_stop|rebalance|end)
-// A candidate directory exists for each detail the run kept (the top N, see SweepOutput).
+// A candidate directory exists for each detail the run kept (the top N, see SweepOutput);
+// candidate directories of an earlier run that this one did not keep are removed.
 //
 // params_hash: the first 16 hex digits of SHA-256 over the canonical JSON of the params object
 // (keys sorted, numbers as nlohmann::json dumps them) — the key, together with snapshot_id and

@@ -116,6 +116,7 @@ void ExpectEqual(const SweepOutput& a, const SweepOutput& b) {
   for (std::size_t i = 0; i < a.results.size(); ++i) {
     EXPECT_EQ(a.results[i].params, b.results[i].params);
     EXPECT_EQ(a.results[i].orders, b.results[i].orders);
+    EXPECT_EQ(a.results[i].stopped, b.results[i].stopped);
     EXPECT_TRUE(Same(a.results[i].final_value, b.results[i].final_value));
     for (const MetricField& f : MetricFields()) {
       EXPECT_TRUE(Same(MetricValue(a.results[i].metrics, f), MetricValue(b.results[i].metrics, f)))
@@ -176,7 +177,8 @@ TEST(ResultsTest, ParamsHashIsStableAndKeyOrderIndependent) {
 TEST(ResultsTest, RoundTripsDailyAndIntraday) {
   for (bool daily : {true, false}) {
     TempDir dir;
-    const SweepOutput o = Sample(daily);
+    SweepOutput o = Sample(daily);
+    o.results[2].stopped = true;  // stopped early: marked in result.json
     ASSERT_TRUE(WriteResultDir(dir / "out", o).ok());
     Result<SweepOutput> back = ReadResultDir(dir / "out");
     ASSERT_TRUE(back.ok()) << back.status().ToString();
@@ -316,6 +318,8 @@ TEST(ResultsTest, MalformedResultJsonNamesFileAndField) {
   ExpectMalformed([](nlohmann::json& d) { d["combinations"] = 4; }, "field 'combinations'");
   ExpectMalformed([](nlohmann::json& d) { d["results"][1]["index"] = 0; },
                   "field 'results[1].index'");
+  ExpectMalformed([](nlohmann::json& d) { d["results"][0]["stopped"] = 1; },
+                  "field 'results[0].stopped': expected true or false");
 }
 
 TEST(ResultsTest, MalformedFilesAreClearErrors) {
