@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/task_arena.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <array>
@@ -96,6 +99,24 @@ std::uint8_t PackByte(std::uint64_t bytes) {
   return static_cast<std::uint8_t>((bytes * 0x0102040810204080ULL) >> 56);
 }
 
+// Bit i (i < 8) set where v[i] is non-zero and not NaN: two doubles per SSE2 compare, their
+// masks gathered by movemask.
+unsigned SignalBits8(const double* v) {
+  unsigned bits = 0;
+#if defined(__SSE2__)
+  const __m128d zero = _mm_setzero_pd();
+  for (int i = 0; i < 4; ++i) {
+    const __m128d x = _mm_loadu_pd(v + 2 * i);
+    const __m128d on = _mm_and_pd(_mm_cmpneq_pd(x, zero), _mm_cmpord_pd(x, x));
+    bits |= static_cast<unsigned>(_mm_movemask_pd(on)) << (2 * i);
+  }
+#else
+  for (int i = 0; i < 8; ++i)
+    bits |= static_cast<unsigned>((v[i] != 0) & (v[i] == v[i])) << i;
+#endif
+  return bits;
+}
+
 const std::array<std::uint64_t, 256>& UnpackTable() {
   static const std::array<std::uint64_t, 256> table = [] {
     std::array<std::uint64_t, 256> t{};
@@ -125,8 +146,11 @@ class SignalSink : public expr::ResultSink {
         S_(num_symbols),
         W_((num_times + 7) / 8),
         shift_(shift),
-        rebalance_(rebalance),
-        is_entry_(std::move(is_entry)) {}
+        rebalance_bits_(W_, 0),
+        is_entry_(std::move(is_entry)) {
+    for (std::size_t t = 0; t < T_; ++t)
+      rebalance_bits_[t / 8] |= static_cast<std::uint8_t>((rebalance[t] != 0) << (t % 8));
+  }
   void Reset(std::size_t outputs) {
     if (bits_.size() < outputs) bits_.resize(outputs);
     for (std::size_t o = 0; o < outputs; ++o)
@@ -134,43 +158,55 @@ class SignalSink : public expr::ResultSink {
   }
   Status Consume(std::size_t output, std::size_t s0, std::size_t s1,
                  std::span<const double> values) override {
-    const bool entry = is_entry_[output % is_entry_.size()] != 0;
-    const std::uint8_t* mask = rebalance_.data();
-    thread_local std::vector<std::uint8_t> bytes;
-    bytes.assign(W_ * 8, 0);
-    std::uint8_t* o = bytes.data() + shift_;
-    const std::size_t n = T_ > shift_ ? T_ - shift_ : 0;
     for (std::size_t s = s0; s < s1; ++s) {
-      const double* v = values.data() + (s - s0) * T_;
-      // Branch-free (vectorises): NaN != 0 is true, NaN == NaN is false. The rebalance mask is
-      // applied in a second byte loop: mixing it into the double loop stops vectorisation.
-      for (std::size_t t = 0; t < n; ++t)
-        o[t] = static_cast<std::uint8_t>((v[t] != 0) & (v[t] == v[t]));
-      if (entry) {
-        for (std::size_t t = 0; t < n; ++t)
-          o[t] &= mask[t];
-      }
-      std::uint8_t* out = bits_[output].data() + s * W_;
-      for (std::size_t w = 0; w < W_; ++w) {
-        std::uint64_t eight;
-        std::memcpy(&eight, bytes.data() + 8 * w, 8);
-        out[w] = PackByte(eight);
+      for (std::size_t t0 = 0; t0 < T_; t0 += kRowTile) {
+        QRAFT_RETURN_NOT_OK(ConsumeRows(
+            output, s, t0, values.subspan((s - s0) * T_ + t0, std::min(kRowTile, T_ - t0))));
       }
     }
     return Status::OK();
   }
-  /// Writes the T signals of (output, symbol) into `out` as 0/1 bytes; `out` has room for
-  /// ceil(T / 8) * 8.
-  void Unpack(std::size_t output, std::size_t s, std::uint8_t* out) const {
-    const std::uint8_t* in = bits_[output].data() + s * W_;
+  bool WantsRowTiles() const override { return true; }
+  // A tile of rows [t0, t0 + n) of one symbol: 1 where the value is non-zero and not NaN (NaN
+  // != 0 is true, NaN == NaN false), and for entries only on rebalance bars; packed from t0 (a
+  // multiple of 8) and OR-ed in `shift` bits further. The first tile clears the row.
+  Status ConsumeRows(std::size_t output, std::size_t s, std::size_t t0,
+                     std::span<const double> values) override {
+    const bool entry = is_entry_[output % is_entry_.size()] != 0;
+    std::uint8_t* row = bits_[output].data() + s * W_;
+    if (t0 == 0) std::fill(row, row + W_, 0);
+    // Rows from T - shift on would land beyond the last bar.
+    const std::size_t n = std::min(values.size(), T_ > shift_ + t0 ? T_ - shift_ - t0 : 0);
+    const double* v = values.data();
+    const std::size_t base = (t0 + shift_) / 8;
+    const unsigned k = (t0 + shift_) % 8;
+    for (std::size_t w = 0; w < (n + 7) / 8; ++w) {
+      unsigned p = 0;
+      if (8 * w + 8 <= n) {
+        p = SignalBits8(v + 8 * w);
+      } else {
+        for (std::size_t i = 8 * w; i < n; ++i)
+          p |= static_cast<unsigned>((v[i] != 0) & (v[i] == v[i])) << (i % 8);
+      }
+      if (entry) p &= rebalance_bits_[t0 / 8 + w];
+      if (base + w < W_) row[base + w] |= static_cast<std::uint8_t>(p << k);
+      if (k != 0 && base + w + 1 < W_) row[base + w + 1] |= static_cast<std::uint8_t>(p >> (8 - k));
+    }
+    return Status::OK();
+  }
+  /// Writes the signals of (output, symbol) at bars [t0, t0 + n) into `out` as 0/1 bytes.
+  /// REQUIRES: t0 a multiple of 8, t0 + n <= T; `out` has room for ceil(n / 8) * 8.
+  void Unpack(std::size_t output, std::size_t s, std::size_t t0, std::size_t n,
+              std::uint8_t* out) const {
+    const std::uint8_t* in = bits_[output].data() + s * W_ + t0 / 8;
     const std::array<std::uint64_t, 256>& table = UnpackTable();
-    for (std::size_t w = 0; w < W_; ++w)
+    for (std::size_t w = 0; w < (n + 7) / 8; ++w)
       std::memcpy(out + 8 * w, &table[in[w]], 8);
   }
 
  private:
   std::size_t T_, S_, W_, shift_;
-  std::span<const std::uint8_t> rebalance_;
+  std::vector<std::uint8_t> rebalance_bits_;  // bit t: bar t is a rebalance bar
   std::vector<std::uint8_t> is_entry_;
   std::vector<std::vector<std::uint8_t>> bits_;
 };
@@ -218,6 +254,11 @@ class OffsetSink : public expr::ResultSink {
   Status Consume(std::size_t output, std::size_t s0, std::size_t s1,
                  std::span<const double> values) override {
     return to_.Consume(offset_ + output, s0, s1, values);
+  }
+  bool WantsRowTiles() const override { return to_.WantsRowTiles(); }
+  Status ConsumeRows(std::size_t output, std::size_t s, std::size_t t0,
+                     std::span<const double> values) override {
+    return to_.ConsumeRows(offset_ + output, s, t0, values);
   }
 
  private:
@@ -599,22 +640,28 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
 // enough for the chunk's columns to stay in cache.
 constexpr std::size_t kFoldChunk = 4096;
 
-// One worker's per-combination buffers, allocated once per sweep (not per combination: at 2.6M
-// bars they are 200 MB, and zeroing them again was a tenth of a sweep's time).
+// One worker's buffers, allocated once per sweep and reused by every combination. A combination
+// runs one bar chunk at a time, all symbols side by side, and folds the chunk into its metrics
+// while it is in cache: at 2.6M minute bars, whole-series arrays made the sweep memory-bound.
 struct SignalScratch {
-  std::array<std::vector<std::uint8_t>, 4> signals;  // by role; unused roles stay all 0
-  std::vector<double> equity, traded, fees, exposure;
-  std::vector<double> p_equity, p_traded, p_fees, p_exposure;
-  std::vector<double> chunk;  // returns, turnover and exposure of one fold chunk
-  std::vector<TradeRecord> trades;
-  std::vector<SignalTrade> log;
+  std::array<std::vector<std::uint8_t>, 4> signals;    // one chunk, by role; unused roles stay 0
+  std::vector<double> equity, traded, fees, exposure;  // one symbol's chunk
+  std::vector<double> p_equity, p_traded, p_fees, p_exposure;  // the portfolio's chunk
+  std::vector<double> chunk;                     // returns, turnover and exposure of the chunk
+  std::vector<SignalSimulator> sims;             // by symbol
+  std::vector<std::vector<TradeRecord>> trades;  // by symbol
+  std::vector<std::vector<SignalTrade>> logs;    // by symbol
+  std::vector<SignalSimTrace> traces;            // by symbol: the two above
   std::optional<MetricsAccumulator> metrics;
-  void Resize(std::size_t T) {
+  void Resize(std::size_t symbols) {
     for (auto& v : signals)
-      v.resize((T + 7) / 8 * 8, 0);
+      v.resize(kFoldChunk, 0);
     for (auto* v : {&equity, &traded, &fees, &exposure, &p_equity, &p_traded, &p_fees, &p_exposure})
-      v->resize(T);
+      v->resize(kFoldChunk);
     chunk.resize(3 * kFoldChunk);
+    trades.resize(symbols);
+    logs.resize(symbols);
+    traces.resize(symbols);
   }
 };
 
@@ -697,10 +744,10 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
     QRAFT_RETURN_NOT_OK(
         ParallelForStatus(combos.size(), 1, [&](std::size_t c0, std::size_t c1) -> Status {
           SignalScratch& w = scratch.local();
-          w.Resize(T);
+          w.Resize(S);
           if (!w.metrics) w.metrics.emplace(metric_options);
           auto& [sig, equity, traded, fees, exposure, p_equity, p_traded, p_fees, p_exposure, chunk,
-                 trades, log, metrics] = w;
+                 sims, trades, logs, traces, metrics] = w;
           for (std::size_t c = c0; c < c1; ++c) {
             const strategy::ParamValues& params = combos[c];
             SignalSimOptions o = sim;
@@ -711,39 +758,109 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
             if (spec.risk.trailing_stop) o.tsl_stop = spec.risk.trailing_stop->Resolve(params);
             if (spec.costs.min_fee) o.min_fee = spec.costs.min_fee->Resolve(params);
             if (spec.costs.tax_bps) o.sell_tax = spec.costs.tax_bps->Resolve(params) / 1e4;
-            trades.clear();
-            std::vector<TradeRow> rows;
-            std::int64_t orders = 0;
-            // One symbol writes the portfolio's series directly; more are summed.
-            const bool direct = S == 1;
-            SignalSimTrace trace = direct ? SignalSimTrace{p_traded, p_fees, p_exposure, &trades}
-                                          : SignalSimTrace{traded, fees, exposure, &trades};
-            if (options.keep_details) trace.trade_log = &log;
-            if (!direct) {
-              std::fill(p_equity.begin(), p_equity.end(), 0.0);
-              std::fill(p_traded.begin(), p_traded.end(), 0.0);
-              std::fill(p_fees.begin(), p_fees.end(), 0.0);
-              std::fill(p_exposure.begin(), p_exposure.end(), 0.0);
-            }
-            auto series = [&](Role role) {
-              return std::span<const std::uint8_t>(sig[role].data(), T);
-            };
+            QRAFT_RETURN_NOT_OK(ValidateSignalSimOptions(o));
+            sims.clear();
             for (std::size_t s = 0; s < S; ++s) {
-              for (std::size_t k = 0; k < per; ++k)
-                signals.Unpack(c * per + k, s, sig[roles[k]].data());
-              SignalSimInputs in{.price = price.subspan(s * T, T),
-                                 .entries = series(kLongEntry),
-                                 .exits = series(kLongExit)};
-              if (shorts) {
-                in.short_entries = series(kShortEntry);
-                in.short_exits = series(kShortExit);
+              trades[s].clear();
+              logs[s].clear();
+              traces[s] = {.trades = &trades[s],
+                           .trade_log = options.keep_details ? &logs[s] : nullptr};
+              sims.emplace_back(o, shorts, nullptr, &traces[s]);
+            }
+            MetricsAccumulator& acc = *metrics;
+            acc.Reset();
+            CandidateDetail* detail = nullptr;
+            if (options.keep_details) {
+              detail = &out.details[order[first + c]];
+              detail->index = order[first + c];
+              detail->curve.resize(T);
+            }
+            double* r = chunk.data();
+            double* turnover = r + kFoldChunk;
+            double* exposed = turnover + kFoldChunk;
+            double prev_equity = options.initial_capital;
+            for (std::size_t t0 = 0; t0 < T; t0 += kFoldChunk) {
+              const std::size_t n = std::min(kFoldChunk, T - t0);
+              // One symbol writes the portfolio's series directly; more are summed.
+              const bool direct = S == 1;
+              if (!direct) {
+                std::fill_n(p_equity.begin(), n, 0.0);
+                std::fill_n(p_traded.begin(), n, 0.0);
+                std::fill_n(p_fees.begin(), n, 0.0);
+                std::fill_n(p_exposure.begin(), n, 0.0);
               }
-              log.clear();
-              SignalSimResult r;
-              QRAFT_RETURN_NOT_OK(
-                  SimulateSignals(in, o, &r, direct ? p_equity : equity, nullptr, &trace));
-              orders += r.orders;
-              for (const SignalTrade& tr : log) {
+              auto series = [&](Role role) {
+                return std::span<const std::uint8_t>(sig[role].data(), n);
+              };
+              auto part = [&](std::vector<double>& v) { return std::span<double>(v.data(), n); };
+              for (std::size_t s = 0; s < S; ++s) {
+                for (std::size_t k = 0; k < per; ++k)
+                  signals.Unpack(c * per + k, s, t0, n, sig[roles[k]].data());
+                SignalSimInputs in{.price = price.subspan(s * T + t0, n),
+                                   .entries = series(kLongEntry),
+                                   .exits = series(kLongExit)};
+                if (shorts) {
+                  in.short_entries = series(kShortEntry);
+                  in.short_exits = series(kShortExit);
+                }
+                // One symbol's turnover is the portfolio's, straight from the simulator (which
+                // divides only on bars that trade); the curve still needs the value traded.
+                sims[s].Run(in, direct ? SignalSimBars{.equity = part(p_equity),
+                                                       .traded = part(p_traded),
+                                                       .fees = part(p_fees),
+                                                       .exposure = part(p_exposure),
+                                                       .turnover = {turnover, n}}
+                                       : SignalSimBars{.equity = part(equity),
+                                                       .traded = part(traded),
+                                                       .fees = part(fees),
+                                                       .exposure = part(exposure)});
+                if (direct) continue;
+                for (std::size_t t = 0; t < n; ++t) {
+                  p_equity[t] += equity[t];
+                  p_traded[t] += traded[t];
+                  p_fees[t] += fees[t];
+                  p_exposure[t] += exposure[t];
+                }
+              }
+              // Per-bar returns and fractions of equity, folded while the chunk is in cache (a
+              // multiple of the accumulator's block, so the bits are those of one call).
+              const double* e = p_equity.data();
+              r[0] = e[0] / prev_equity - 1;
+              for (std::size_t k = 1; k < n; ++k)
+                r[k] = e[k] / e[k - 1] - 1;
+              for (std::size_t k = 0; k < n; ++k)
+                exposed[k] = p_exposure[k] / e[k];
+              if (!direct) {
+                // Trades are rare: a predicted branch is cheaper than a division on every bar.
+                for (std::size_t k = 0; k < n; ++k)
+                  turnover[k] = p_traded[k] != 0 ? p_traded[k] / e[k] : 0.0;
+              }
+              acc.AddBars(BarColumns{.ret = {r, n},
+                                     .turnover = {turnover, n},
+                                     .fees = {p_fees.data(), n},
+                                     .gross_exposure = {exposed, n},
+                                     .equity = {e, n}});
+              prev_equity = e[n - 1];
+              if (detail != nullptr) {
+                for (std::size_t k = 0; k < n; ++k) {
+                  detail->curve[t0 + k] = CurvePoint{.time = panel.calendar()[t0 + k],
+                                                     .equity = e[k],
+                                                     .exposure = p_exposure[k] / e[k],
+                                                     .turnover = p_traded[k] / e[k],
+                                                     .fees = p_fees[k]};
+                }
+              }
+            }
+            // Trades in symbol order, each symbol's in time order (the open one last).
+            std::int64_t orders = 0;
+            std::vector<TradeRow> rows;
+            for (std::size_t s = 0; s < S; ++s) {
+              SignalSimResult sr;
+              sims[s].Finish(&sr);
+              orders += sr.orders;
+              for (const TradeRecord& tr : trades[s])
+                acc.AddTrade(tr);
+              for (const SignalTrade& tr : logs[s]) {
                 rows.push_back(MakeTradeRow(
                     panel, static_cast<std::int64_t>(s), tr.entry_bar, tr.exit_bar, tr.entry_price,
                     tr.exit_price, tr.size, tr.pnl, tr.ret,
@@ -751,58 +868,14 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
                         tr.entry_bar,
                     ExitReasonName(tr.reason), tr.direction == TradeDirection::kShort));
               }
-              if (direct) continue;
-              for (std::size_t t = 0; t < T; ++t) {
-                p_equity[t] += equity[t];
-                p_traded[t] += traded[t];
-                p_fees[t] += fees[t];
-                p_exposure[t] += exposure[t];
-              }
             }
-            // Per-bar returns and fractions of equity, folded as columns a cache-sized chunk at
-            // a time (a multiple of the accumulator's block, so the bits are those of one call):
-            // at millions of bars the sweep is bound by memory traffic, not arithmetic.
-            const double final_value = p_equity[T - 1];
-            MetricsAccumulator& acc = *metrics;
-            acc.Reset();
-            double* r = chunk.data();
-            double* turnover = r + kFoldChunk;
-            double* exposed = turnover + kFoldChunk;
-            for (std::size_t t0 = 0; t0 < T; t0 += kFoldChunk) {
-              const std::size_t n = std::min(kFoldChunk, T - t0);
-              const double* e = p_equity.data() + t0;
-              r[0] = e[0] / (t0 == 0 ? options.initial_capital : e[-1]) - 1;
-              for (std::size_t k = 1; k < n; ++k)
-                r[k] = e[k] / e[k - 1] - 1;
-              for (std::size_t k = 0; k < n; ++k) {
-                turnover[k] = p_traded[t0 + k] / e[k];
-                exposed[k] = p_exposure[t0 + k] / e[k];
-              }
-              acc.AddBars(BarColumns{.ret = {r, n},
-                                     .turnover = {turnover, n},
-                                     .fees = std::span<const double>(p_fees).subspan(t0, n),
-                                     .gross_exposure = {exposed, n}});
-            }
-            for (const TradeRecord& tr : trades)
-              acc.AddTrade(tr);
+            const double final_value = prev_equity;
             CombinationResult& res = out.results[order[first + c]];
             res.params = params;
             res.metrics = acc.Finish();
             res.orders = orders;
             res.final_value = final_value;
-            if (options.keep_details) {
-              CandidateDetail& d = out.details[order[first + c]];
-              d.index = order[first + c];
-              d.curve.resize(T);
-              for (std::size_t t = 0; t < T; ++t) {
-                d.curve[t] = CurvePoint{.time = panel.calendar()[t],
-                                        .equity = p_equity[t],
-                                        .exposure = p_exposure[t] / p_equity[t],
-                                        .turnover = p_traded[t] / p_equity[t],
-                                        .fees = p_fees[t]};
-              }
-              d.trades = std::move(rows);
-            }
+            if (detail != nullptr) detail->trades = std::move(rows);
             progress.Advance();
           }
           return Status::OK();

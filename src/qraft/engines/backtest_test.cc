@@ -86,6 +86,63 @@ TEST(BacktestTest, EqualsHandBuiltPerSymbolSimulations) {
   EXPECT_NEAR(got->results[0].metrics.total_return, total / 8000 - 1, 1e-12);
 }
 
+// One long series (several fold chunks and row tiles, a length that is no multiple of 8), fills
+// at the signal bar's own close (no shift), entries every third bar: the same as SimulateSignals
+// on the series, and the metrics those of its equity curve.
+TEST(BacktestTest, LongSeriesCloseFillsEqualOneSimulation) {
+  const Panel data = Market(1, 9001);
+  const strategy::StrategySpec spec = Spec(R"(version: 1
+rebalance: 3
+signals:
+  long: Mean(close, 2) > Mean(close, 6)
+  exit: Mean(close, 2) < Mean(close, 6)
+costs: {fee_bps: 4, slippage: {spread_bps: 2}}
+execution: {price: close, assume_close_fill: true}
+)");
+  const strategy::ParamValues none;
+  BacktestOptions options;
+  options.initial_capital = 5000;
+  options.keep_details = true;
+  Result<SweepResult> got = RunSweep(spec, data, {&none, 1}, options);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+
+  std::vector<expr::ExprSpec> exprs = {{"l", "Mean(close, 2) > Mean(close, 6)"},
+                                       {"x", "Mean(close, 2) < Mean(close, 6)"}};
+  Result<Panel> sig = expr::EvaluateExpressions(exprs, data, {});
+  ASSERT_TRUE(sig.ok());
+  const std::size_t T = data.num_times();
+  std::vector<std::uint8_t> entries(T, 0), exits(T, 0);
+  for (std::size_t t = 0; t < T; ++t) {
+    entries[t] = sig->at(0, 0, t) == 1 && t % 3 == 0;
+    exits[t] = sig->at(1, 0, t) == 1;
+  }
+  SignalSimOptions o;
+  o.init_cash = 5000;
+  o.fees = 4e-4;
+  o.slippage = 1e-4;
+  std::vector<double> equity(T), traded(T), fees(T), exposure(T);
+  const SignalSimTrace trace{.traded = traded, .fees = fees, .exposure = exposure};
+  SignalSimResult r;
+  ASSERT_TRUE(
+      SimulateSignals(
+          {.price = data.series(*data.FindField("close"), 0), .entries = entries, .exits = exits},
+          o, &r, equity, nullptr, &trace)
+          .ok());
+  const CombinationResult& res = got->results[0];
+  EXPECT_EQ(res.final_value, r.final_value);
+  EXPECT_EQ(res.orders, r.orders);
+  EXPECT_GT(r.orders, 100);
+  ASSERT_EQ(got->details[0].curve.size(), T);
+  double turnover = 0;
+  for (std::size_t t = 0; t < T; ++t) {
+    EXPECT_EQ(got->details[0].curve[t].equity, equity[t]) << t;
+    turnover += traded[t] / equity[t];
+  }
+  EXPECT_NEAR(res.metrics.turnover, turnover / static_cast<double>(T), 1e-15);
+  EXPECT_NEAR(res.metrics.total_return, r.final_value / 5000 - 1, 1e-15);
+  EXPECT_EQ(res.metrics.trades, r.closed_trades);
+}
+
 // Long and short signals with every stop: each symbol is SimulateSignals with direction both,
 // the four signal series shifted one bar (entries only on rebalance bars) and the DSL's stops.
 TEST(BacktestTest, LongShortWithStopsEqualsHandBuiltSimulations) {

@@ -193,7 +193,8 @@ void MergeMoments(double na, double nb, double mean_b, double m2_b, double m3_b,
 
 }  // namespace
 
-void MetricsAccumulator::FoldBlock(const BarColumns& b, double risk_free, State& st) {
+void MetricsAccumulator::FoldBlock(const BarColumns& b, const MetricsOptions& options, State& st) {
+  const double risk_free = options.risk_free;
   const std::size_t nb = b.ret.size();
   if (nb == 0) return;
   const double* r = b.ret.data();
@@ -264,8 +265,36 @@ void MetricsAccumulator::FoldBlock(const BarColumns& b, double risk_free, State&
                nullptr);
   st.n = na + nbd;
 
-  // Wealth, peak and drawdown duration (bars strictly below the running peak) are serial; the
-  // drawdown depths (W - P) / P then vectorise (min is exact, so lane order does not matter).
+  if (!b.equity.empty()) {
+    FoldEquityDrawdown(b.equity, options.initial_capital, st);
+  } else {
+    FoldWealthDrawdown(b.ret, st);
+  }
+
+  if (!b.turnover.empty()) st.turnover_sum += Sum(b.turnover.data(), nb);
+  if (!b.fees.empty()) st.fees_sum += Sum(b.fees.data(), nb);
+  if (!b.gross_exposure.empty()) {
+    const double* g = b.gross_exposure.data();
+    st.exposure_sum += Sum(g, nb);
+    // Lane-wise compares (all ones = -1 per exposed bar), summed exactly as integers.
+    using L2 = std::int64_t __attribute__((vector_size(16)));
+    L2 count = {0, 0};
+    std::size_t i = 0;
+    for (; i + 2 <= nb; i += 2)
+      count -= Load2(g + i) > V2{0, 0};
+    std::int64_t exposed = count[0] + count[1];
+    for (; i < nb; ++i)
+      exposed += g[i] > 0;
+    st.exposed_bars += exposed;
+  }
+}
+
+// Wealth as the product of 1 + r in bar order; peak and drawdown duration (bars strictly below
+// the running peak) are serial; the drawdown depths (W - P) / P then vectorise (min is exact, so
+// lane order does not matter).
+void MetricsAccumulator::FoldWealthDrawdown(std::span<const double> ret, State& st) {
+  const std::size_t nb = ret.size();
+  const double* r = ret.data();
   double wealth = st.wealth, peak = st.peak;
   std::int64_t underwater = st.underwater, max_underwater = st.max_underwater;
   double w_at[kBlock], p_at[kBlock];
@@ -295,17 +324,53 @@ void MetricsAccumulator::FoldBlock(const BarColumns& b, double risk_free, State&
   st.max_dd = max_dd;
   st.underwater = underwater;
   st.max_underwater = max_underwater;
+}
 
-  if (!b.turnover.empty()) st.turnover_sum += Sum(b.turnover.data(), nb);
-  if (!b.fees.empty()) st.fees_sum += Sum(b.fees.data(), nb);
-  if (!b.gross_exposure.empty()) {
-    const double* g = b.gross_exposure.data();
-    st.exposure_sum += Sum(g, nb);
-    std::int64_t exposed = 0;
-    for (std::size_t i = 0; i < nb; ++i)
-      exposed += g[i] > 0;
-    st.exposed_bars += exposed;
+// The same on equity E (W = E / initial_capital): a block whose highest equity is below the
+// running peak makes no new peak, so every bar is under water and its deepest drawdown is that
+// of its lowest equity ((E - P) / P rounds monotonically in E, so the bits are those of the
+// bar-by-bar minimum); only blocks that make a new peak run bar by bar.
+void MetricsAccumulator::FoldEquityDrawdown(std::span<const double> equity, double initial,
+                                            State& st) {
+  const std::size_t nb = equity.size();
+  const double* e = equity.data();
+  if (std::isnan(st.equity_peak)) st.equity_peak = initial;
+  double peak = st.equity_peak;
+  st.wealth = e[nb - 1] / initial;
+  V2 hi2 = {-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  V2 lo2 = {std::numeric_limits<double>::infinity(), std::numeric_limits<double>::infinity()};
+  std::size_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    const V2 x = Load2(e + i);
+    hi2 = x > hi2 ? x : hi2;
+    lo2 = x < lo2 ? x : lo2;
   }
+  double hi = std::max(hi2[0], hi2[1]), lo = std::min(lo2[0], lo2[1]);
+  for (; i < nb; ++i) {
+    hi = std::max(hi, e[i]);
+    lo = std::min(lo, e[i]);
+  }
+  if (hi < peak) {  // false with NaN, which takes the bar-by-bar path
+    st.underwater += static_cast<std::int64_t>(nb);
+    st.max_underwater = std::max(st.max_underwater, st.underwater);
+    const double dd = (lo - peak) / peak;
+    st.max_dd = dd < st.max_dd ? dd : st.max_dd;
+    return;
+  }
+  std::int64_t underwater = st.underwater, max_underwater = st.max_underwater;
+  double max_dd = st.max_dd;
+  for (std::size_t k = 0; k < nb; ++k) {
+    const std::int64_t below = !(e[k] >= peak);
+    peak = std::max(peak, e[k]);
+    underwater = (underwater + 1) & -below;
+    max_underwater = std::max(max_underwater, underwater);
+    const double dd = (e[k] - peak) / peak;
+    max_dd = dd < max_dd ? dd : max_dd;
+  }
+  st.equity_peak = peak;
+  st.underwater = underwater;
+  st.max_underwater = max_underwater;
+  st.max_dd = max_dd;
 }
 
 void MetricsAccumulator::FlushPending(State& state) const {
@@ -316,8 +381,10 @@ void MetricsAccumulator::FlushPending(State& state) const {
                                                  : std::span<const double>(),
                  .turnover = {buf_turnover_, pending_},
                  .fees = {buf_fees_, pending_},
-                 .gross_exposure = {buf_exposure_, pending_}},
-      options_.risk_free, state);
+                 .gross_exposure = {buf_exposure_, pending_},
+                 .equity = pending_equity_ ? std::span<const double>(buf_equity_, pending_)
+                                           : std::span<const double>()},
+      options_, state);
 }
 
 void MetricsAccumulator::AddBar(const BarRecord& bar) {
@@ -327,7 +394,9 @@ void MetricsAccumulator::AddBar(const BarRecord& bar) {
   buf_turnover_[pending_] = bar.turnover;
   buf_fees_[pending_] = bar.fees;
   buf_exposure_[pending_] = bar.gross_exposure;
-  if (options_.tail_metrics) returns_.push_back(bar.ret);
+  buf_equity_[pending_] = bar.equity;
+  pending_equity_ = !std::isnan(bar.equity);
+  if (options_.tail_metrics) AddTail(&bar.ret, 1);
   if (++pending_ == kBlock) {
     FlushPending(state_);
     pending_ = 0;
@@ -337,7 +406,7 @@ void MetricsAccumulator::AddBar(const BarRecord& bar) {
 
 void MetricsAccumulator::AddBars(const BarColumns& c) {
   const std::size_t n = c.ret.size();
-  if (options_.tail_metrics) returns_.insert(returns_.end(), c.ret.begin(), c.ret.end());
+  if (options_.tail_metrics) AddTail(c.ret.data(), n);
   auto part = [&](std::span<const double> x, std::size_t i, std::size_t len) {
     return x.empty() ? x : x.subspan(i, len);
   };
@@ -345,16 +414,16 @@ void MetricsAccumulator::AddBars(const BarColumns& c) {
   // Whole blocks straight from the arrays once the buffer is empty; the rest through AddBar.
   while (i < n) {
     if (pending_ == 0 && n - i >= kBlock) {
-      const BarColumns block{part(c.ret, i, kBlock), part(c.benchmark, i, kBlock),
-                             part(c.turnover, i, kBlock), part(c.fees, i, kBlock),
-                             part(c.gross_exposure, i, kBlock)};
+      const BarColumns block{
+          part(c.ret, i, kBlock),  part(c.benchmark, i, kBlock),      part(c.turnover, i, kBlock),
+          part(c.fees, i, kBlock), part(c.gross_exposure, i, kBlock), part(c.equity, i, kBlock)};
       // A block whose benchmark is all NaN folds as one without a benchmark (as AddBar does).
       BarColumns folded = block;
       if (!block.benchmark.empty() && std::all_of(block.benchmark.begin(), block.benchmark.end(),
                                                   [](double v) { return std::isnan(v); })) {
         folded.benchmark = {};
       }
-      FoldBlock(folded, options_.risk_free, state_);
+      FoldBlock(folded, options_, state_);
       i += kBlock;
       continue;
     }
@@ -365,6 +434,8 @@ void MetricsAccumulator::AddBars(const BarColumns& c) {
     buf_turnover_[pending_] = c.turnover.empty() ? 0.0 : c.turnover[i];
     buf_fees_[pending_] = c.fees.empty() ? 0.0 : c.fees[i];
     buf_exposure_[pending_] = c.gross_exposure.empty() ? 0.0 : c.gross_exposure[i];
+    buf_equity_[pending_] = c.equity.empty() ? kNaN : c.equity[i];
+    pending_equity_ = !c.equity.empty();
     ++i;
     if (++pending_ == kBlock) {
       FlushPending(state_);
@@ -380,7 +451,11 @@ void MetricsAccumulator::Reset() {
   gross_profit_ = gross_loss_ = pnl_sum_ = trade_ret_sum_ = 0;
   pending_ = 0;
   pending_benchmark_ = false;
+  pending_equity_ = false;
   returns_.clear();
+  low_bound_ = hint_low_;
+  high_bound_ = hint_high_;
+  low_len_ = high_len_ = low_ties_ = high_ties_ = 0;
 }
 
 void MetricsAccumulator::AddTrade(const TradeRecord& trade) {
@@ -414,18 +489,24 @@ double Lerp(double virtual_index, double lo, double hi) {
   return gamma >= 0.5 ? hi - diff * (1 - gamma) : lo + diff * gamma;
 }
 
-struct Tail {
-  double var_95, p95, cvar_95;
+// The order statistics the tail metrics need, at ranks floor(h5), floor(h5) + 1, floor(h95)
+// and floor(h95) + 1 (the "+ 1" ranks capped at n - 1), h = numpy's virtual index (n - 1) p.
+struct TailRanks {
+  double h5, h95;
+  std::size_t lo5, lo5_next, lo95, lo95_next;
+  explicit TailRanks(std::size_t n)
+      : h5((static_cast<double>(n) - 1) * 0.05),
+        h95((static_cast<double>(n) - 1) * 0.95),
+        lo5(static_cast<std::size_t>(std::floor(h5))),
+        lo5_next(std::min(lo5 + 1, n - 1)),
+        lo95(static_cast<std::size_t>(std::floor(h95))),
+        lo95_next(std::min(lo95 + 1, n - 1)) {}
 };
 
-// var_95 (5th percentile), the 95th percentile and cvar_95 (mean of the k = floor((n-1) 0.05) + 1
-// smallest, empyrical's conditional_value_at_risk) of finite returns x, n >= 1; exact, in O(n).
-// Pass 1 histograms the top 16 bits of an order-preserving key, which finds the bucket of each
-// order statistic needed; pass 2 copies those buckets' members out (branch-free) and sums every
-// value of the buckets below the k-th smallest's (all smaller than it, summed in time order);
-// nth_element inside the few member buckets gives the exact order statistics. cvar = (that sum +
-// the members of the k-th's bucket below it + copies of the k-th smallest up to k) / k.
-Tail TailStatistics(std::span<const double> x) {
+// The values at ranks lo5, lo5_next, lo95, lo95_next of finite returns x (n >= 1), exactly, in
+// O(n). Pass 1 histograms the top 16 bits of an order-preserving key, which finds the bucket of
+// each rank; pass 2 copies those buckets' members out (branch-free); nth_element inside them.
+std::array<double, 4> OrderStatisticsByHistogram(std::span<const double> x, const TailRanks& q) {
   constexpr int kBits = 16;
   constexpr std::size_t kBuckets = std::size_t{1} << kBits;
   const std::size_t n = x.size();
@@ -442,21 +523,12 @@ Tail TailStatistics(std::span<const double> x) {
   for (std::size_t b = 0; b < kBuckets; ++b)
     start[b + 1] = start[b] + hist[b] + hist[kBuckets + b];
 
-  const double h5 = (static_cast<double>(n) - 1) * 0.05;
-  const double h95 = (static_cast<double>(n) - 1) * 0.95;
-  const auto lo5 = static_cast<std::size_t>(std::floor(h5));
-  const auto lo95 = static_cast<std::size_t>(std::floor(h95));
-  const std::size_t k = lo5 + 1;
-  const std::array<std::size_t, 4> ranks = {lo5, std::min(lo5 + 1, n - 1), lo95,
-                                            std::min(lo95 + 1, n - 1)};
-  auto bucket_of = [&](std::size_t rank) {
-    return static_cast<std::size_t>(std::upper_bound(start.begin(), start.end(), rank) -
-                                    start.begin() - 1);
-  };
+  const std::array<std::size_t, 4> ranks = {q.lo5, q.lo5_next, q.lo95, q.lo95_next};
   std::array<std::size_t, 4> bucket{};
   std::vector<std::size_t> wanted;
   for (std::size_t j = 0; j < 4; ++j) {
-    bucket[j] = bucket_of(ranks[j]);
+    bucket[j] = static_cast<std::size_t>(std::upper_bound(start.begin(), start.end(), ranks[j]) -
+                                         start.begin() - 1);
     if (std::find(wanted.begin(), wanted.end(), bucket[j]) == wanted.end())
       wanted.push_back(bucket[j]);
   }
@@ -475,14 +547,10 @@ Tail TailStatistics(std::span<const double> x) {
     dst[w] = members[w].data();
     step[w] = w == kNone ? 0 : 1;
   }
-  const std::uint64_t below_key = std::uint64_t{bucket[0]} << (64 - kBits);
-  double below_sum = 0;
   for (const double v : x) {
-    const std::uint64_t key = SortKey(v);
-    const std::uint8_t w = slot[key >> (64 - kBits)];
+    const std::uint8_t w = slot[SortKey(v) >> (64 - kBits)];
     *dst[w] = v;
     dst[w] += step[w];
-    below_sum += key < below_key ? v : 0.0;
   }
   std::array<double, 4> value{};
   for (std::size_t j = 0; j < 4; ++j) {
@@ -493,24 +561,152 @@ Tail TailStatistics(std::span<const double> x) {
     std::nth_element(m.begin(), m.begin() + r, m.end());
     value[j] = m[static_cast<std::size_t>(r)];
   }
-  Tail t;
-  t.var_95 = Lerp(h5, value[0], value[1]);
-  t.p95 = Lerp(h95, value[2], value[3]);
-  const double kth = value[0];
-  std::size_t count = start[bucket[0]];  // every value of the lower buckets is below kth
-  const auto w0 =
-      static_cast<std::size_t>(std::find(wanted.begin(), wanted.end(), bucket[0]) - wanted.begin());
-  for (const double v : members[w0]) {
-    if (v < kth) {
-      below_sum += v;
-      ++count;
+  return value;
+}
+
+// The values at ranks r and r1 (r <= r1 <= r + 1 < c.size()) of c. Rounds of a linear
+// histogram over [min, max] (2,048 buckets, cheap to fill) narrow c to the bucket of rank r,
+// which excludes the min or the max, so every round shrinks it; nth_element finishes when few
+// are left (or after a few rounds of unfriendly data).
+std::pair<double, double> SelectPair(std::span<const double> c, std::size_t r, std::size_t r1) {
+  constexpr std::size_t kBuckets = 2048;
+  std::vector<double> members, next;
+  std::span<const double> cur = c;
+  for (int round = 0;; ++round) {
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    {
+      // Lane-wise (min and max are exact, so lane order does not matter).
+      V2 lo2 = {lo, lo}, hi2 = {hi, hi};
+      std::size_t i = 0;
+      for (; i + 2 <= cur.size(); i += 2) {
+        const V2 x = Load2(cur.data() + i);
+        lo2 = x < lo2 ? x : lo2;
+        hi2 = x > hi2 ? x : hi2;
+      }
+      lo = std::min(lo2[0], lo2[1]);
+      hi = std::max(hi2[0], hi2[1]);
+      for (; i < cur.size(); ++i) {
+        lo = std::min(lo, cur[i]);
+        hi = std::max(hi, cur[i]);
+      }
     }
+    if (lo == hi) return {lo, lo};
+    const double scale = static_cast<double>(kBuckets) / (hi - lo);
+    if (cur.size() <= kBuckets || round == 6 || !std::isfinite(scale)) {
+      next.assign(cur.begin(), cur.end());
+      const auto it = next.begin() + static_cast<std::ptrdiff_t>(r);
+      std::nth_element(next.begin(), it, next.end());
+      return {*it, r1 == r ? *it : *std::min_element(it + 1, next.end())};
+    }
+    // Monotone in v: (v - lo) and the product round monotonically, the conversion truncates.
+    auto bucket = [&](double v) {
+      return std::min(kBuckets - 1, static_cast<std::size_t>((v - lo) * scale));
+    };
+    std::array<std::uint32_t, kBuckets> count{};
+    for (const double v : cur)
+      ++count[bucket(v)];
+    std::size_t b = 0, below = 0;
+    while (below + count[b] <= r)
+      below += count[b++];
+    if (r1 > r && r1 == below + count[b]) {
+      // Rank r is the largest of bucket b and r1 the smallest of the next non-empty one.
+      std::size_t b1 = b + 1;
+      while (count[b1] == 0)
+        ++b1;
+      double last = -std::numeric_limits<double>::infinity();
+      double first = std::numeric_limits<double>::infinity();
+      for (const double v : cur) {
+        const std::size_t k = bucket(v);
+        if (k == b) last = std::max(last, v);
+        if (k == b1) first = std::min(first, v);
+      }
+      return {last, first};
+    }
+    next.clear();
+    for (const double v : cur) {
+      if (bucket(v) == b) next.push_back(v);
+    }
+    members.swap(next);
+    cur = members;
+    r -= below;
+    r1 -= below;
   }
-  t.cvar_95 = (below_sum + static_cast<double>(k - count) * kth) / static_cast<double>(k);
-  return t;
+}
+
+// One run's tail candidates (MetricsAccumulator's hint): in time order, every return below
+// low_bound and every return above high_bound, with the counts equal to each bound.
+struct TailCandidates {
+  std::size_t n;  // returns in all
+  std::span<const double> low, high;
+  double low_bound, high_bound;
+  std::size_t low_ties, high_ties;
+};
+
+// The values at ranks lo5, lo5_next, lo95, lo95_next from the candidates alone, or false when
+// they do not hold those ranks (the bounds were too tight for this run).
+bool CandidateOrderStatistics(const TailCandidates& c, const TailRanks& q,
+                              std::array<double, 4>* out) {
+  // Low: ranks below |low| are candidates, the next low_ties equal the bound. High: the top
+  // |high| ranks are candidates, the high_ties below them equal the bound.
+  const std::size_t at_most_high = c.n - c.high.size();
+  if (q.lo5_next >= c.low.size() + c.low_ties || q.lo95 + c.high_ties < at_most_high) {
+    return false;
+  }
+  std::pair<double, double> v5{c.low_bound, c.low_bound};
+  if (q.lo5_next < c.low.size()) {
+    v5 = SelectPair(c.low, q.lo5, q.lo5_next);
+  } else if (q.lo5 < c.low.size()) {
+    v5.first = SelectPair(c.low, q.lo5, q.lo5).first;
+  }
+  std::pair<double, double> v95{c.high_bound, c.high_bound};
+  if (q.lo95 >= at_most_high) {
+    v95 = SelectPair(c.high, q.lo95 - at_most_high, q.lo95_next - at_most_high);
+  } else if (q.lo95_next >= at_most_high) {
+    v95.second = SelectPair(c.high, 0, 0).first;
+  }
+  *out = {v5.first, v5.second, v95.first, v95.second};
+  return true;
 }
 
 }  // namespace
+
+void MetricsAccumulator::AddTail(const double* r, std::size_t n) {
+  returns_.insert(returns_.end(), r, r + n);
+  if (std::isnan(low_bound_)) return;
+  if (low_.size() < low_len_ + n) low_.resize(std::max(2 * low_.size(), low_len_ + n));
+  if (high_.size() < high_len_ + n) high_.resize(std::max(2 * high_.size(), high_len_ + n));
+  const double lb = low_bound_, hb = high_bound_;
+  double* const low = low_.data();
+  double* const high = high_.data();
+  std::size_t nl = low_len_, nh = high_len_;
+  // Branch-free appends: every return is stored, and kept when beyond the bound.
+  for (std::size_t i = 0; i < n; ++i) {
+    const double v = r[i];
+    low[nl] = v;
+    nl += v < lb;
+    high[nh] = v;
+    nh += v > hb;
+  }
+  // Ties, lane-wise: a true compare is -1 in its lane.
+  using L2 = std::int64_t __attribute__((vector_size(16)));
+  L2 lt = {0, 0}, ht = {0, 0};
+  std::size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    const V2 x = Load2(r + i);
+    lt -= x == V2{lb, lb};
+    ht -= x == V2{hb, hb};
+  }
+  std::size_t low_ties = static_cast<std::size_t>(lt[0] + lt[1]);
+  std::size_t high_ties = static_cast<std::size_t>(ht[0] + ht[1]);
+  for (; i < n; ++i) {
+    low_ties += r[i] == lb;
+    high_ties += r[i] == hb;
+  }
+  low_len_ = nl;
+  high_len_ = nh;
+  low_ties_ += low_ties;
+  high_ties_ += high_ties;
+}
 
 Metrics MetricsAccumulator::Finish() const {
   Metrics m;
@@ -567,10 +763,41 @@ Metrics MetricsAccumulator::Finish() const {
   }
 
   if (options_.tail_metrics) {
-    const Tail tail = TailStatistics(returns_);
-    m.var_95 = tail.var_95;
-    m.tail_ratio = FiniteOrNaN(std::abs(tail.p95) / std::abs(tail.var_95));
-    m.cvar_95 = tail.cvar_95;
+    // var_95 (5th percentile, numpy's linear method), the 95th percentile and cvar_95 (mean of
+    // the k = floor(h5) + 1 smallest, empyrical's conditional_value_at_risk).
+    const TailRanks q(returns_.size());
+    std::array<double, 4> v{};               // the values at ranks lo5, lo5_next, lo95, lo95_next
+    std::span<const double> low = returns_;  // every return below v[0], in time order
+    const TailCandidates candidates{.n = returns_.size(),
+                                    .low = {low_.data(), low_len_},
+                                    .high = {high_.data(), high_len_},
+                                    .low_bound = low_bound_,
+                                    .high_bound = high_bound_,
+                                    .low_ties = low_ties_,
+                                    .high_ties = high_ties_};
+    if (!std::isnan(low_bound_) && CandidateOrderStatistics(candidates, q, &v)) {
+      low = candidates.low;
+    } else {
+      v = OrderStatisticsByHistogram(returns_, q);
+    }
+    m.var_95 = Lerp(q.h5, v[0], v[1]);
+    const double p95 = Lerp(q.h95, v[2], v[3]);
+    m.tail_ratio = FiniteOrNaN(std::abs(p95) / std::abs(m.var_95));
+    // (The returns below the k-th smallest, summed in time order, + copies of it up to k) / k.
+    const std::size_t k = q.lo5 + 1;
+    double below_sum = 0;
+    std::size_t below = 0;
+    for (const double x : low) {
+      below_sum += x < v[0] ? x : 0.0;
+      below += x < v[0];
+    }
+    m.cvar_95 = (below_sum + static_cast<double>(k - below) * v[0]) / static_cast<double>(k);
+    if (returns_.size() >= kHintFrom) {
+      // Where the next run (after Reset) collects candidates: 15% beyond this run's order
+      // statistics, toward the middle.
+      hint_low_ = v[0] + 0.15 * std::abs(v[0]);
+      hint_high_ = v[2] - 0.15 * std::abs(v[2]);
+    }
   }
   return m;
 }

@@ -75,6 +75,9 @@ struct BarRecord {
   double fees = 0.0;
   /// Gross exposure at the end of the bar: sum of |position value| / equity (0 = flat).
   double gross_exposure = 0.0;
+  /// Optional: the equity at the end of the bar, in money (NaN = not given). Either every bar of
+  /// a run gives it or none does; see BarColumns::equity.
+  double equity = kNaN;
 };
 
 /// One closed (round-trip) trade.
@@ -147,6 +150,12 @@ struct BarColumns {
   std::span<const double> turnover = {};
   std::span<const double> fees = {};
   std::span<const double> gross_exposure = {};
+  /// Optional: the equity E_t in money, for every bar of the run or for none (initial_capital
+  /// is E before the first bar). When given, the wealth index is W_t = E_t / initial_capital
+  /// instead of the running product of 1 + r_t (the same up to the product's rounding), so
+  /// drawdowns need no serial product: a block of bars that makes no new peak folds its
+  /// drawdown from its lowest equity alone.
+  std::span<const double> equity = {};
 };
 
 class MetricsAccumulator {
@@ -187,8 +196,10 @@ class MetricsAccumulator {
     // Returns: central moments.
     double mean = 0, m2 = 0, m3 = 0, m4 = 0;
     double downside_sq_sum = 0;  // sum of min(r - rf, 0)^2
-    // Wealth index W (W_0 = 1), its running peak, drawdowns.
+    // Wealth index W (W_0 = 1), its running peak, drawdowns. With equity given, the peak is
+    // kept in money (equity_peak, starting at the initial capital) and W is set per block.
     double wealth = 1.0, peak = 1.0, max_dd = 0.0;
+    double equity_peak = kNaN;
     std::int64_t underwater = 0, max_underwater = 0;
     // Benchmark and active returns.
     std::int64_t benchmark_bars = 0;
@@ -198,7 +209,9 @@ class MetricsAccumulator {
     double turnover_sum = 0, fees_sum = 0, exposure_sum = 0;
     std::int64_t exposed_bars = 0;
   };
-  static void FoldBlock(const BarColumns& block, double risk_free, State& state);
+  static void FoldBlock(const BarColumns& block, const MetricsOptions& options, State& state);
+  static void FoldWealthDrawdown(std::span<const double> ret, State& state);
+  static void FoldEquityDrawdown(std::span<const double> equity, double initial, State& state);
   void FlushPending(State& state) const;
 
   MetricsOptions options_;
@@ -209,9 +222,23 @@ class MetricsAccumulator {
   // The partial block.
   std::size_t pending_ = 0;
   bool pending_benchmark_ = false;
+  bool pending_equity_ = false;
   double buf_ret_[kBlock], buf_benchmark_[kBlock], buf_turnover_[kBlock], buf_fees_[kBlock],
-      buf_exposure_[kBlock];
-  std::vector<double> returns_;  // only with tail_metrics
+      buf_exposure_[kBlock], buf_equity_[kBlock];
+  void AddTail(const double* returns, std::size_t n);
+
+  // Tail statistics (tail_metrics): every return of the run (returns_). And, after a run of
+  // kHintFrom bars or more, a hint for the next run (taken at Reset): bounds a little inside
+  // this run's order statistics, beyond which each tail's candidates are collected as bars
+  // arrive, so that Finish usually selects among a few percent of the returns, not all of
+  // them. Results never depend on the hint: Finish checks that the candidates hold the ranks
+  // it needs, else selects from every return. It is performance state only, hence mutable.
+  static constexpr std::size_t kHintFrom = std::size_t{1} << 16;
+  std::vector<double> returns_;
+  double low_bound_ = kNaN, high_bound_ = kNaN;  // this run's; NaN = not collecting
+  std::vector<double> low_, high_;               // candidates; the first *_len_ are used
+  std::size_t low_len_ = 0, high_len_ = 0, low_ties_ = 0, high_ties_ = 0;
+  mutable double hint_low_ = kNaN, hint_high_ = kNaN;
 };
 
 /// Batch form: folds `returns` (and, when not empty, `benchmark` of the same length) as bars with

@@ -334,6 +334,57 @@ TEST(MetricsInvariants, AddBarsEqualsAddBarBitForBit) {
   }
 }
 
+// With the equity column, drawdowns are measured on equity: bit for bit the bar-by-bar
+// definition (a running peak from the initial capital, min of (E - P) / P, the longest run under
+// water) whether a block makes a new peak or not, whatever the split into calls; total return
+// is E_last / C_0 - 1; and everything agrees with the wealth product within rounding.
+TEST(MetricsDefinitions, EquityColumnDrawdownIsTheBarByBarDefinition) {
+  const double capital = 1000;
+  std::vector<double> r = Series(5000, 0.01, 31);
+  for (std::size_t t = 1000; t < 3000; ++t)
+    r[t] = -std::abs(r[t]) * 0.5;  // a long fall: blocks without a new peak
+  for (std::size_t t = 3000; t < 3600; ++t)
+    r[t] = std::abs(r[t]);  // a recovery to new peaks
+  std::vector<double> equity(r.size());
+  double e = capital;
+  for (std::size_t t = 0; t < r.size(); ++t)
+    equity[t] = e *= 1 + r[t];
+  for (std::size_t t = 1; t < r.size(); ++t)
+    r[t] = equity[t] / equity[t - 1] - 1;  // the returns the engine would give
+  r[0] = equity[0] / capital - 1;
+  double peak = capital, max_dd = 0;
+  std::int64_t under = 0, longest = 0;
+  for (const double x : equity) {
+    under = x < peak ? under + 1 : 0;
+    peak = std::max(peak, x);
+    longest = std::max(longest, under);
+    max_dd = std::min(max_dd, (x - peak) / peak);
+  }
+  MetricsOptions o;
+  o.initial_capital = capital;
+  MetricsAccumulator product(o), bar(o);
+  product.AddBars({.ret = r});
+  for (std::size_t t = 0; t < r.size(); ++t)
+    bar.AddBar({.ret = r[t], .equity = equity[t]});
+  const Metrics from_product = product.Finish(), by_bar = bar.Finish();
+  EXPECT_EQ(by_bar.max_drawdown, max_dd);
+  EXPECT_EQ(by_bar.max_drawdown_duration, longest);
+  EXPECT_EQ(by_bar.total_return, equity.back() / capital - 1);
+  EXPECT_NEAR(by_bar.max_drawdown, from_product.max_drawdown, 1e-12);
+  EXPECT_EQ(by_bar.max_drawdown_duration, from_product.max_drawdown_duration);
+  EXPECT_NEAR(by_bar.total_return, from_product.total_return,
+              1e-12 * std::abs(from_product.total_return));
+  for (const std::size_t split : {std::size_t{1}, std::size_t{300}, std::size_t{4096}}) {
+    MetricsAccumulator many(o);
+    for (std::size_t t0 = 0; t0 < r.size(); t0 += split) {
+      const std::size_t n = std::min(split, r.size() - t0);
+      many.AddBars(
+          {.ret = std::span(r).subspan(t0, n), .equity = std::span(equity).subspan(t0, n)});
+    }
+    ExpectBitIdentical(many.Finish(), by_bar);
+  }
+}
+
 // var_95, cvar_95 and tail_ratio are exact order statistics: equal to the plain sort-based
 // formulas (numpy's linear percentile; the k smallest), on data full of ties (flat bars).
 TEST(MetricsInvariants, TailStatisticsAreExactOrderStatistics) {
@@ -364,6 +415,33 @@ TEST(MetricsInvariants, TailStatisticsAreExactOrderStatistics) {
     } else {
       EXPECT_TRUE(std::isnan(m.tail_ratio)) << n;
     }
+  }
+}
+
+// An accumulator reused for run after run collects tail candidates from the previous run's hint;
+// whether the hint fits (a similar run), is too loose (a wilder run), too tight (a calmer run),
+// lands on a mass of ties (flat bars) or meets a short run, every result is bit for bit that of
+// a fresh accumulator.
+TEST(MetricsInvariants, TailHintsNeverChangeResults) {
+  auto series = [](std::size_t n, double scale, std::uint64_t seed, std::size_t flat_every) {
+    std::vector<double> r = Series(n, scale, seed);
+    for (std::size_t t = 0; flat_every != 0 && t < n; t += flat_every)
+      r[t] = 0.0;
+    return r;
+  };
+  const std::vector<std::vector<double>> runs = {
+      series(100000, 0.01, 1, 0),   series(100000, 0.011, 2, 0), series(90000, 0.05, 3, 0),
+      series(120000, 0.001, 4, 0),  series(100000, 0.01, 5, 2),  series(100000, 0.01, 6, 3),
+      series(70000, 0.0001, 7, 50), series(5000, 0.01, 8, 0),    series(100000, 0.02, 9, 4)};
+  MetricsAccumulator reused;
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    reused.Reset();
+    for (std::size_t t0 = 0; t0 < runs[i].size(); t0 += 4096) {
+      reused.AddBars({.ret = std::span(runs[i]).subspan(
+                          t0, std::min<std::size_t>(4096, runs[i].size() - t0))});
+    }
+    SCOPED_TRACE("run " + std::to_string(i));
+    ExpectBitIdentical(reused.Finish(), ComputeMetrics(runs[i]));
   }
 }
 

@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <string>
 
 namespace qraft::engines {
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // vectorbt/utils/math_.py, with its default tolerances.
 constexpr double kRelTol = 1e-9;
@@ -352,12 +352,59 @@ class TradeBook {
 
 constexpr std::uint8_t kNever = 0;
 
-// The bar loop. kShortSignals: four signal series (short ones possibly empty) instead of two
-// mapped by direction; kStops: any stop set. Both are fixed for a run, so they are template
-// parameters rather than per-bar branches.
+}  // namespace
+
+// Everything the bar loop carries from one bar to the next, and the options it reads.
+struct SignalSimulator::State {
+  State(const SignalSimOptions& options, bool with_short_signals, MetricsAccumulator* feed,
+        const SignalSimTrace* trace)
+      : direction(options.direction),
+        short_signals(with_short_signals),
+        stops_on(!std::isnan(options.sl_stop) || !std::isnan(options.tp_stop) ||
+                 !std::isnan(options.tsl_stop)),
+        costs{options.fees, options.fixed_fees, options.min_fee, options.sell_tax},
+        slippage(options.slippage),
+        metrics(feed),
+        book(feed, trace),
+        acct{options.init_cash, 0.0, 0.0, options.init_cash},
+        prev_equity(options.init_cash) {
+    so.has_sl = !std::isnan(options.sl_stop);
+    so.has_tsl = !std::isnan(options.tsl_stop);
+    so.has_tp = !std::isnan(options.tp_stop);
+    so.sl_down = 1 - options.sl_stop;
+    so.sl_up = 1 + options.sl_stop;
+    so.tsl_down = 1 - options.tsl_stop;
+    so.tsl_up = 1 + options.tsl_stop;
+    so.tp_down = 1 - options.tp_stop;
+    so.tp_up = 1 + options.tp_stop;
+  }
+
+  // The loop over bars [bar, bar + n) of a chunk. kShortSignals: four signal series (short ones
+  // possibly empty) instead of two mapped by direction; kStops: any stop set. Both are fixed for
+  // a run, so they are template parameters rather than per-bar branches.
+  template <bool kShortSignals, bool kStops>
+  void Run(const SignalSimInputs& in, const SignalSimBars& out);
+
+  const SignalDirection direction;
+  const bool short_signals;
+  const bool stops_on;
+  const Costs costs;
+  const double slippage;
+  StopOptions so;
+  MetricsAccumulator* const metrics;
+
+  TradeBook book;
+  double total_fees = 0.0;
+  std::int64_t orders = 0, stop_loss_exits = 0, take_profit_exits = 0, trailing_exits = 0;
+  Account acct;
+  Stops stops;
+  double last_price = kNaN;  // valuation (ffill)
+  double prev_equity;
+  std::size_t bar = 0;  // the next bar's index
+};
+
 template <bool kShortSignals, bool kStops>
-void Run(const SignalSimInputs& in, const SignalSimOptions& options, SignalSimResult* result,
-         std::span<double> equity, MetricsAccumulator* metrics, const SignalSimTrace* trace) {
+void SignalSimulator::State::Run(const SignalSimInputs& in, const SignalSimBars& out) {
   const std::size_t n = in.price.size();
   const double* const price = in.price.data();
   const std::uint8_t* const entries = in.entries.data();
@@ -368,87 +415,76 @@ void Run(const SignalSimInputs& in, const SignalSimOptions& options, SignalSimRe
   const std::uint8_t* const short_exits = in.short_exits.empty() ? &kNever : in.short_exits.data();
   const std::size_t se_mask = in.short_entries.empty() ? 0 : ~std::size_t{0};
   const std::size_t sx_mask = in.short_exits.empty() ? 0 : ~std::size_t{0};
-  const SignalDirection direction = options.direction;
 
-  const Costs costs{options.fees, options.fixed_fees, options.min_fee, options.sell_tax};
-  const double slippage = options.slippage;
-  StopOptions so;
-  so.has_sl = !std::isnan(options.sl_stop);
-  so.has_tsl = !std::isnan(options.tsl_stop);
-  so.has_tp = !std::isnan(options.tp_stop);
-  so.sl_down = 1 - options.sl_stop;
-  so.sl_up = 1 + options.sl_stop;
-  so.tsl_down = 1 - options.tsl_stop;
-  so.tsl_up = 1 + options.tsl_stop;
-  so.tp_down = 1 - options.tp_stop;
-  so.tp_up = 1 + options.tp_stop;
+  double* const equity = out.equity.empty() ? nullptr : out.equity.data();
+  double* const traded_out = out.traded.empty() ? nullptr : out.traded.data();
+  double* const fees_out = out.fees.empty() ? nullptr : out.fees.data();
+  double* const exposure_out = out.exposure.empty() ? nullptr : out.exposure.data();
+  double* const turnover_out = out.turnover.empty() ? nullptr : out.turnover.data();
 
-  const bool want_traded = trace != nullptr && !trace->traded.empty();
-  const bool want_fees = trace != nullptr && !trace->fees.empty();
-  const bool want_exposure = trace != nullptr && !trace->exposure.empty();
+  // The carried state lives in locals (registers) for the chunk and is stored back at its end.
+  double total = total_fees;
+  std::int64_t n_orders = orders, n_sl = stop_loss_exits, n_tp = take_profit_exits,
+               n_tsl = trailing_exits;
+  Account a = acct;
+  Stops st = stops;
+  double last = last_price;
+  double prev = prev_equity;
 
-  // Counters live in locals (registers), not in the result, which is written once at the end.
-  TradeBook book(metrics, trace);
-  double total_fees = 0.0;
-  std::int64_t orders = 0, stop_loss_exits = 0, take_profit_exits = 0, trailing_exits = 0;
-  Account acct{options.init_cash, 0.0, 0.0, options.init_cash};
-  Stops stops;
-  double last_price = kNaN;  // valuation (ffill)
-  double prev_equity = options.init_cash;
-
-  for (std::size_t t = 0; t < n; ++t) {
-    const double p = price[t];
-    if (!std::isnan(p)) last_price = p;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t t = bar + i;
+    const double p = price[i];
+    if (!std::isnan(p)) last = p;
     double bar_fees = 0.0;
     double traded = 0.0;
 
     OrderKind kind = OrderKind::kNone;
     ExitReason reason = ExitReason::kSignal;
     if constexpr (kStops) {
-      if (stops.sign != 0 && acct.position != 0) {
+      if (st.sign != 0 && a.position != 0) {
         // get_stop_price_nb: stop loss (fixed, then trailing), then take profit. Comparisons
         // with NaN are false.
-        const double sp = stops.sign * p;
-        if (sp <= stops.sl) {
+        const double sp = st.sign * p;
+        if (sp <= st.sl) {
           reason = ExitReason::kStopLoss;
-        } else if (sp <= stops.tsl) {
+        } else if (sp <= st.tsl) {
           reason = ExitReason::kTrailingStop;
-        } else if (sp >= stops.tp) {
+        } else if (sp >= st.tp) {
           reason = ExitReason::kTakeProfit;
         }
         if (reason != ExitReason::kSignal) {
-          kind = acct.position > 0 ? OrderKind::kCloseLong : OrderKind::kCloseShort;
+          kind = a.position > 0 ? OrderKind::kCloseLong : OrderKind::kCloseShort;
         }
         if (so.has_tsl) {
           // The trailing stop follows a new best price; branch-free, since whether a bar makes
           // one is close to random.
-          const bool better = sp > stops.best;  // false for NaN
-          const double level = stops.sign * (p * stops.tsl_factor);
-          stops.best = better ? sp : stops.best;
-          stops.tsl = better ? level : stops.tsl;
+          const bool better = sp > st.best;  // false for NaN
+          const double level = st.sign * (p * st.tsl_factor);
+          st.best = better ? sp : st.best;
+          st.tsl = better ? level : st.tsl;
         }
       }
     }
     if (kind == OrderKind::kNone) {
       if constexpr (kShortSignals) {
-        const std::uint8_t le = entries[t], lx = exits[t];
-        const std::uint8_t se = short_entries[t & se_mask], sx = short_exits[t & sx_mask];
+        const std::uint8_t le = entries[i], lx = exits[i];
+        const std::uint8_t se = short_entries[i & se_mask], sx = short_exits[i & sx_mask];
         if ((le | lx | se | sx) != 0) {
-          kind = Decide(acct.position, le != 0, lx != 0, se != 0, sx != 0);
+          kind = Decide(a.position, le != 0, lx != 0, se != 0, sx != 0);
         }
       } else {
-        const std::uint8_t en = entries[t], ex = exits[t];
+        const std::uint8_t en = entries[i], ex = exits[i];
         if ((en | ex) != 0) {
-          const bool a = en != 0, b = ex != 0;
+          const bool x = en != 0, y = ex != 0;
           switch (direction) {
             case SignalDirection::kLongOnly:
-              kind = Decide(acct.position, a, b, false, false);
+              kind = Decide(a.position, x, y, false, false);
               break;
             case SignalDirection::kShortOnly:
-              kind = Decide(acct.position, false, false, a, b);
+              kind = Decide(a.position, false, false, x, y);
               break;
             case SignalDirection::kBoth:
-              kind = Decide(acct.position, a, false, b, false);
+              kind = Decide(a.position, x, false, y, false);
               break;
           }
         }
@@ -458,12 +494,12 @@ void Run(const SignalSimInputs& in, const SignalSimOptions& options, SignalSimRe
     if (kind != OrderKind::kNone) {
       // execute_order_nb: numerical stability, then a NaN price ignores the order. The order's
       // size and the stop update see the position before the snapping, as in vectorbt.
-      const double old_position = acct.position;
+      const double old_position = a.position;
       const double size_req = std::abs(old_position);
-      if (IsClose(acct.cash, 0)) acct.cash = 0.0;
-      if (IsClose(acct.position, 0)) acct.position = 0.0;
-      if (IsClose(acct.debt, 0)) acct.debt = 0.0;
-      if (IsClose(acct.free_cash, 0)) acct.free_cash = 0.0;
+      if (IsClose(a.cash, 0)) a.cash = 0.0;
+      if (IsClose(a.position, 0)) a.position = 0.0;
+      if (IsClose(a.debt, 0)) a.debt = 0.0;
+      if (IsClose(a.free_cash, 0)) a.free_cash = 0.0;
       if (!std::isnan(p)) {
         // A stop exit fills at p without slippage (stop_exit_price = stoplimit).
         const double slip = reason == ExitReason::kSignal ? slippage : 0.0;
@@ -472,17 +508,17 @@ void Run(const SignalSimInputs& in, const SignalSimOptions& options, SignalSimRe
         bool is_buy = false;
         switch (kind) {
           case OrderKind::kBuyAll:
-            filled = BuyAll(acct, p, slip, costs, &fill);
+            filled = BuyAll(a, p, slip, costs, &fill);
             is_buy = true;
             break;
           case OrderKind::kSellAll:
-            filled = SellAll(acct, p, slip, costs, &fill);
+            filled = SellAll(a, p, slip, costs, &fill);
             break;
           case OrderKind::kCloseLong:
-            filled = CloseLong(acct, size_req, p, slip, costs, &fill);
+            filled = CloseLong(a, size_req, p, slip, costs, &fill);
             break;
           case OrderKind::kCloseShort:
-            filled = CloseShort(acct, size_req, p, slip, costs, &fill);
+            filled = CloseShort(a, size_req, p, slip, costs, &fill);
             is_buy = true;
             break;
           case OrderKind::kNone:
@@ -491,17 +527,17 @@ void Run(const SignalSimInputs& in, const SignalSimOptions& options, SignalSimRe
         if (filled) {
           bar_fees = fill.fees;
           traded = fill.size * fill.price;
-          total_fees += fill.fees;  // the same sum as adding every bar's fees, zeros included
-          ++orders;
-          stop_loss_exits += reason == ExitReason::kStopLoss;
-          take_profit_exits += reason == ExitReason::kTakeProfit;
-          trailing_exits += reason == ExitReason::kTrailingStop;
+          total += fill.fees;  // the same sum as adding every bar's fees, zeros included
+          ++n_orders;
+          n_sl += reason == ExitReason::kStopLoss;
+          n_tp += reason == ExitReason::kTakeProfit;
+          n_tsl += reason == ExitReason::kTrailingStop;
           book.OnFill(t, is_buy, fill, reason);
           if constexpr (kStops) {
-            if (acct.position == 0) {
-              stops = Stops{};
-            } else if (old_position == 0 || Sign(acct.position) != Sign(old_position)) {
-              SetStops(so, Sign(acct.position), p, &stops);
+            if (a.position == 0) {
+              st = Stops{};
+            } else if (old_position == 0 || Sign(a.position) != Sign(old_position)) {
+              SetStops(so, Sign(a.position), p, &st);
             }
             // Otherwise the position shrank (a partial exit): the stops stay. It never grows
             // (accumulate = False).
@@ -510,35 +546,77 @@ void Run(const SignalSimInputs& in, const SignalSimOptions& options, SignalSimRe
       }
     }
 
-    const double asset_value = acct.position != 0 ? acct.position * last_price : 0.0;
-    const double e = acct.cash + asset_value;
-    if (!equity.empty()) equity[t] = e;
-    if (want_traded) trace->traded[t] = traded;
-    if (want_fees) trace->fees[t] = bar_fees;
-    if (want_exposure) trace->exposure[t] = std::abs(asset_value);
+    const double asset_value = a.position != 0 ? a.position * last : 0.0;
+    const double e = a.cash + asset_value;
+    if (equity != nullptr) equity[i] = e;
+    if (traded_out != nullptr) traded_out[i] = traded;
+    if (fees_out != nullptr) fees_out[i] = bar_fees;
+    if (exposure_out != nullptr) exposure_out[i] = std::abs(asset_value);
+    if (turnover_out != nullptr) turnover_out[i] = traded != 0 ? traded / e : 0.0;
     if (metrics != nullptr) {
-      metrics->AddBar(BarRecord{.ret = e / prev_equity - 1,
+      metrics->AddBar(BarRecord{.ret = e / prev - 1,
                                 .turnover = traded / e,
                                 .fees = bar_fees,
                                 .gross_exposure = std::abs(asset_value) / e});
     }
-    prev_equity = e;
+    prev = e;
   }
 
-  SignalSimResult r;
-  book.Finish(last_price, &r);
-  r.total_fees = total_fees;
-  r.orders = orders;
-  r.stop_exits = stop_loss_exits;
-  r.take_profit_exits = take_profit_exits;
-  r.trailing_stop_exits = trailing_exits;
-  r.final_value = prev_equity;
-  r.cash = acct.cash;
-  r.position = acct.position;
-  *result = r;
+  total_fees = total;
+  orders = n_orders;
+  stop_loss_exits = n_sl;
+  take_profit_exits = n_tp;
+  trailing_exits = n_tsl;
+  acct = a;
+  stops = st;
+  last_price = last;
+  prev_equity = prev;
+  bar += n;
 }
 
-}  // namespace
+SignalSimulator::SignalSimulator(const SignalSimOptions& options, bool short_signals,
+                                 MetricsAccumulator* metrics, const SignalSimTrace* trace)
+    : state_(std::make_unique<State>(options, short_signals, metrics, trace)) {}
+
+SignalSimulator::SignalSimulator(SignalSimulator&&) noexcept = default;
+SignalSimulator& SignalSimulator::operator=(SignalSimulator&&) noexcept = default;
+SignalSimulator::~SignalSimulator() = default;
+
+void SignalSimulator::Run(const SignalSimInputs& chunk, const SignalSimBars& out) {
+  State& s = *state_;
+  if (s.short_signals) {
+    if (s.stops_on) {
+      s.Run<true, true>(chunk, out);
+    } else {
+      s.Run<true, false>(chunk, out);
+    }
+  } else {
+    if (s.stops_on) {
+      s.Run<false, true>(chunk, out);
+    } else {
+      s.Run<false, false>(chunk, out);
+    }
+  }
+}
+
+std::size_t SignalSimulator::bars() const {
+  return state_->bar;
+}
+
+void SignalSimulator::Finish(SignalSimResult* result) const {
+  const State& s = *state_;
+  SignalSimResult r;
+  s.book.Finish(s.last_price, &r);
+  r.total_fees = s.total_fees;
+  r.orders = s.orders;
+  r.stop_exits = s.stop_loss_exits;
+  r.take_profit_exits = s.take_profit_exits;
+  r.trailing_stop_exits = s.trailing_exits;
+  r.final_value = s.prev_equity;
+  r.cash = s.acct.cash;
+  r.position = s.acct.position;
+  *result = r;
+}
 
 std::string_view ExitReasonName(ExitReason reason) {
   switch (reason) {
@@ -634,21 +712,15 @@ Status SimulateSignals(const SignalSimInputs& in, const SignalSimOptions& option
     }
   }
 
-  const bool stops =
-      !std::isnan(options.sl_stop) || !std::isnan(options.tp_stop) || !std::isnan(options.tsl_stop);
-  if (short_signals) {
-    if (stops) {
-      Run<true, true>(in, options, result, equity, metrics, trace);
-    } else {
-      Run<true, false>(in, options, result, equity, metrics, trace);
-    }
-  } else {
-    if (stops) {
-      Run<false, true>(in, options, result, equity, metrics, trace);
-    } else {
-      Run<false, false>(in, options, result, equity, metrics, trace);
-    }
+  SignalSimulator sim(options, short_signals, metrics, trace);
+  SignalSimBars bars{.equity = equity};
+  if (trace != nullptr) {
+    bars.traded = trace->traded;
+    bars.fees = trace->fees;
+    bars.exposure = trace->exposure;
   }
+  sim.Run(in, bars);
+  sim.Finish(result);
   return Status::OK();
 }
 

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -747,6 +748,96 @@ TEST(SignalSimInvariants, Deterministic) {
   const SignalSimResult ra = RunSim(k, a), rb = RunSim(k, b);
   EXPECT_EQ(ra.final_value, rb.final_value);
   EXPECT_EQ(a, b);
+}
+
+// Bit-for-bit equality of doubles (NaN equals NaN).
+bool Same(double a, double b) {
+  return std::memcmp(&a, &b, sizeof a) == 0;
+}
+
+// SignalSimulator over chunks of uneven sizes (1 bar, a few, hundreds) gives exactly the bits of
+// one SimulateSignals call: results, per-bar series, trade records, the trade log and the
+// metrics fed, on every case of the extended golden set (shorts, stops, partial exits).
+TEST(SignalSimInvariants, ChunkedRunsEqualOneRun) {
+  const json& cases = GoldenExt()["cases"];
+  const std::size_t sizes[] = {1, 5, 64, 3, 250, 17, 1000};
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    const Case k = MakeExtCase(cases[i]);
+    const std::size_t n = k.price.size();
+    MetricsOptions mo;
+    mo.initial_capital = k.options.init_cash;
+    struct Out {
+      explicit Out(std::size_t bars) : equity(bars), traded(bars), fees(bars), exposure(bars) {}
+      std::vector<double> equity, traded, fees, exposure;
+      std::vector<TradeRecord> records;
+      std::vector<SignalTrade> log;
+      SignalSimResult result;
+    };
+    Out one(n), parts(n);
+    MetricsAccumulator acc_one(mo), acc_parts(mo);
+    const SignalSimTrace trace_one{.traded = one.traded,
+                                   .fees = one.fees,
+                                   .exposure = one.exposure,
+                                   .trades = &one.records,
+                                   .trade_log = &one.log};
+    one.result = RunExt(k, one.equity, &acc_one, &trace_one);
+
+    const SignalSimTrace records{.trades = &parts.records, .trade_log = &parts.log};
+    SignalSimulator sim(k.options, !k.short_entries.empty() || !k.short_exits.empty(), &acc_parts,
+                        &records);
+    std::size_t t0 = 0;
+    for (std::size_t j = i; t0 < n; ++j) {
+      const std::size_t m = std::min(sizes[j % std::size(sizes)], n - t0);
+      auto cut = [&](const std::vector<std::uint8_t>& v) {
+        return v.empty() ? std::span<const std::uint8_t>() : std::span(v).subspan(t0, m);
+      };
+      auto out = [&](std::vector<double>& v) { return std::span(v).subspan(t0, m); };
+      sim.Run({.price = std::span(k.price).subspan(t0, m),
+               .entries = cut(k.entries),
+               .exits = cut(k.exits),
+               .short_entries = cut(k.short_entries),
+               .short_exits = cut(k.short_exits)},
+              {.equity = out(parts.equity),
+               .traded = out(parts.traded),
+               .fees = out(parts.fees),
+               .exposure = out(parts.exposure)});
+      t0 += m;
+    }
+    EXPECT_EQ(sim.bars(), n);
+    sim.Finish(&parts.result);
+
+    const std::string what = "ext case " + std::to_string(i);
+    EXPECT_EQ(one.equity, parts.equity) << what;
+    EXPECT_EQ(one.traded, parts.traded) << what;
+    EXPECT_EQ(one.fees, parts.fees) << what;
+    EXPECT_EQ(one.exposure, parts.exposure) << what;
+    const SignalSimResult &a = one.result, &b = parts.result;
+    EXPECT_TRUE(Same(a.final_value, b.final_value) && Same(a.cash, b.cash) &&
+                Same(a.position, b.position) && Same(a.total_fees, b.total_fees) &&
+                a.orders == b.orders && a.trades == b.trades &&
+                a.closed_trades == b.closed_trades && a.stop_exits == b.stop_exits &&
+                a.take_profit_exits == b.take_profit_exits &&
+                a.trailing_stop_exits == b.trailing_stop_exits)
+        << what;
+    ASSERT_EQ(one.records.size(), parts.records.size()) << what;
+    for (std::size_t j = 0; j < one.records.size(); ++j) {
+      EXPECT_TRUE(Same(one.records[j].pnl, parts.records[j].pnl) &&
+                  Same(one.records[j].ret, parts.records[j].ret) &&
+                  one.records[j].holding_bars == parts.records[j].holding_bars)
+          << what << " record " << j;
+    }
+    ASSERT_EQ(one.log.size(), parts.log.size()) << what;
+    for (std::size_t j = 0; j < one.log.size(); ++j) {
+      const SignalTrade &x = one.log[j], &y = parts.log[j];
+      EXPECT_TRUE(x.entry_bar == y.entry_bar && x.exit_bar == y.exit_bar && x.reason == y.reason &&
+                  Same(x.pnl, y.pnl) && Same(x.size, y.size) &&
+                  Same(x.entry_price, y.entry_price) && Same(x.exit_fees, y.exit_fees))
+          << what << " log " << j;
+    }
+    const Metrics ma = acc_one.Finish(), mb = acc_parts.Finish();
+    for (const MetricField& f : MetricFields())
+      EXPECT_TRUE(Same(MetricValue(ma, f), MetricValue(mb, f))) << what << " " << f.name;
+  }
 }
 
 TEST(SignalSimInvariants, RejectsBadInputs) {

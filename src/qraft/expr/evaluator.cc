@@ -207,6 +207,14 @@ Plan MakePlan(const Program& program) {
 
 // ---- execution ------------------------------------------------------------------------------
 
+}  // namespace
+
+Status ResultSink::ConsumeRows(std::size_t, std::size_t, std::size_t, std::span<const double>) {
+  return Status::Internal("this result sink takes no row tiles");
+}
+
+namespace {
+
 class Executor {
  public:
   Executor(const Program& program, const Panel& data, ResultSink& sink, std::size_t chunk,
@@ -219,7 +227,8 @@ class Executor {
         S_(data.num_symbols()),
         T_(data.num_times()),
         chunk_(chunk),
-        qlib_(program.semantics() == Semantics::kQlib) {}
+        qlib_(program.semantics() == Semantics::kQlib),
+        tiles_(sink.WantsRowTiles()) {}
 
   EvalStats stats() const {
     return {peak_buffers_.load(), static_cast<std::size_t>(std::count_if(
@@ -374,6 +383,8 @@ class Executor {
 
     const auto& order = plan_.chunk_nodes[stage];
     std::vector<double*> computed(nodes.size(), nullptr);  // by a quantile group's leader
+    std::vector<TiledNode> deferred;
+    std::vector<char> pinned(nodes.size(), 0);  // read by a deferred node: not recycled
     for (std::size_t k = 0; k < order.size(); ++k) {
       const NodeId id = order[k];
       const Node& node = nodes[id];
@@ -390,6 +401,13 @@ class Executor {
         for (std::size_t s = 0; s < syms; ++s)
           ComputeQuantiles(group, in[0], s, s0, computed);
         out = computed[id];
+      } else if (out == nullptr && InTiles(id)) {
+        // Delivered after the stage's other nodes, all tiled outputs one row tile at a time:
+        // outputs that share inputs then read them from cache. Their inputs stay alive.
+        deferred.push_back({id, {in[0], in[1], in[2]}});
+        for (NodeId in_id : node.inputs)
+          pinned[in_id] = 1;
+        continue;
       } else if (out == nullptr) {
         out = plan_.materialize[id] ? mat_[id].data() + s0 * T_ : acquire();
         for (std::size_t s = 0; s < syms; ++s) {
@@ -397,10 +415,12 @@ class Executor {
         }
       }
       if (!plan_.materialize[id]) local[id] = out;
-      if (!plan_.outputs_of[id].empty()) QRAFT_RETURN_NOT_OK(Deliver(id, s0, s1, out));
+      if (out != nullptr && !plan_.outputs_of[id].empty()) {
+        QRAFT_RETURN_NOT_OK(Deliver(id, s0, s1, out));
+      }
       // Recycle chunk buffers whose last reader in this stage was this node.
       for (NodeId in_id : node.inputs) {
-        if (local[in_id] != nullptr && plan_.last_use[in_id] == k) {
+        if (local[in_id] != nullptr && plan_.last_use[in_id] == k && pinned[in_id] == 0) {
           free_list.push_back(local[in_id]);
           local[in_id] = nullptr;
         }
@@ -408,6 +428,53 @@ class Executor {
       if (local[id] != nullptr && !plan_.read_in_stage[id]) {
         free_list.push_back(local[id]);
         local[id] = nullptr;
+      }
+    }
+    return DeliverTiles(deferred, s0, s1);
+  }
+
+  // Whether node `id` goes to the sink in row tiles (ResultSink::WantsRowTiles).
+  bool InTiles(NodeId id) const {
+    return tiles_ && !qlib_ && !plan_.outputs_of[id].empty() && !plan_.materialize[id] &&
+           !plan_.read_in_stage[id] && FamilyOf(program_.nodes()[id].op) == OpFamily::kElementwise;
+  }
+
+  // An elementwise output computed in row tiles, and its inputs for the chunk's first symbol.
+  struct TiledNode {
+    NodeId id;
+    const double* in[3];
+  };
+
+  // The tiled nodes for the chunk's symbols [s0, s1): per symbol and row tile, every node in
+  // turn, each tile delivered to every output it is; rows outside [BeginRow, end) are NaN, as
+  // ComputeSymbol makes them.
+  Status DeliverTiles(const std::vector<TiledNode>& tiled, std::size_t s0, std::size_t s1) {
+    if (tiled.empty()) return Status::OK();
+    constexpr std::size_t kTile = ResultSink::kRowTile;
+    thread_local std::vector<double> tile(kTile);
+    double* o = tile.data();
+    for (std::size_t s = s0; s < s1; ++s) {
+      const Rows r = rows_[s];
+      for (std::size_t t0 = 0; t0 < T_; t0 += kTile) {
+        const std::size_t t1 = std::min(T_, t0 + kTile);
+        for (const TiledNode& node : tiled) {
+          const std::size_t first = r.end > r.first ? BeginRow(node.id, r) : T_;
+          const std::size_t end = r.end > r.first ? r.end : T_;
+          const std::size_t lo = std::clamp(first, t0, t1), hi = std::clamp(end, lo, t1);
+          std::fill(o, o + (lo - t0), kNan);
+          if (hi > lo) {
+            const std::size_t off = (s - s0) * T_ + lo;
+            const double* a = node.in[0] + off;
+            const double* b = node.in[1] != nullptr ? node.in[1] + off : a;
+            const double* c = node.in[2] != nullptr ? node.in[2] + off : a;
+            RunElementwise<Semantics::kNative>(program_.nodes()[node.id].op, a, b, c, o + (lo - t0),
+                                               hi - lo);
+          }
+          std::fill(o + (hi - t0), o + (t1 - t0), kNan);
+          for (std::size_t output : plan_.outputs_of[node.id]) {
+            QRAFT_RETURN_NOT_OK(sink_.ConsumeRows(output, s, t0, {o, t1 - t0}));
+          }
+        }
       }
     }
     return Status::OK();
@@ -504,6 +571,7 @@ class Executor {
   std::size_t T_;
   std::size_t chunk_;
   bool qlib_;
+  bool tiles_;  // the sink takes row tiles
   std::vector<const double*> field_ptr_;
   std::vector<Rows> rows_;
   std::vector<std::vector<double>> mat_;

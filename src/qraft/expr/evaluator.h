@@ -38,6 +38,20 @@ class ResultSink {
   /// symbol-major; valid only during the call. Called concurrently for disjoint symbol ranges.
   virtual Status Consume(std::size_t output, std::size_t symbol_begin, std::size_t symbol_end,
                          std::span<const double> values) = 0;
+
+  /// Row tiles. A sink that answers true may receive some outputs through ConsumeRows instead of
+  /// Consume: those an elementwise node computes (a comparison, an arithmetic combination) and
+  /// nothing else reads, under native semantics. They are then computed one tile at a time and
+  /// never stored whole: at millions of rows per symbol, a whole series per output is memory
+  /// traffic, not arithmetic. Every output still arrives exactly once per symbol, one way or
+  /// the other.
+  virtual bool WantsRowTiles() const { return false; }
+  static constexpr std::size_t kRowTile = 4096;
+  /// Rows [row_begin, row_begin + values.size()) of output `output` for one symbol; row_begin is
+  /// a multiple of kRowTile and the tiles of one (output, symbol) arrive in row order, all
+  /// within one thread; distinct symbols concurrently. Only called when WantsRowTiles().
+  virtual Status ConsumeRows(std::size_t output, std::size_t symbol, std::size_t row_begin,
+                             std::span<const double> values);
 };
 
 struct EvalOptions {

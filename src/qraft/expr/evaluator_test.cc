@@ -302,6 +302,87 @@ class CountingSink : public ResultSink {
   std::atomic<std::size_t> values{0};
 };
 
+// Collects every output as whole series or row tiles into outputs x symbols x times, checking
+// that each (output, symbol) arrives once, whole or as consecutive tiles covering every row.
+class TileSink : public ResultSink {
+ public:
+  TileSink(std::size_t outputs, std::size_t S, std::size_t T)
+      : S_(S), T_(T), values_(outputs * S * T, -1.0), next_row_(outputs * S, 0), tiles_(0) {}
+  bool WantsRowTiles() const override { return true; }
+  Status Consume(std::size_t o, std::size_t s0, std::size_t s1,
+                 std::span<const double> v) override {
+    for (std::size_t s = s0; s < s1; ++s) {
+      EXPECT_EQ(next_row_[o * S_ + s], 0u);
+      next_row_[o * S_ + s] = T_;
+      std::copy_n(v.begin() + static_cast<std::ptrdiff_t>((s - s0) * T_), T_, Row(o, s));
+    }
+    return Status::OK();
+  }
+  Status ConsumeRows(std::size_t o, std::size_t s, std::size_t t0,
+                     std::span<const double> v) override {
+    EXPECT_EQ(t0 % kRowTile, 0u);
+    EXPECT_EQ(next_row_[o * S_ + s], t0) << "tiles out of order";
+    next_row_[o * S_ + s] = t0 + v.size();
+    std::copy(v.begin(), v.end(), Row(o, s) + t0);
+    ++tiles_;
+    return Status::OK();
+  }
+  double* Row(std::size_t o, std::size_t s) { return values_.data() + (o * S_ + s) * T_; }
+  bool Complete() const {
+    return std::all_of(next_row_.begin(), next_row_.end(), [&](std::size_t r) { return r == T_; });
+  }
+  std::size_t S_, T_;
+  std::vector<double> values_;
+  std::vector<std::size_t> next_row_;
+  std::atomic<std::size_t> tiles_;
+};
+
+// A sink that takes row tiles gets the bits of whole series: elementwise outputs (comparisons,
+// arithmetic, logic, with inputs shared by several outputs or read elsewhere) come as tiles,
+// the rest whole; over several tiles and a partial last one, in chunks of symbols, and with
+// first_row (rows before it unspecified).
+TEST(EvaluatorTest, RowTilesEqualWholeSeries) {
+  const Panel data = Synthetic(5, 2 * ResultSink::kRowTile + 777);
+  std::vector<ExprSpec> exprs = {
+      {"gt", "EMA($close, 10) > EMA($close, 30)"},
+      {"lt", "EMA($close, 10) < EMA($close, 30)"},
+      {"mix", "($close - Mean($close, 20)) / Std($close, 20) + Abs(Delta($close, 3))"},
+      {"logic", "($close > Ref($close, 1)) and ($volume > Mean($volume, 10))"},
+      {"read_elsewhere", "$close / $open"},
+      {"uses_it", "Mean($close / $open, 5)"},
+      {"series", "Mean($close, 7)"}};
+  for (std::size_t e = 0; e < 6; ++e)
+    exprs.push_back({fmt::format("r{}", e), RandomExprs(40 + e, 1, 3)[0].text + " > $close"});
+  CompileOptions o;
+  o.known_fields = data.field_names();
+  Result<Program> program = Compile(exprs, o);
+  ASSERT_TRUE(program.ok()) << program.status().ToString();
+  Result<Panel> ref = Evaluate(*program, data);
+  ASSERT_TRUE(ref.ok());
+  const std::size_t S = data.num_symbols(), T = data.num_times();
+  for (const std::size_t first_row : {std::size_t{0}, std::size_t{5000}}) {
+    for (const std::size_t chunk : {std::size_t{1}, std::size_t{3}}) {
+      TileSink sink(exprs.size(), S, T);
+      EvalOptions eo;
+      eo.chunk_symbols = chunk;
+      eo.first_row = first_row;
+      ASSERT_TRUE(Evaluate(*program, data, sink, eo).ok());
+      EXPECT_TRUE(sink.Complete());
+      EXPECT_GE(sink.tiles_.load(), 9 * S * 3);  // the comparisons and mix/logic come tiled
+      for (std::size_t e = 0; e < exprs.size(); ++e) {
+        for (std::size_t s = 0; s < S; ++s) {
+          const double* want = ref->field(e).data() + s * T;
+          const double* got = sink.Row(e, s);
+          std::size_t bad = 0;
+          for (std::size_t t = first_row; t < T; ++t)
+            bad += !SameBits(want[t], got[t]);
+          EXPECT_EQ(bad, 0u) << exprs[e].text << " symbol " << s << " first_row " << first_row;
+        }
+      }
+    }
+  }
+}
+
 TEST(EvaluatorTest, MemoryFollowsLiveIntermediatesNotNodeCount) {
   const Panel data = Synthetic(20, 300);
   // A chain of 300 distinct nodes: each is dead once the next one is computed.
