@@ -36,9 +36,15 @@
 // (vectorbt's semantics) and do not apply them. Per-board and dated rules come with issue 5.
 //
 // Sweeps compile every combination's expressions together in batches (CompileCombinations:
-// nodes that do not depend on a parameter are computed once per batch; signals are kept as one
-// bit per symbol and bar), run combinations in parallel and keep only metrics: memory is the
-// panel plus one batch, not combinations × panel. Cross-sectional sweeps evaluate (and, for
+// nodes that do not depend on a parameter are computed once per batch, and a batch is a tile of
+// the parameter grid so that its combinations share nodes), run combinations in parallel and
+// keep only metrics: memory is the panel plus one batch, not combinations × panel. Signals are
+// kept as one bit per symbol and bar; the comparisons that make them are computed a row tile at
+// a time, all of a batch's per tile, and packed straight to bits (expr::ResultSink row tiles).
+// Each signal combination then runs all its symbols side by side one chunk of 4,096 bars at a
+// time (SignalSimulator), folding each chunk into its metrics while it is in cache (with the
+// equity column and the tail hints of docs/metrics.md): at millions of bars a sweep is bound by
+// memory traffic, not arithmetic. Cross-sectional sweeps evaluate (and, for
 // TopkDropout, rank) each distinct score once for all the combinations that share it. Results
 // are in combination order, bit-identical whatever the thread count.
 //

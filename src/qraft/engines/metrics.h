@@ -9,14 +9,16 @@
 // plus, when MetricsOptions::tail_metrics is on (the default), one double per bar: var_95,
 // cvar_95 and tail_ratio are exact order statistics of the per-bar returns, so the returns are
 // kept (8 bytes per bar) until the accumulator is destroyed or Reset. With tail_metrics off those
-// three are NaN and nothing grows.
+// three are NaN and nothing grows. An accumulator reused after Reset also keeps each tail's
+// candidates (the returns beyond bounds from the previous run, typically a few percent of the
+// bars), so that Finish selects among those; results never depend on them (docs/metrics.md).
 //
 // Determinism. Bars are folded in blocks of 256 whose boundaries depend only on the bar count
 // (block moments by two passes, merged with Pébay's pairwise formulas; fixed lane order inside a
 // block; the wealth product in bar order), no threads inside an accumulator: the same inputs give
 // bit-identical outputs on any machine with IEEE-754 double arithmetic, whether they arrive by
-// AddBar or AddBars. Finish() selects the order statistics it needs from the kept returns; it is
-// const and may be called any number of times.
+// AddBar or AddBars. Finish() selects the order statistics it needs from the kept returns; it may
+// be called any number of times (it only updates the tail hint of the next run).
 //
 // Thread-safety: an accumulator is a value; distinct accumulators may be used from distinct
 // threads, one accumulator from one thread at a time.
