@@ -184,7 +184,8 @@ class MetricsAccumulator {
   Metrics Finish() const;
 
   /// Back to the state of a new accumulator with the same options, keeping the capacity of the
-  /// kept returns (an engine reuses one accumulator for many runs).
+  /// kept returns and the tail hint of the last Finish (an engine reuses one accumulator for
+  /// many runs; the hint only makes Finish faster, never different).
   void Reset();
 
  private:
