@@ -54,13 +54,7 @@ Status CheckSupported(const StrategySpec& s, std::size_t symbols) {
   if (r.max_drawdown) return Unsupported("risk.max_drawdown with signals");
   if (r.turnover_max) return Unsupported("risk.turnover_max with signals");
   if (r.group_max_weight) return Unsupported("risk.group_max_weight with signals");
-  if (s.hold_min_bars) return Unsupported("hold.min_days with signals");
-  if (s.cooldown_bars) return Unsupported("cooldown_days with signals");
   const auto& c = s.costs;
-  if ((c.min_fee || c.tax_bps) && !s.signals.short_entry.empty()) {
-    return Unsupported("costs.min_fee and costs.tax_bps with short signals");
-  }
-  if (c.impact_alpha) return Unsupported("costs.slippage.impact with signals");
   if (c.latency_ms) return Unsupported("costs.slippage.latency_ms (the precise engine's)");
   return Status::OK();
 }
@@ -378,6 +372,43 @@ std::int64_t OptionalBars(const std::optional<strategy::Num>& n,
   return n ? static_cast<std::int64_t>(n->Resolve(params)) : absent;
 }
 
+// The cost pack's trading rules (costs.market; none without it).
+data::MarketSpec PackOf(const StrategySpec& spec) {
+  return spec.costs.market.empty() ? data::MarketSpec{} : data::FindMarket(spec.costs.market);
+}
+
+// The pack's daily price limit, detected from the daily change as Qlib does: limit-up where
+// close / previous close - 1 >= limit - 0.005, limit-down where it is <= -(limit - 0.005), on the
+// fill bar (the previous close is the last finite one; a NaN close has no change and no flag).
+// Everything S x T symbol-major, and empty when the pack has no limit.
+struct PriceLimits {
+  double threshold = kNaN;  // limit - 0.005
+  std::vector<double> change;
+  std::vector<std::uint8_t> up, down;
+};
+
+PriceLimits DetectPriceLimits(const data::MarketSpec& pack, std::span<const double> close,
+                              std::size_t S, std::size_t T) {
+  PriceLimits out;
+  out.threshold = pack.price_limit - 0.005;
+  if (std::isnan(pack.price_limit)) return out;
+  out.change.assign(S * T, kNaN);
+  out.up.assign(S * T, 0);
+  out.down.assign(S * T, 0);
+  for (std::size_t sym = 0; sym < S; ++sym) {
+    double prev = kNaN;
+    for (std::size_t t = 0; t < T; ++t) {
+      const std::size_t i = sym * T + t;
+      if (std::isnan(close[i])) continue;
+      out.change[i] = close[i] / prev - 1;
+      out.up[i] = out.change[i] >= out.threshold;
+      out.down[i] = out.change[i] <= -out.threshold;
+      prev = close[i];
+    }
+  }
+  return out;
+}
+
 // Cross-sectional strategies. With selection.n_drop: Qlib's TopkDropout + Exchange on the score
 // (SimulateTopkDropout; decisions on the previous bar's score, dealt at the execution price).
 // Otherwise: target weights (SimulateWeights; decided at the end of a rebalance bar, filled at
@@ -432,28 +463,12 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
   // The cost pack's trading rules: whole lots, and no buys on limit-up / sells on limit-down
   // days, detected from the daily change as Qlib does (|close / previous close - 1| >= limit -
   // 0.005, on the fill bar).
-  const data::MarketSpec pack =
-      spec.costs.market.empty() ? data::MarketSpec{} : data::FindMarket(spec.costs.market);
-  std::vector<double> change;
-  std::vector<std::uint8_t> limit_up, limit_down;
-  const double limit_threshold = pack.price_limit - 0.005;
-  if (!std::isnan(pack.price_limit)) {
-    const std::span<const double> c = panel.field(*close);
-    change.assign(S * T, kNaN);
-    limit_up.assign(S * T, 0);
-    limit_down.assign(S * T, 0);
-    for (std::size_t sym = 0; sym < S; ++sym) {
-      double prev = kNaN;
-      for (std::size_t t = 0; t < T; ++t) {
-        const std::size_t i = sym * T + t;
-        if (std::isnan(c[i])) continue;
-        change[i] = c[i] / prev - 1;
-        limit_up[i] = change[i] >= limit_threshold;
-        limit_down[i] = change[i] <= -limit_threshold;
-        prev = c[i];
-      }
-    }
-  }
+  const data::MarketSpec pack = PackOf(spec);
+  const PriceLimits limits = DetectPriceLimits(pack, panel.field(*close), S, T);
+  const std::vector<double>& change = limits.change;
+  const std::vector<std::uint8_t>& limit_up = limits.up;
+  const std::vector<std::uint8_t>& limit_down = limits.down;
+  const double limit_threshold = limits.threshold;
 
   const std::vector<expr::ExprSpec> exprs = {{"score", spec.selection.score}};
   std::vector<std::vector<std::size_t>> groups;
@@ -680,9 +695,29 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
   }
   const std::span<const double> price = panel.field(*price_index);
   const std::vector<std::uint8_t> rebalance = RebalanceBars(spec.rebalance, panel.calendar());
+  // The cost pack's lots and price limits (as the cross-sectional engines), and the volume for
+  // impact.
+  const data::MarketSpec pack = PackOf(spec);
+  PriceLimits limits;
+  if (!std::isnan(pack.price_limit)) {
+    const auto close = panel.FindField("close");
+    if (!close) {
+      return Status::InvalidArgument(fmt::format(
+          "costs.market {}: its price limits need the field close, which the data lacks",
+          spec.costs.market));
+    }
+    limits = DetectPriceLimits(pack, panel.field(*close), S, T);
+  }
+  std::span<const double> volume;
+  if (spec.costs.impact_alpha) {
+    const auto v = panel.FindField("volume");
+    if (!v) return Status::InvalidArgument("costs.slippage.impact needs the field volume");
+    volume = panel.field(*v);
+  }
 
   SignalSimOptions sim;
   sim.init_cash = options.initial_capital / static_cast<double>(S);
+  sim.lot_size = pack.lot_size;
   MetricsOptions metric_options = options.metrics;
   metric_options.initial_capital = options.initial_capital;
 
@@ -758,6 +793,13 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
             if (spec.risk.trailing_stop) o.tsl_stop = spec.risk.trailing_stop->Resolve(params);
             if (spec.costs.min_fee) o.min_fee = spec.costs.min_fee->Resolve(params);
             if (spec.costs.tax_bps) o.sell_tax = spec.costs.tax_bps->Resolve(params) / 1e4;
+            if (spec.costs.impact_alpha) {
+              const CostRates costs = CostsOf(spec, params);
+              o.impact_alpha = costs.impact_alpha;
+              o.impact_beta = costs.impact_beta;
+            }
+            o.hold_min_bars = OptionalBars(spec.hold_min_bars, params, 0);
+            o.cooldown_bars = OptionalBars(spec.cooldown_bars, params, 0);
             QRAFT_RETURN_NOT_OK(ValidateSignalSimOptions(o));
             sims.clear();
             for (std::size_t s = 0; s < S; ++s) {
@@ -802,6 +844,11 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
                 if (shorts) {
                   in.short_entries = series(kShortEntry);
                   in.short_exits = series(kShortExit);
+                }
+                if (!volume.empty()) in.volume = volume.subspan(s * T + t0, n);
+                if (!limits.up.empty()) {
+                  in.limit_up = std::span(limits.up).subspan(s * T + t0, n);
+                  in.limit_down = std::span(limits.down).subspan(s * T + t0, n);
                 }
                 // One symbol's turnover is the portfolio's, straight from the simulator (which
                 // divides only on bars that trade); the curve still needs the value traded.

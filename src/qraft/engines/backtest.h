@@ -8,10 +8,13 @@
 // closed trades feed the streaming metrics (docs/metrics.md). Signals are the DSL's expressions
 // (non-zero = true, NaN = no signal): signals.long / exit, and signals.short / short_exit (then
 // direction both: an opposite entry reverses the position); entries act only on rebalance
-// bars, exits on every bar. Costs: fee_bps (fees), spread_bps / 2 (slippage per side), and for
-// long-only strategies min_fee (per order) and tax_bps (sells; Qraft's extensions). Risk:
-// stop_loss, take_profit, trailing_stop (vectorbt's sl_stop, tp_stop, sl_trail; all three may be
-// combined). position.max_weight must be >= 1/S (each symbol's sleeve). Look-ahead guard: with
+// bars, exits on every bar. Costs: fee_bps (fees), spread_bps / 2 (slippage per side), and
+// Qraft's extensions in every direction: min_fee (per order), tax_bps (sells), impact alpha x
+// (shares / the fill bar's volume field)^beta, and the cost pack's lots and price limits (below).
+// Risk: stop_loss, take_profit, trailing_stop (vectorbt's sl_stop, tp_stop, sl_trail; all three
+// may be combined). hold.min_days (signals cannot close or reverse a younger position) and
+// cooldown_days (entries ignored for that many bars after a position is closed) as bars.
+// position.max_weight must be >= 1/S (each symbol's sleeve). Look-ahead guard: with
 // execution.price next_open (the default) a signal of bar t fills at bar t+1's open (signals
 // shifted one bar, fills and valuation at the opens); vwap likewise; close (only with
 // assume_close_fill) at bar t's close.
@@ -29,11 +32,12 @@
 //    cooldown_days (after stop exits and the drawdown breaker), fee_bps, min_fee, tax_bps (sell
 //    side), spread_bps / 2 per side, impact alpha x participation^beta (participation against
 //    the fill bar's volume field). Annualisation for vol_target: MetricsOptions::periods_per_year.
-// The cost pack (costs.market, markets/*.yaml `trading:`) gives the cross-sectional engines their
-// lot size (whole lots; Qlib's trade_unit) and daily price limit: no buys on a limit-up day and no
-// sells on a limit-down day, detected as Qlib does from the fill bar's daily change,
-// |close / previous close - 1| >= limit - 0.005. Signal strategies trade fractional shares
-// (vectorbt's semantics) and do not apply them. Per-board and dated rules come with issue 5.
+// The cost pack (costs.market, markets/*.yaml `trading:`) gives every engine its lot size (whole
+// lots; Qlib's trade_unit) and daily price limit: no buys on a limit-up day and no sells on a
+// limit-down day, detected as Qlib does from the fill bar's daily change,
+// |close / previous close - 1| >= limit - 0.005. Signal strategies apply them per order
+// (signal_sim.h: all-cash orders rounded down to whole lots, blocked orders rejected and their
+// signals dropped). Per-board and dated rules come with issue 5.
 //
 // Sweeps compile every combination's expressions together in batches (CompileCombinations:
 // nodes that do not depend on a parameter are computed once per batch, and a batch is a tile of
@@ -54,9 +58,8 @@
 // strategy file) runs the listed symbols, each eligible only inside its listing spans.
 //
 // Not supported yet (an Unimplemented error names the field, nothing is silently ignored):
-// latency (the precise engine's); with signals also hold, cooldown, impact, max_drawdown,
-// turnover_max and group limits (use a selection strategy for those), and min_fee / tax with
-// short signals.
+// latency (the precise engine's); with signals also max_drawdown, turnover_max and group limits
+// (use a selection strategy for those).
 #pragma once
 
 #include <cstdint>

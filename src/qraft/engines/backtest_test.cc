@@ -255,12 +255,133 @@ costs: {fee_bps: 3, min_fee: 2, tax_bps: 10}
   }
   EXPECT_DOUBLE_EQ(got->results[0].final_value, total);
   EXPECT_NEAR(got->results[0].metrics.fees, fees, 1e-9 * fees);
-  // Short signals cannot take them yet: refused by name.
+  // Short signals take them too (SignalsWithCostPackImpactHoldAndCooldown compares them).
   const strategy::StrategySpec shorts = Spec(R"(version: 1
 signals: {long: 'close > 0', short: 'close < 0'}
 costs: {min_fee: 2}
 )");
-  EXPECT_EQ(RunSweep(shorts, data, {&none, 1}).status().code(), StatusCode::kUnimplemented);
+  EXPECT_TRUE(RunSweep(shorts, data, {&none, 1}).ok());
+}
+
+// A cn_stock-like signal strategy (costs.market cn_stock: lots of 100, ±10% limits) with a
+// minimum fee, a sell tax, spread, impact, a stop loss, hold and cooldown, long-only and with
+// short signals: each symbol is SimulateSignals with the pack's lot size, the limit flags
+// detected by hand from the closes (|close / previous finite close - 1| >= 0.095 on the fill
+// bar), the volume field and the DSL's costs.
+TEST(BacktestTest, SignalsWithCostPackImpactHoldAndCooldown) {
+  data::SynthOptions so;
+  so.symbols = 10;
+  so.bars = 500;
+  so.seed = 5;
+  so.price_limit = 0.1;
+  Result<data::SnapshotContent> content = data::Synthesize(so);
+  ASSERT_TRUE(content.ok());
+  const Panel& data = content->panel;
+  const std::size_t S = data.num_symbols(), T = data.num_times();
+  const std::span<const double> close = data.field(*data.FindField("close"));
+  std::vector<std::uint8_t> up(S * T, 0), down(S * T, 0);
+  std::size_t limit_bars = 0;
+  for (std::size_t s = 0; s < S; ++s) {
+    double prev = kNaN;
+    for (std::size_t t = 0; t < T; ++t) {
+      const double c = close[s * T + t];
+      if (std::isnan(c)) continue;
+      up[s * T + t] = c / prev - 1 >= 0.095;
+      down[s * T + t] = c / prev - 1 <= -0.095;
+      limit_bars += up[s * T + t] + down[s * T + t];
+      prev = c;
+    }
+  }
+  EXPECT_GT(limit_bars, 10u);
+  const std::string costs =
+      "risk: {stop_loss: 0.06}\n"
+      "costs: {market: cn_stock, fee_bps: 3, min_fee: 5, tax_bps: 10,\n"
+      "        slippage: {spread_bps: 4, impact: {alpha: 0.1, beta: 0.5}}}\n"
+      "hold: {min_days: 3}\n"
+      "cooldown_days: 2\n";
+  for (const bool shorts : {false, true}) {
+    const std::string yaml =
+        "version: 1\nsignals:\n  long: Mean(close, 5) > Mean(close, 20)\n"
+        "  exit: Mean(close, 5) < Mean(close, 20)\n" +
+        std::string(shorts ? "  short: Mean(close, 5) < Mean(close, 20)\n"
+                             "  short_exit: Mean(close, 5) > Mean(close, 10)\n"
+                           : "") +
+        costs;
+    const strategy::StrategySpec spec = Spec(yaml);
+    const strategy::ParamValues none;
+    BacktestOptions options;
+    options.initial_capital = 1e6;
+    Result<SweepResult> got = RunSweep(spec, data, {&none, 1}, options);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+
+    std::vector<expr::ExprSpec> exprs = {{"l", "Mean(close, 5) > Mean(close, 20)"},
+                                         {"x", "Mean(close, 5) < Mean(close, 20)"},
+                                         {"s", "Mean(close, 5) < Mean(close, 20)"},
+                                         {"sx", "Mean(close, 5) > Mean(close, 10)"}};
+    Result<Panel> sig = expr::EvaluateExpressions(exprs, data, {});
+    ASSERT_TRUE(sig.ok());
+    const std::span<const double> volume = data.field(*data.FindField("volume"));
+    double total = 0, total_free = 0;
+    std::int64_t orders = 0;
+    for (std::size_t s = 0; s < S; ++s) {
+      std::vector<std::vector<std::uint8_t>> series(4, std::vector<std::uint8_t>(T, 0));
+      for (std::size_t t = 0; t + 1 < T; ++t)
+        for (std::size_t k = 0; k < 4; ++k)
+          series[k][t + 1] = sig->at(k, s, t) == 1;
+      SignalSimOptions o;
+      o.init_cash = 1e5;
+      o.fees = 3e-4;
+      o.min_fee = 5;
+      o.sell_tax = 1e-3;
+      o.slippage = 2e-4;
+      o.impact_alpha = 0.1;
+      o.impact_beta = 0.5;
+      o.sl_stop = 0.06;
+      o.hold_min_bars = 3;
+      o.cooldown_bars = 2;
+      o.lot_size = 100;
+      o.direction = shorts ? SignalDirection::kBoth : SignalDirection::kLongOnly;
+      SignalSimInputs in{.price = data.series(*data.FindField("open"), s),
+                         .entries = series[0],
+                         .exits = series[1],
+                         .volume = volume.subspan(s * T, T),
+                         .limit_up = std::span(up).subspan(s * T, T),
+                         .limit_down = std::span(down).subspan(s * T, T)};
+      if (shorts) {
+        in.short_entries = series[2];
+        in.short_exits = series[3];
+      }
+      SignalSimResult r;
+      ASSERT_TRUE(SimulateSignals(in, o, &r).ok());
+      total += r.final_value;
+      orders += r.orders;
+      // The same without the pack's rules (fractional shares, no limits).
+      o.lot_size = kNaN;
+      in.limit_up = {};
+      in.limit_down = {};
+      ASSERT_TRUE(SimulateSignals(in, o, &r).ok());
+      total_free += r.final_value;
+    }
+    EXPECT_DOUBLE_EQ(got->results[0].final_value, total) << shorts;
+    EXPECT_EQ(got->results[0].orders, orders) << shorts;
+    EXPECT_GT(orders, 50) << shorts;
+    EXPECT_NE(total_free, total) << shorts;  // lots and limits matter
+  }
+  // Impact needs the volume field: a clear error names both.
+  std::vector<std::string> fields;
+  for (const std::string& f : data.field_names())
+    if (f != "volume") fields.push_back(f);
+  Result<Panel> no_volume = data.SelectFields(fields);
+  ASSERT_TRUE(no_volume.ok());
+  const strategy::StrategySpec impact = Spec(
+      "version: 1\nsignals: {long: 'close > 0'}\ncosts: {slippage: {impact: {alpha: 0.1, beta: "
+      "0.5}}}\n");
+  const strategy::ParamValues none;
+  EXPECT_TRUE(RunSweep(impact, data, {&none, 1}).ok());
+  const Status missing = RunSweep(impact, *no_volume, {&none, 1}).status();
+  EXPECT_EQ(missing.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.message().find("costs.slippage.impact"), std::string::npos);
+  EXPECT_NE(missing.message().find("volume"), std::string::npos);
 }
 
 TEST(BacktestTest, InvariantsAndDeterminism) {

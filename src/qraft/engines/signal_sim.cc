@@ -57,8 +57,19 @@ struct Account {
 struct Costs {
   double fees = 0.0;
   double fixed_fees = 0.0;
-  double min_fee = 0.0;   // Qraft's extension, long-only: fee = max(fees x value, min_fee)
-  double sell_tax = 0.0;  // Qraft's extension, long-only: sells pay sell_tax x value
+  double min_fee = 0.0;       // Qraft: fee = max(fees x value, min_fee) + fixed_fees
+  double sell_tax = 0.0;      // Qraft: sells also pay sell_tax x value
+  double lot = 0.0;           // Qraft: shares per lot; 0 = fractional
+  double impact_alpha = 0.0;  // Qraft: impact = alpha x (shares / volume)^beta; 0 = off
+  double impact_beta = 0.5;
+};
+
+// The market an order meets on its bar: the price p_t, the slippage (0 for a stop exit) and,
+// with impact, the bar's volume.
+struct Quote {
+  double price = 0.0;
+  double slippage = 0.0;
+  double volume = 0.0;  // read only with impact (alpha > 0)
 };
 
 // A filled order: shares (> 0), fill price, fees.
@@ -70,20 +81,90 @@ struct Fill {
 
 enum class OrderKind : std::uint8_t { kNone, kBuyAll, kSellAll, kCloseLong, kCloseShort };
 
-// buy_nb(size = inf, direction = both): open a long or reverse a short with all the cash. Only
-// the "insufficient cash" branch of buy_nb can be taken with an infinite size.
-bool BuyAll(Account& a, double price, double slippage, const Costs& c, Fill* fill) {
-  const double adj_price = price * (1 + slippage);
-  const double cash_limit = a.cash;
-  if (cash_limit == 0) return false;
-  double max_req_cash = Add(cash_limit, -c.fixed_fees) / (1 + c.fees);
-  // A minimum fee above the proportional one: spend what it leaves (never taken at min_fee 0,
-  // so vectorbt's arithmetic is unchanged).
-  if (max_req_cash * c.fees < c.min_fee) max_req_cash = cash_limit - c.fixed_fees - c.min_fee;
-  if (max_req_cash <= 0) return false;
-  const double size = max_req_cash / adj_price;
-  const double fees_paid = cash_limit - max_req_cash;
-  const double req_cash = cash_limit;
+// Whole lots below x (weights_sim's Lots; the 1e-9 lot absorbs representation error).
+double Lots(const Costs& c, double x) {
+  if (c.lot == 0) return x;
+  return std::floor(x / c.lot + 1e-9) * c.lot;
+}
+
+// Fill prices of `shares` shares. Without impact these are vectorbt's p (1 + s) and p (1 - s),
+// bit for bit; with it the fraction alpha (shares / volume)^beta is added to s (a sell price is
+// floored at 0, as in weights_sim).
+double BuyPrice(const Quote& q, const Costs& c, double shares) {
+  if (c.impact_alpha == 0) return q.price * (1 + q.slippage);
+  return q.price * (1 + (q.slippage + c.impact_alpha * std::pow(shares / q.volume, c.impact_beta)));
+}
+
+double SellPrice(const Quote& q, const Costs& c, double shares) {
+  if (c.impact_alpha == 0) return q.price * (1 - q.slippage);
+  return q.price * std::max(0.0, 1 - (q.slippage +
+                                      c.impact_alpha * std::pow(shares / q.volume, c.impact_beta)));
+}
+
+// Fees of an order of value v: vectorbt's v x fees + fixed_fees at min_fee = sell_tax = 0
+// (max(x, 0) = x and x + 0 = x).
+double BuyFees(const Costs& c, double value) {
+  return std::max(value * c.fees, c.min_fee) + c.fixed_fees;
+}
+
+double SellFees(const Costs& c, double value) {
+  return std::max(value * c.fees, c.min_fee) + c.fixed_fees + value * c.sell_tax;
+}
+
+// The largest x in [0, bound] (a multiple of the lot with lots) for which fits(x) holds, fits
+// being true at 0 and monotone (true then false): whole lots by binary search on the lot count,
+// fractional shares by 64 bisection steps (deterministic; lo always fits).
+template <typename Fits>
+double Largest(const Costs& c, double bound, const Fits& fits) {
+  if (!(bound > 0)) return 0.0;
+  if (c.lot > 0) {
+    double lo = 0.0;  // lot counts: whole numbers, exact in a double
+    double hi = std::floor(bound / c.lot + 1e-9);
+    if (hi > 0 && fits(hi * c.lot)) return hi * c.lot;
+    while (lo + 1 < hi) {  // fits(lo), !fits(hi)
+      const double mid = lo + std::floor((hi - lo) / 2);
+      if (fits(mid * c.lot)) {
+        lo = mid;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo * c.lot;
+  }
+  if (fits(bound)) return bound;
+  double lo = 0.0, hi = bound;
+  for (int i = 0; i < 64; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    if (fits(mid)) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+// The largest buy, at most `bound` shares (whole lots), whose value + fees fit `cash`: the
+// all-cash size once lots or impact make vectorbt's closed form inexact.
+double LargestBuy(const Quote& q, const Costs& c, double cash, double bound) {
+  return Largest(c, bound, [&](double x) {
+    const double value = x * BuyPrice(q, c, x);
+    return value + BuyFees(c, value) <= cash;
+  });
+}
+
+// What all the cash C may spend on shares (vectorbt's max_req_cash: (C - fixed_fees) / (1 +
+// fees)), or C - fixed_fees - min_fee when the minimum fee is above the proportional one (never
+// at min_fee 0, so vectorbt's arithmetic is unchanged).
+double SpendableCash(const Costs& c, double cash) {
+  double spend = Add(cash, -c.fixed_fees) / (1 + c.fees);
+  if (spend * c.fees < c.min_fee) spend = cash - c.fixed_fees - c.min_fee;
+  return spend;
+}
+
+// Pays for a buy of `size` shares at `price` with fees `fees_paid` and cash `req_cash` (fees
+// included) from account a (vectorbt's buy_nb bookkeeping).
+void BookBuy(Account& a, double size, double price, double fees_paid, double req_cash, Fill* fill) {
   const double new_position = Add(a.position, size);
   if (a.position < 0) {
     const double short_size = new_position < 0 ? size : std::abs(a.position);
@@ -96,35 +177,79 @@ bool BuyAll(Account& a, double price, double slippage, const Costs& c, Fill* fil
   }
   a.cash = Add(a.cash, -req_cash);
   a.position = new_position;
-  *fill = {size, adj_price, fees_paid};
+  *fill = {size, price, fees_paid};
+}
+
+// buy_nb(size = inf, direction = both): open a long or reverse a short with all the cash. Only
+// the "insufficient cash" branch of buy_nb can be taken with an infinite size.
+bool BuyAll(Account& a, const Quote& q, const Costs& c, Fill* fill) {
+  const double cash_limit = a.cash;
+  if (cash_limit == 0) return false;
+  const double max_req_cash = SpendableCash(c, cash_limit);
+  if (max_req_cash <= 0) return false;
+  const double adj_price = q.price * (1 + q.slippage);
+  if (c.lot == 0 && c.impact_alpha == 0) {  // vectorbt's closed form
+    BookBuy(a, max_req_cash / adj_price, adj_price, cash_limit - max_req_cash, cash_limit, fill);
+    return true;
+  }
+  // Lots or impact: the largest size whose value + fees fit the cash; the size without them
+  // bounds it (impact only raises the cost of a size).
+  const double size = LargestBuy(q, c, cash_limit, max_req_cash / adj_price);
+  if (size <= 0) return false;
+  const double price = BuyPrice(q, c, size);
+  const double value = size * price;
+  const double fees_paid = BuyFees(c, value);
+  BookBuy(a, size, price, fees_paid, value + fees_paid, fill);
   return true;
 }
 
 // sell_nb(size = inf, percent = 1, direction = both): open a short or reverse a long, as large
 // as the free cash allows.
-bool SellAll(Account& a, double price, double slippage, const Costs& c, Fill* fill) {
-  const double adj_price = price * (1 - slippage);
+bool SellAll(Account& a, const Quote& q, const Costs& c, Fill* fill) {
+  const double adj_price = q.price * (1 - q.slippage);
   const double long_size = std::max(a.position, 0.0);
-  const double long_cash = long_size * adj_price * (1 - c.fees);
+  // The free cash after the sale, free + L a - x a - fees((L + x) a) with x the short part, must
+  // stay >= 0: with a proportional fee x <= (free + L a (1 - fees - tax) - fixed) / (a (1 +
+  // fees + tax)) (vectorbt's max_short_size at tax 0: x + 0 = x), with the minimum fee x <=
+  // (free + L a (1 - tax) - fixed - min_fee) / (a (1 + tax)); the smaller bound holds.
+  const double long_cash = long_size * adj_price * (1 - c.fees - c.sell_tax);
   const double total_free_cash = Add(a.free_cash, long_cash);
   double size;
   if (total_free_cash <= 0) {
     if (a.position <= 0) return false;  // nothing to sell, no cash to short with
     size = long_size;
   } else {
-    const double max_short_size = Add(total_free_cash, -c.fixed_fees) / (adj_price * (1 + c.fees));
+    double max_short_size =
+        Add(total_free_cash, -c.fixed_fees) / (adj_price * (1 + c.fees + c.sell_tax));
+    if (c.min_fee > 0) {
+      const double floor_free = Add(Add(a.free_cash, long_size * adj_price * (1 - c.sell_tax)),
+                                    -(c.fixed_fees + c.min_fee));
+      max_short_size = std::min(max_short_size, floor_free / (adj_price * (1 + c.sell_tax)));
+    }
+    if ((c.lot > 0 || c.impact_alpha > 0) && max_short_size > 0) {
+      // The largest short part (whole lots) that keeps the free cash >= 0 at the order's own
+      // fill price, at most the size without lots or impact.
+      max_short_size = Largest(c, max_short_size, [&](double x) {
+        const double total = long_size + x;
+        const double price = SellPrice(q, c, total);
+        const double value = total * price;
+        return price > 0 && a.free_cash + (value - SellFees(c, value)) - 2 * (x * price) >= 0;
+      });
+    }
     size = Add(long_size, max_short_size);
+    if (max_short_size < 0) size = Lots(c, size);  // not even the fixed fee: part of the long
     if (size <= 0) return false;
   }
   if (IsClose(size, 0)) return false;
-  const double acq_cash = size * adj_price;
-  const double fees_paid = acq_cash * c.fees + c.fixed_fees;
+  const double price = c.impact_alpha == 0 ? adj_price : SellPrice(q, c, size);
+  const double acq_cash = size * price;
+  const double fees_paid = SellFees(c, acq_cash);
   const double final_acq_cash = Add(acq_cash, -fees_paid);
   if (final_acq_cash < 0) return false;
   const double new_position = Add(a.position, -size);
   if (new_position < 0) {
     const double short_size = a.position < 0 ? size : std::abs(new_position);
-    const double short_value = short_size * adj_price;
+    const double short_value = short_size * price;
     a.debt = a.debt + short_value;
     a.free_cash = Add(a.free_cash, Add(final_acq_cash, -2 * short_value));
   } else {
@@ -132,21 +257,18 @@ bool SellAll(Account& a, double price, double slippage, const Costs& c, Fill* fi
   }
   a.cash = a.cash + final_acq_cash;
   a.position = new_position;
-  *fill = {size, adj_price, fees_paid};
+  *fill = {size, price, fees_paid};
   return true;
 }
 
-// sell_nb(size = the long, direction = longonly).
-bool CloseLong(Account& a, double size_req, double price, double slippage, const Costs& c,
-               Fill* fill) {
-  const double adj_price = price * (1 - slippage);
+// sell_nb(size = the long, direction = longonly): the whole long (whole lots already).
+bool CloseLong(Account& a, double size_req, const Quote& q, const Costs& c, Fill* fill) {
   const double size = std::min(a.position, size_req);
   if (a.position == 0) return false;
   if (IsClose(size, 0)) return false;
+  const double adj_price = SellPrice(q, c, size);
   const double acq_cash = size * adj_price;
-  // max(x, 0) = x and x + 0 = x: at min_fee 0 and sell_tax 0 this is vectorbt's fees_paid.
-  const double fees_paid =
-      std::max(acq_cash * c.fees, c.min_fee) + c.fixed_fees + acq_cash * c.sell_tax;
+  const double fees_paid = SellFees(c, acq_cash);
   const double final_acq_cash = Add(acq_cash, -fees_paid);
   if (final_acq_cash < 0) return false;
   a.cash = a.cash + final_acq_cash;
@@ -157,38 +279,34 @@ bool CloseLong(Account& a, double size_req, double price, double slippage, const
 }
 
 // buy_nb(size = the short, direction = shortonly): buy the short back, as much as the cash pays.
-bool CloseShort(Account& a, double size_req, double price, double slippage, const Costs& c,
-                Fill* fill) {
-  const double adj_price = price * (1 + slippage);
+bool CloseShort(Account& a, double size_req, const Quote& q, const Costs& c, Fill* fill) {
   const double cash_limit = a.cash;
   if (a.position == 0) return false;
   const double adj_size = std::min(-a.position, size_req);
   if (adj_size == 0) return false;
-  const double req_cash = adj_size * adj_price;
-  const double req_fees = req_cash * c.fees + c.fixed_fees;
-  const double total_req_cash = req_cash + req_fees;
-  double size, fees_paid, final_req_cash;
-  if (IsCloseOrLess(total_req_cash, cash_limit)) {
-    size = adj_size;
-    fees_paid = req_fees;
-    final_req_cash = total_req_cash;
-  } else {  // partial: all the cash
-    const double max_req_cash = Add(cash_limit, -c.fixed_fees) / (1 + c.fees);
-    if (max_req_cash <= 0) return false;
-    size = max_req_cash / adj_price;
-    fees_paid = cash_limit - max_req_cash;
-    final_req_cash = cash_limit;
-  }
   if (IsClose(adj_size, 0)) return false;
-  const double new_position = Add(a.position, size);
-  const double short_size = new_position < 0 ? size : std::abs(a.position);
-  const double avg_entry_price = a.debt / std::abs(a.position);
-  const double debt_diff = short_size * avg_entry_price;
-  a.debt = Add(a.debt, -debt_diff);
-  a.free_cash = Add(a.free_cash + 2 * debt_diff, -final_req_cash);
-  a.cash = Add(a.cash, -final_req_cash);
-  a.position = new_position;
-  *fill = {size, adj_price, fees_paid};
+  const double adj_price = BuyPrice(q, c, adj_size);
+  const double req_cash = adj_size * adj_price;
+  const double req_fees = BuyFees(c, req_cash);
+  const double total_req_cash = req_cash + req_fees;
+  if (IsCloseOrLess(total_req_cash, cash_limit)) {  // the whole short
+    BookBuy(a, adj_size, adj_price, req_fees, total_req_cash, fill);
+    return true;
+  }
+  // Partial: all the cash.
+  const double max_req_cash = SpendableCash(c, cash_limit);
+  if (max_req_cash <= 0) return false;
+  if (c.lot == 0 && c.impact_alpha == 0) {  // vectorbt's closed form
+    BookBuy(a, max_req_cash / adj_price, adj_price, cash_limit - max_req_cash, cash_limit, fill);
+    return true;
+  }
+  const double size =
+      LargestBuy(q, c, cash_limit, std::min(adj_size, max_req_cash / (q.price * (1 + q.slippage))));
+  if (size <= 0) return false;
+  const double price = BuyPrice(q, c, size);
+  const double value = size * price;
+  const double fees_paid = BuyFees(c, value);
+  BookBuy(a, size, price, fees_paid, value + fees_paid, fill);
   return true;
 }
 
@@ -362,8 +480,16 @@ struct SignalSimulator::State {
         short_signals(with_short_signals),
         stops_on(!std::isnan(options.sl_stop) || !std::isnan(options.tp_stop) ||
                  !std::isnan(options.tsl_stop)),
-        costs{options.fees, options.fixed_fees, options.min_fee, options.sell_tax},
+        costs{.fees = options.fees,
+              .fixed_fees = options.fixed_fees,
+              .min_fee = options.min_fee,
+              .sell_tax = options.sell_tax,
+              .lot = std::isnan(options.lot_size) ? 0.0 : options.lot_size,
+              .impact_alpha = options.impact_alpha,
+              .impact_beta = options.impact_beta},
         slippage(options.slippage),
+        hold_min_bars(options.hold_min_bars),
+        cooldown_bars(options.cooldown_bars),
         metrics(feed),
         book(feed, trace),
         acct{options.init_cash, 0.0, 0.0, options.init_cash},
@@ -390,6 +516,7 @@ struct SignalSimulator::State {
   const bool stops_on;
   const Costs costs;
   const double slippage;
+  const std::int64_t hold_min_bars, cooldown_bars;
   StopOptions so;
   MetricsAccumulator* const metrics;
 
@@ -401,6 +528,11 @@ struct SignalSimulator::State {
   double last_price = kNaN;  // valuation (ffill)
   double prev_equity;
   std::size_t bar = 0;  // the next bar's index
+  // hold_min_bars: exit signals and opposite entries act from bar hold_until on (the bar that
+  // opened or reversed the position + hold_min_bars); cooldown_bars: entry signals while flat
+  // act after bar cooldown_until (the bar that left the position flat + cooldown_bars).
+  std::int64_t hold_until = 0;
+  std::int64_t cooldown_until = -1;
 };
 
 template <bool kShortSignals, bool kStops>
@@ -415,6 +547,13 @@ void SignalSimulator::State::Run(const SignalSimInputs& in, const SignalSimBars&
   const std::uint8_t* const short_exits = in.short_exits.empty() ? &kNever : in.short_exits.data();
   const std::size_t se_mask = in.short_entries.empty() ? 0 : ~std::size_t{0};
   const std::size_t sx_mask = in.short_exits.empty() ? 0 : ~std::size_t{0};
+  // Limit flags likewise; the volume only when given (an order then needs a finite volume > 0).
+  const std::uint8_t* const limit_up = in.limit_up.empty() ? &kNever : in.limit_up.data();
+  const std::uint8_t* const limit_down = in.limit_down.empty() ? &kNever : in.limit_down.data();
+  const std::size_t up_mask = in.limit_up.empty() ? 0 : ~std::size_t{0};
+  const std::size_t down_mask = in.limit_down.empty() ? 0 : ~std::size_t{0};
+  const double* const volume = in.volume.empty() ? nullptr : in.volume.data();
+  const bool gated = hold_min_bars > 0 || cooldown_bars > 0;
 
   double* const equity = out.equity.empty() ? nullptr : out.equity.data();
   double* const traded_out = out.traded.empty() ? nullptr : out.traded.data();
@@ -489,6 +628,12 @@ void SignalSimulator::State::Run(const SignalSimInputs& in, const SignalSimBars&
           }
         }
       }
+      if (gated && kind != OrderKind::kNone) {
+        // Hold: with a position every signal order closes or reverses it; cooldown: while flat
+        // every one opens one. Blocked signals are dropped, like any other.
+        const auto ti = static_cast<std::int64_t>(t);
+        if (a.position != 0 ? ti < hold_until : ti <= cooldown_until) kind = OrderKind::kNone;
+      }
     }
 
     if (kind != OrderKind::kNone) {
@@ -500,26 +645,30 @@ void SignalSimulator::State::Run(const SignalSimInputs& in, const SignalSimBars&
       if (IsClose(a.position, 0)) a.position = 0.0;
       if (IsClose(a.debt, 0)) a.debt = 0.0;
       if (IsClose(a.free_cash, 0)) a.free_cash = 0.0;
-      if (!std::isnan(p)) {
-        // A stop exit fills at p without slippage (stop_exit_price = stoplimit).
-        const double slip = reason == ExitReason::kSignal ? slippage : 0.0;
+      const bool is_buy = kind == OrderKind::kBuyAll || kind == OrderKind::kCloseShort;
+      // A NaN price, a volume (when given) not finite and > 0, or the limit flag of the order's
+      // side: no fill on this bar.
+      const double v = volume != nullptr ? volume[i] : 1.0;
+      const bool tradable = !std::isnan(p) && std::isfinite(v) && v > 0 &&
+                            (is_buy ? limit_up[i & up_mask] : limit_down[i & down_mask]) == 0;
+      if (tradable) {
+        // A stop exit fills at p without slippage (stop_exit_price = stoplimit); impact applies.
+        const Quote quote{
+            .price = p, .slippage = reason == ExitReason::kSignal ? slippage : 0.0, .volume = v};
         Fill fill;
         bool filled = false;
-        bool is_buy = false;
         switch (kind) {
           case OrderKind::kBuyAll:
-            filled = BuyAll(a, p, slip, costs, &fill);
-            is_buy = true;
+            filled = BuyAll(a, quote, costs, &fill);
             break;
           case OrderKind::kSellAll:
-            filled = SellAll(a, p, slip, costs, &fill);
+            filled = SellAll(a, quote, costs, &fill);
             break;
           case OrderKind::kCloseLong:
-            filled = CloseLong(a, size_req, p, slip, costs, &fill);
+            filled = CloseLong(a, size_req, quote, costs, &fill);
             break;
           case OrderKind::kCloseShort:
-            filled = CloseShort(a, size_req, p, slip, costs, &fill);
-            is_buy = true;
+            filled = CloseShort(a, size_req, quote, costs, &fill);
             break;
           case OrderKind::kNone:
             break;
@@ -533,6 +682,11 @@ void SignalSimulator::State::Run(const SignalSimInputs& in, const SignalSimBars&
           n_tp += reason == ExitReason::kTakeProfit;
           n_tsl += reason == ExitReason::kTrailingStop;
           book.OnFill(t, is_buy, fill, reason);
+          if (a.position == 0) {
+            cooldown_until = static_cast<std::int64_t>(t) + cooldown_bars;
+          } else if (old_position == 0 || Sign(a.position) != Sign(old_position)) {
+            hold_until = static_cast<std::int64_t>(t) + hold_min_bars;
+          }
           if constexpr (kStops) {
             if (a.position == 0) {
               st = Stops{};
@@ -655,9 +809,21 @@ Status ValidateSignalSimOptions(const SignalSimOptions& o) {
     return Status::InvalidArgument("signal_sim: sell_tax must be in [0, 1), got " +
                                    Num(o.sell_tax));
   }
-  if ((o.min_fee > 0 || o.sell_tax > 0) && o.direction != SignalDirection::kLongOnly) {
+  if (!std::isnan(o.lot_size) && !(o.lot_size >= 0 && std::isfinite(o.lot_size))) {
     return Status::InvalidArgument(
-        "signal_sim: min_fee and sell_tax are supported with direction long-only only");
+        "signal_sim: lot_size must be NaN or 0 (fractional) or finite and > 0, got " +
+        Num(o.lot_size));
+  }
+  if (!(o.impact_alpha >= 0) || !std::isfinite(o.impact_alpha)) {
+    return Status::InvalidArgument("signal_sim: impact_alpha must be finite and >= 0, got " +
+                                   Num(o.impact_alpha));
+  }
+  if (!(o.impact_beta > 0) || !std::isfinite(o.impact_beta)) {
+    return Status::InvalidArgument("signal_sim: impact_beta must be finite and > 0, got " +
+                                   Num(o.impact_beta));
+  }
+  if (o.hold_min_bars < 0 || o.cooldown_bars < 0) {
+    return Status::InvalidArgument("signal_sim: hold_min_bars and cooldown_bars must be >= 0");
   }
   if (!(o.slippage >= 0 && o.slippage < 1)) {
     return Status::InvalidArgument("signal_sim: slippage must be in [0, 1), got " +
@@ -699,6 +865,18 @@ Status SimulateSignals(const SignalSimInputs& in, const SignalSimOptions& option
     return Status::InvalidArgument(
         "signal_sim: short_entries/short_exits need direction both (long-only or short-only "
         "maps entries and exits alone)");
+  }
+  for (std::span<const std::uint8_t> s : {in.limit_up, in.limit_down}) {
+    if (!s.empty() && s.size() != n) {
+      return Status::InvalidArgument(
+          "signal_sim: limit_up and limit_down must be empty or as long as price");
+    }
+  }
+  if (!in.volume.empty() && in.volume.size() != n) {
+    return Status::InvalidArgument("signal_sim: volume must be empty or as long as price");
+  }
+  if (options.impact_alpha > 0 && in.volume.empty()) {
+    return Status::InvalidArgument("signal_sim: impact_alpha > 0 needs the volume series");
   }
   if (!equity.empty() && equity.size() != n) {
     return Status::InvalidArgument("signal_sim: equity must be empty or as long as price");

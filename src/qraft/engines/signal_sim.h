@@ -15,10 +15,13 @@
 // upon_long_conflict = upon_short_conflict = 'ignore', upon_dir_conflict = 'ignore',
 // upon_opposite_entry = 'reversereduce', stop_entry_price = 'close', stop_exit_price =
 // 'stoplimit', upon_stop_exit = 'close', upon_stop_update = 'override', no cash sharing, no size
-// granularity, min_size 0, lock_cash False, allow_partial True):
+// granularity, min_size 0, lock_cash False, allow_partial True), plus Qraft's costs and market
+// rules (minimum fee, sell tax, lots, price limits, impact, hold, cooldown; "Qraft's rules"
+// below), each off by default and, off, leaving vectorbt's arithmetic bit for bit:
 //
 //  * One order at most per bar, filled at that bar's price p_t (the close; the fill series).
 //    p_t NaN: no order can fill on bar t, and a signal on it is dropped (not carried to t+1).
+//    (Qraft: likewise a bar without volume or limit-flagged for the order's side.)
 //  * Signals. Each bar has four: long entry LE, long exit LX, short entry SE, short exit SX
 //    (non-zero = true). Without short signals (both spans empty; vectorbt's `direction` mode),
 //    `direction` maps entries/exits: kLongOnly LE = entries, LX = exits; kShortOnly SE = entries,
@@ -51,33 +54,38 @@
 //    (each level is computed as vectorbt does, I x (1 - s) etc., with the factor rounded first.)
 //    A hit orders the whole position closed at p_t (vectorbt treats the close as the bar's open,
 //    low and high, so a hit is a gap through the level, filled at the "open") **without
-//    slippage** (stop_exit_price = stoplimit) and with fees, as "close a long" / "close a short"
-//    below (a short may be bought back only in part); upon_stop_exit = close: never a reversal.
-//    vectorbt has one stop loss that is fixed or trailing (sl_stop, sl_trail) beside tp_stop, and
-//    checks it before the take profit; Qraft's stop loss and trailing stop may both be set (the
-//    DSL's stop_loss and trailing_stop): the position is then closed at the tighter of the two
-//    levels, which vectorbt reproduces with an adjust_sl_func_nb (the golden cases do).
+//    slippage** (stop_exit_price = stoplimit; Qraft's impact applies) and with fees, as "close a
+//    long" / "close a short" below (a short may be bought back only in part); upon_stop_exit =
+//    close: never a reversal. vectorbt has one stop loss that is fixed or trailing (sl_stop,
+//    sl_trail) beside tp_stop, and checks it before the take profit; Qraft's stop loss and trailing
+//    stop may both be set (the DSL's stop_loss and trailing_stop): the position is then closed at
+//    the tighter of the two levels, which vectorbt reproduces with an adjust_sl_func_nb (the golden
+//    cases do).
 //  * Buy, all cash (buy_nb, size = inf, direction both; opens a long or reverses a short):
 //    C = cash; C == 0 rejects. Fill price b = p_t (1 + slippage); M = (C - fixed_fees) /
-//    (1 + fees) is spent: M <= 0 rejects; size = M / b, fees paid = C - M, cash after = 0. From
-//    a short q < 0 the shares first buy the short back and the rest (if any) is the new long;
-//    fewer shares than |q| only reduce the short.
+//    (1 + fees) is spent (Qraft: C - fixed_fees - min_fee when M x fees < min_fee): M <= 0
+//    rejects; size = M / b, fees paid = C - M, cash after = 0 (Qraft: with lots or impact, the
+//    search of "Sizing" below). From a short q < 0 the shares first buy the short back and the
+//    rest (if any) is the new long; fewer shares than |q| only reduce the short.
 //  * Sell, all (sell_nb, size = inf as 100% "percent", direction both; opens a short or reverses
 //    a long): fill price a = p_t (1 - slippage); L = max(q, 0) the long to sell;
-//    F = free_cash + L a (1 - fees). F <= 0: rejected if q <= 0, else size = L (the long is
-//    closed, no short is opened); F > 0: size = L + (F - fixed_fees) / (a (1 + fees)), rejected
-//    if <= 0. Then V = size a, fees paid = V fees + fixed_fees, cash += V - fees
-//    (V - fees < 0 rejects). Opening a short from flat with no costs: size = cash / a, and cash
-//    doubles (the proceeds are kept).
+//    F = free_cash + L a (1 - fees - sell_tax). F <= 0: rejected if q <= 0, else size = L (the
+//    long is closed, no short is opened); F > 0: size = L + y, y = (F - fixed_fees) / (a (1 +
+//    fees + sell_tax)) (vectorbt's at sell_tax 0), rejected if <= 0; Qraft, min_fee > 0: y is at
+//    most (free_cash + L a (1 - sell_tax) - fixed_fees - min_fee) / (a (1 + sell_tax)) (either
+//    way the free cash after the sale stays >= 0); with lots or impact y is searched ("Sizing");
+//    y < 0 (the cash does not even pay the fixed fee) sells part of the long, Lots(L + y). Then
+//    V = size a, fees paid = fee(V) (below), cash += V - fees (V - fees < 0 rejects). Opening a
+//    short from flat with no costs: size = cash / a, and cash doubles (the proceeds are kept).
 //  * Close a long (sell_nb, size = q, direction longonly): a = p_t (1 - slippage) (a = p_t for a
-//    stop exit), V = q a, fees paid = V fees + fixed_fees, cash += V - fees; V - fees < 0
-//    rejects the order (the position is kept, and so is its stop).
+//    stop exit), V = q a, fees paid = fee(V), cash += V - fees; V - fees < 0 rejects the order
+//    (the position is kept, and so is its stop).
 //  * Close a short (buy_nb, size = |q|, direction shortonly): b = p_t (1 + slippage) (b = p_t for
-//    a stop exit); cost K = |q| b + (|q| b fees + fixed_fees). K <= cash (or within 1e-9
-//    relative): the whole short is bought back, cash -= K. Otherwise only part, with all the
-//    cash: M = (cash - fixed_fees) / (1 + fees) (M <= 0 rejects), size = M / b, fees paid =
-//    cash - M, cash after = 0; the rest of the short stays open (a partial exit) with its stops,
-//    and, the cash being 0, later orders to buy it back are rejected.
+//    a stop exit); cost K = |q| b + fee(|q| b). K <= cash (or within 1e-9 relative): the whole
+//    short is bought back, cash -= K. Otherwise only part, with all the cash: M as for "buy, all
+//    cash" (M <= 0 rejects), size = M / b, fees paid = cash - M, cash after = 0 (Qraft: with
+//    lots or impact, "Sizing", at most |q|); the rest of the short stays open (a partial exit)
+//    with its stops, and, the cash being 0, later orders to buy it back are rejected.
 //  * Short-sale accounting (vectorbt's debt and free_cash; they only size short sales, above).
 //    Both start at debt = 0, free_cash = init_cash. A buy of s shares costing K (cash paid,
 //    fees included) from a short q < 0: the part that buys the short back, c = s if the short
@@ -85,6 +93,41 @@
 //    q >= 0: free_cash -= K. A sell of s shares with net proceeds N (V - fees) that leaves a
 //    short q' < 0: its short part c = s if q < 0, else |q'|, at value S = c a: debt += S,
 //    free_cash += N - 2 S; otherwise free_cash += N. (So free_cash = cash on long-only runs.)
+//  * Qraft's rules (beyond vectorbt; each off by default):
+//    - Fees: an order of value V pays fee(V) = max(fees x V, min_fee) + fixed_fees, and a sell
+//      (sell all, close a long) also sell_tax x V, all in its fees (vectorbt's V fees +
+//      fixed_fees at min_fee = sell_tax = 0). Buys pay no tax.
+//    - Tradable bar: an order fills on bar t only if p_t is not NaN, the volume v_t (when the
+//      volume series is given) is finite and > 0, and limit_up_t = 0 for a buy (buy all, close a
+//      short), limit_down_t = 0 for a sell (sell all, close a long). Otherwise it is rejected
+//      as any order: position and stops unchanged, a signal dropped (not carried), a stop
+//      checked again on the next bar (it fills there if that bar's price still hits its level:
+//      a stop is re-checked, not pending).
+//    - Impact (impact_alpha > 0; needs the volume): x shares fill at b(x) = p_t (1 + s + h(x))
+//      (buys) or a(x) = p_t max(0, 1 - s - h(x)) (sells), h(x) = impact_alpha (x / v_t)^
+//      impact_beta, s the slippage. Stop exits pay impact but no slippage (s = 0). v_t is the
+//      fill bar's own volume, the fast engine's proxy (as weights_sim); h is not capped.
+//    - Lots (lot_size > 0): Lots(x) = floor(x / lot + 1e-9) x lot (weights_sim's). Buys with all
+//      cash, short sales (the short part y of a sell all) and partial covers are whole lots;
+//      closing a whole position (close a long, a cover the cash pays, the long part of a
+//      reversal) trades exactly the position, already whole lots. An order rounded to 0 shares
+//      is rejected (so is a sell all with no long whose short part rounds to 0).
+//    - Sizing with lots or impact (vectorbt's closed forms no longer give the size): a buy with
+//      all the cash C (and a partial cover, also x <= |q|) is the largest x <= X0 (whole lots)
+//      with x b(x) + fee(x b(x)) <= C, X0 = M / (p_t (1 + s)) the size without lots and impact;
+//      the short part of a sell all is the largest y <= y0 (whole lots), y0 its size without
+//      lots and impact, with a(L + y) > 0 and free_cash + (V - fees) - 2 y a >= 0 at the
+//      order's own price (the free cash stays >= 0). Both by binary search over lot counts
+//      (trying the largest first), or without lots by 64 bisection steps on [0, bound]:
+//      deterministic, and what is found always fits (a buy leaves cash >= 0; with bisection a
+//      residue of about 2^-64 of the cash stays). Impact can only lower the size: a lower short
+//      sale price would let more shares fit the free cash, which is not taken.
+//    - Hold (hold_min_bars H): a position opened or reversed on bar e ignores, on bars t < e + H,
+//      the signals that would close or reverse it (exit, opposite entry; dropped, not carried);
+//      stops still apply; a partial cover keeps e.
+//    - Cooldown (cooldown_bars K): after a fill leaves the position flat on bar x (exit signal,
+//      stop or full cover), entry signals on bars x + 1 .. x + K are ignored: the next entry
+//      fills on bar x + K + 1 at the earliest (weights_sim blocks only after stop exits).
 //  * Cash rounding: none beyond vectorbt's own near-zero snapping, reproduced exactly: a sum
 //    a + b whose terms cancel to within 1e-9 relative (1e-12 absolute) is exactly 0 (add_nb),
 //    and cash, position, debt and free cash within 1e-12 of 0 are taken as 0 whenever an order is
@@ -153,13 +196,17 @@ struct SignalSimOptions {
   double tp_stop = std::numeric_limits<double>::quiet_NaN();   ///< take profit fraction; NaN = off
   double tsl_stop = std::numeric_limits<double>::quiet_NaN();  ///< trailing stop; NaN = off
   SignalDirection direction = SignalDirection::kLongOnly;
-  /// Qraft's extensions beyond vectorbt, long-only: every order pays max(fees x value, min_fee)
-  /// + fixed_fees (a buy with all the cash C spends M = (C - fixed_fees) / (1 + fees), or
-  /// C - fixed_fees - min_fee when M x fees < min_fee), and every sell also pays sell_tax x value
-  /// (stamp duty), counted in its fees. At 0 (the default) the arithmetic is vectorbt's, bit for
-  /// bit. InvalidArgument with other directions.
-  double min_fee = 0.0;   ///< money per order, >= 0
-  double sell_tax = 0.0;  ///< fraction of a sell's value, [0, 1)
+  /// Qraft's extensions beyond vectorbt ("Qraft's rules" above), every direction. At
+  /// their defaults the arithmetic is vectorbt's, bit for bit.
+  double min_fee = 0.0;   ///< money per order: fee = max(fees x value, min_fee); >= 0
+  double sell_tax = 0.0;  ///< fraction of every sell's value (stamp duty), in its fees; [0, 1)
+  double lot_size = std::numeric_limits<double>::quiet_NaN();  ///< shares per lot, > 0; NaN or 0
+                                                               ///< = fractional shares
+  double impact_alpha = 0.0;  ///< impact = alpha x (shares / volume)^beta, fraction of p; >= 0;
+                              ///< > 0 needs SignalSimInputs::volume
+  double impact_beta = 0.5;   ///< > 0
+  std::int64_t hold_min_bars = 0;  ///< bars before an exit signal / opposite entry acts, >= 0
+  std::int64_t cooldown_bars = 0;  ///< bars after a close during which entries are ignored, >= 0
 };
 
 /// Status::InvalidArgument naming the first bad option.
@@ -172,6 +219,11 @@ struct SignalSimInputs {
   std::span<const std::uint8_t> exits = {};          ///< see SignalDirection
   std::span<const std::uint8_t> short_entries = {};  ///< empty or length n (direction kBoth)
   std::span<const std::uint8_t> short_exits = {};    ///< empty or length n (direction kBoth)
+  /// Optional (empty = none), length n: shares traded on the bar; impact, and a bar whose volume
+  /// is not finite and > 0 fills nothing.
+  std::span<const double> volume = {};
+  std::span<const std::uint8_t> limit_up = {};    ///< non-zero: no buy fills on that bar
+  std::span<const std::uint8_t> limit_down = {};  ///< non-zero: no sell fills on that bar
 };
 
 struct SignalSimResult {
@@ -257,8 +309,8 @@ class SignalSimulator {
 
   /// Runs the next chunk of bars. REQUIRES: every span of `chunk` and `out` as long as
   /// chunk.price or empty as SignalSimInputs and SignalSimBars allow (the short series: empty
-  /// exactly when short_signals is false or that series is never true), the same choice of
-  /// empty spans in every chunk.
+  /// exactly when short_signals is false or that series is never true; volume not empty when
+  /// impact_alpha > 0), the same choice of empty spans in every chunk.
   void Run(const SignalSimInputs& chunk, const SignalSimBars& out);
   /// Bars run so far.
   std::size_t bars() const;
@@ -273,8 +325,8 @@ class SignalSimulator {
 
 /// Runs one symbol. `equity` is empty or of length n and receives E_t; `metrics`, if not null,
 /// is fed as above; `trace`, if not null, receives what it asks for. InvalidArgument for bad
-/// options, lengths, or short signals without direction kBoth (nothing is written then);
-/// otherwise OK.
+/// options, lengths, short signals without direction kBoth, or impact_alpha > 0 without volume
+/// (nothing is written then); otherwise OK.
 Status SimulateSignals(const SignalSimInputs& inputs, const SignalSimOptions& options,
                        SignalSimResult* result, std::span<double> equity = {},
                        MetricsAccumulator* metrics = nullptr,
