@@ -851,9 +851,11 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
                   in.limit_down = std::span(limits.down).subspan(s * T + t0, n);
                 }
                 // One symbol's turnover is the portfolio's, straight from the simulator (which
-                // divides only on bars that trade); the curve still needs the value traded.
+                // divides only on bars that trade); only the curve needs the value traded.
+                const std::span<double> curve_traded =
+                    detail != nullptr ? part(p_traded) : std::span<double>();
                 sims[s].Run(in, direct ? SignalSimBars{.equity = part(p_equity),
-                                                       .traded = part(p_traded),
+                                                       .traded = curve_traded,
                                                        .fees = part(p_fees),
                                                        .exposure = part(p_exposure),
                                                        .turnover = {turnover, n}}

@@ -555,11 +555,18 @@ void SignalSimulator::State::Run(const SignalSimInputs& in, const SignalSimBars&
   const double* const volume = in.volume.empty() ? nullptr : in.volume.data();
   const bool gated = hold_min_bars > 0 || cooldown_bars > 0;
 
-  double* const equity = out.equity.empty() ? nullptr : out.equity.data();
-  double* const traded_out = out.traded.empty() ? nullptr : out.traded.data();
-  double* const fees_out = out.fees.empty() ? nullptr : out.fees.data();
-  double* const exposure_out = out.exposure.empty() ? nullptr : out.exposure.data();
-  double* const turnover_out = out.turnover.empty() ? nullptr : out.turnover.data();
+  // Outputs not wanted are written to a scratch slot (index i & 0) rather than tested per bar.
+  double scratch[5];
+  auto sink = [&](std::span<double> s, int k) { return s.empty() ? scratch + k : s.data(); };
+  auto mask = [](std::span<double> s) { return s.empty() ? std::size_t{0} : ~std::size_t{0}; };
+  double* const equity = sink(out.equity, 0);
+  double* const traded_out = sink(out.traded, 1);
+  double* const fees_out = sink(out.fees, 2);
+  double* const exposure_out = sink(out.exposure, 3);
+  double* const turnover_out = sink(out.turnover, 4);
+  const std::size_t equity_mask = mask(out.equity), traded_mask = mask(out.traded),
+                    fees_mask = mask(out.fees), exposure_mask = mask(out.exposure),
+                    turnover_mask = mask(out.turnover);
 
   // The carried state lives in locals (registers) for the chunk and is stored back at its end.
   double total = total_fees;
@@ -702,11 +709,12 @@ void SignalSimulator::State::Run(const SignalSimInputs& in, const SignalSimBars&
 
     const double asset_value = a.position != 0 ? a.position * last : 0.0;
     const double e = a.cash + asset_value;
-    if (equity != nullptr) equity[i] = e;
-    if (traded_out != nullptr) traded_out[i] = traded;
-    if (fees_out != nullptr) fees_out[i] = bar_fees;
-    if (exposure_out != nullptr) exposure_out[i] = std::abs(asset_value);
-    if (turnover_out != nullptr) turnover_out[i] = traded != 0 ? traded / e : 0.0;
+    equity[i & equity_mask] = e;
+    traded_out[i & traded_mask] = traded;
+    fees_out[i & fees_mask] = bar_fees;
+    exposure_out[i & exposure_mask] = std::abs(asset_value);
+    turnover_out[i & turnover_mask] = 0.0;
+    if (traded != 0) turnover_out[i & turnover_mask] = traded / e;  // rare: no division per bar
     if (metrics != nullptr) {
       metrics->AddBar(BarRecord{.ret = e / prev - 1,
                                 .turnover = traded / e,
