@@ -1,11 +1,11 @@
 #include "qraft/data/export.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
 
+#include "qraft/core/file_io.h"
 #include "qraft/data/io/arrow_io.h"
 #include "qraft/data/io/qlib_io.h"
 
@@ -60,9 +60,7 @@ Status ExportSnapshot(const Snapshot& snap, ExportFormat format, Adjust adjust,
     return Status::AlreadyExists(
         fmt::format("{}: already exists; choose a new name", out.string()));
   const bool daily = snap.date_only();
-  const fs::path tmp =
-      out.parent_path() / fmt::format(".{}.tmp-{}", out.filename().string(), ::getpid());
-  fs::remove_all(tmp, ec);
+  const fs::path tmp = TempSibling(out);
   Status st;
   if (format == ExportFormat::kQlib) {
     // Qlib keeps adjusted prices plus the factor itself; it always gets the raw data.
@@ -80,11 +78,18 @@ Status ExportSnapshot(const Snapshot& snap, ExportFormat format, Adjust adjust,
                                     {{"qraft.snapshot_id", snap.id()},
                                      {"qraft.adjust", std::string(AdjustName(adjust))}});
   }
-  if (st.ok() && ::rename(tmp.c_str(), out.c_str()) != 0) {
-    st = Status::IOError(fmt::format("{}: cannot rename into place", out.string()));
+  if (!st.ok()) {
+    fs::remove_all(tmp, ec);
+    return st;
   }
-  if (!st.ok()) fs::remove_all(tmp, ec);
-  return st;
+  if (format == ExportFormat::kQlib) {  // a directory, already written whole by WriteQlibDir
+    if (::rename(tmp.c_str(), out.c_str()) != 0) {
+      st = ErrnoError("cannot rename into place", out);
+      fs::remove_all(tmp, ec);
+    }
+    return st;
+  }
+  return PublishFile(tmp, out);
 }
 
 namespace {
@@ -140,8 +145,7 @@ Status ExportValues(const Panel& values, const Panel& bars, bool daily, ExportFo
     return Status::AlreadyExists(
         fmt::format("{}: already exists; choose a new name", out.string()));
   }
-  const fs::path tmp =
-      out.parent_path() / fmt::format(".{}.tmp-{}", out.filename().string(), ::getpid());
+  const fs::path tmp = TempSibling(out);
   Status st;
   if (format == ExportFormat::kCsv) {
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
@@ -156,11 +160,11 @@ Status ExportValues(const Panel& values, const Panel& bars, bool daily, ExportFo
     }
     st = io::WriteValuesParquet(values, daily, rows, tmp, meta);
   }
-  if (st.ok() && ::rename(tmp.c_str(), out.c_str()) != 0) {
-    st = Status::IOError(fmt::format("{}: cannot rename into place", out.string()));
+  if (!st.ok()) {
+    fs::remove_all(tmp, ec);
+    return st;
   }
-  if (!st.ok()) fs::remove_all(tmp, ec);
-  return st;
+  return PublishFile(tmp, out);
 }
 
 }  // namespace qraft::data

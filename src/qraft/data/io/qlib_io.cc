@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <bit>
 #include <cctype>
 #include <cerrno>
@@ -21,6 +20,7 @@
 #include <string_view>
 #include <utility>
 
+#include "qraft/core/file_io.h"
 #include "qraft/core/parallel.h"
 
 namespace qraft::data::io {
@@ -647,12 +647,9 @@ Status WriteQlibDir(const Panel& panel, Frequency freq, const TimeZone& tz,
   }
 
   // Temporary sibling, renamed into place at the end.
-  static std::atomic<unsigned> counter{0};
   const fs::path parent = dir.parent_path().empty() ? fs::path(".") : dir.parent_path();
   fs::create_directories(parent, ec);
-  const fs::path tmp =
-      parent / fmt::format(".{}.tmp-{}-{}", dir.filename().string(), ::getpid(), counter++);
-  fs::remove_all(tmp, ec);
+  const fs::path tmp = TempSibling(parent / dir.filename());
   auto write_all = [&]() -> Status {
     for (const char* sub : {"calendars", "instruments", "features"}) {
       if (!fs::create_directories(tmp / sub, ec) || ec) {
@@ -706,8 +703,7 @@ Status WriteQlibDir(const Panel& panel, Frequency freq, const TimeZone& tz,
   };
   Status st = write_all();
   if (st.ok() && ::rename(tmp.c_str(), dir.c_str()) != 0) {
-    st = Status::IOError(fmt::format("{}: cannot rename {} into place: {}", dir.string(),
-                                     tmp.string(), std::strerror(errno)));
+    st = ErrnoError("cannot rename " + tmp.string() + " into place", dir);
   }
   if (!st.ok()) fs::remove_all(tmp, ec);
   return st;
