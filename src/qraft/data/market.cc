@@ -3,12 +3,148 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
+#include "qraft/core/time.h"
 #include "qraft/data/markets_embedded.h"
 
 namespace qraft::data {
+
+namespace {
+
+std::string At(std::string_view source, const YAML::Node& n) {
+  return fmt::format("{}:{}:{}", source, n.Mark().line + 1, n.Mark().column + 1);
+}
+
+Result<double> Number(const YAML::Node& n, const std::string& at, std::string_view what) {
+  try {
+    return n.as<double>();
+  } catch (const YAML::Exception&) {
+    return Status::InvalidArgument(fmt::format("{}: {} must be a number", at, what));
+  }
+}
+
+// A daily price limit: a fraction in (0, 1) that always applies, or {YYYY-MM-DD: fraction, ...}
+// with each value applying from its date (dates ascending).
+Result<Schedule> LimitSchedule(const YAML::Node& n, std::string_view source, const std::string& at,
+                               std::string_view what) {
+  auto fraction = [&](const YAML::Node& v, const std::string& where) -> Result<double> {
+    QRAFT_ASSIGN_OR_RETURN(const double x, Number(v, where, what));
+    if (!(x > 0 && x < 1)) {
+      return Status::InvalidArgument(
+          fmt::format("{}: {} must be a fraction in (0, 1), got {}", where, what, x));
+    }
+    return x;
+  };
+  Schedule out;
+  if (n.IsScalar()) {
+    QRAFT_ASSIGN_OR_RETURN(const double x, fraction(n, at));
+    out.push_back({kNoTimestamp, x});
+    return out;
+  }
+  if (!n.IsMap() || n.size() == 0) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: {} must be a fraction, or dated fractions such as {{2020-08-24: 0.2}}", at, what));
+  }
+  for (const auto& kv : n) {
+    const std::string where = At(source, kv.first);
+    const std::string date = kv.first.as<std::string>();
+    const auto parsed = ParseIsoDateTime(date);
+    if (!parsed || parsed->has_time) {
+      return Status::InvalidArgument(
+          fmt::format("{}: {}: '{}' is not a date (expected YYYY-MM-DD)", where, what, date));
+    }
+    QRAFT_ASSIGN_OR_RETURN(const double x, fraction(kv.second, where));
+    if (!out.empty() && parsed->value <= out.back().from) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: {}: dates must ascend ('{}' comes after a later one)", where, what, date));
+    }
+    out.push_back({parsed->value, x});
+  }
+  return out;
+}
+
+// [{name, codes: [prefix, ...], price_limit}, ...]
+Result<std::vector<Board>> Boards(const YAML::Node& n, std::string_view source,
+                                  const std::string& at) {
+  if (!n.IsSequence()) {
+    return Status::InvalidArgument(
+        fmt::format("{}: trading.boards must be a list such as [{{name: chinext, codes: [\"300\"], "
+                    "price_limit: 0.2}}]",
+                    at));
+  }
+  std::vector<Board> out;
+  for (const auto& item : n) {
+    const std::string where = At(source, item);
+    if (!item.IsMap()) {
+      return Status::InvalidArgument(fmt::format("{}: a board must be a mapping", where));
+    }
+    Board b;
+    for (const auto& kv : item) {
+      const std::string key = kv.first.as<std::string>();
+      const std::string key_at = At(source, kv.first);
+      if (key == "name") {
+        b.name = kv.second.as<std::string>();
+      } else if (key == "codes") {
+        if (!kv.second.IsSequence() || kv.second.size() == 0) {
+          return Status::InvalidArgument(fmt::format(
+              "{}: codes must be a list of code prefixes such as [\"300\", \"301\"]", key_at));
+        }
+        for (const auto& c : kv.second)
+          b.codes.push_back(c.as<std::string>());
+      } else if (key == "price_limit") {
+        QRAFT_ASSIGN_OR_RETURN(b.price_limit,
+                               LimitSchedule(kv.second, source, key_at, "price_limit"));
+      } else {
+        return Status::InvalidArgument(fmt::format(
+            "{}: unknown key '{}' in a board (expected name, codes, price_limit)", key_at, key));
+      }
+    }
+    if (b.name.empty() || b.codes.empty()) {
+      return Status::InvalidArgument(fmt::format("{}: a board needs a name and codes", where));
+    }
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+}  // namespace
+
+double ValueOn(const Schedule& schedule, Timestamp t) {
+  double v = std::numeric_limits<double>::quiet_NaN();
+  for (const DatedValue& d : schedule) {
+    if (t < d.from) break;
+    v = d.value;
+  }
+  return v;
+}
+
+std::string_view SymbolCode(std::string_view symbol) {
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto first = std::find_if(symbol.begin(), symbol.end(), digit);
+  const auto last = std::find_if_not(first, symbol.end(), digit);
+  return symbol.substr(static_cast<std::size_t>(first - symbol.begin()),
+                       static_cast<std::size_t>(last - first));
+}
+
+const Schedule& PriceLimitSchedule(const MarketSpec& market, std::string_view symbol) {
+  const std::string_view code = SymbolCode(symbol);
+  for (const Board& b : market.boards) {
+    for (const std::string& prefix : b.codes) {
+      if (code.size() == 6 && code.starts_with(prefix)) return b.price_limit;
+    }
+  }
+  return market.price_limit;
+}
+
+bool HasPriceLimits(const MarketSpec& market) {
+  return !market.price_limit.empty() ||
+         std::any_of(market.boards.begin(), market.boards.end(),
+                     [](const Board& b) { return !b.price_limit.empty(); });
+}
 
 Result<MarketSpec> ParseMarketYaml(std::string_view text, std::string_view source) {
   YAML::Node root;
@@ -51,28 +187,20 @@ Result<MarketSpec> ParseMarketYaml(std::string_view text, std::string_view sourc
       }
       for (const auto& rule : v) {
         const std::string name = rule.first.as<std::string>();
-        const std::string at = fmt::format("{}:{}:{}", source, rule.first.Mark().line + 1,
-                                           rule.first.Mark().column + 1);
-        double value = 0;
-        try {
-          value = rule.second.as<double>();
-        } catch (const YAML::Exception&) {
-          return Status::InvalidArgument(fmt::format("{}: trading.{} must be a number", at, name));
-        }
+        const std::string at = At(source, rule.first);
         if (name == "lot_size") {
-          if (!(value > 0)) {
+          QRAFT_ASSIGN_OR_RETURN(m.lot_size, Number(rule.second, at, "trading.lot_size"));
+          if (!(m.lot_size > 0)) {
             return Status::InvalidArgument(fmt::format("{}: trading.lot_size must be > 0", at));
           }
-          m.lot_size = value;
         } else if (name == "price_limit") {
-          if (!(value > 0 && value < 1)) {
-            return Status::InvalidArgument(
-                fmt::format("{}: trading.price_limit must be a fraction in (0, 1)", at));
-          }
-          m.price_limit = value;
+          QRAFT_ASSIGN_OR_RETURN(m.price_limit,
+                                 LimitSchedule(rule.second, source, at, "trading.price_limit"));
+        } else if (name == "boards") {
+          QRAFT_ASSIGN_OR_RETURN(m.boards, Boards(rule.second, source, at));
         } else {
           return Status::InvalidArgument(fmt::format(
-              "{}: unknown key 'trading.{}' (expected lot_size, price_limit)", at, name));
+              "{}: unknown key 'trading.{}' (expected lot_size, price_limit, boards)", at, name));
         }
       }
     } else {

@@ -22,9 +22,9 @@ TEST(MarketTest, BuiltinPacksParse) {
   EXPECT_EQ(cn.sessions[1], (Session{13 * 60, 15 * 60}));
   EXPECT_TRUE(FindMarket("crypto_spot").sessions.empty());  // 00:00-24:00 is the whole day
   EXPECT_EQ(cn.lot_size, 100);
-  EXPECT_EQ(cn.price_limit, 0.1);
+  EXPECT_TRUE(HasPriceLimits(cn));
   EXPECT_EQ(FindMarket("us_stock").lot_size, 1);
-  EXPECT_TRUE(std::isnan(FindMarket("us_stock").price_limit));
+  EXPECT_FALSE(HasPriceLimits(FindMarket("us_stock")));
   EXPECT_TRUE(std::isnan(FindMarket("crypto_spot").lot_size));
 }
 
@@ -35,8 +35,39 @@ TEST(MarketTest, TradingRulesAreChecked) {
       << lot.status().message();
   auto limit = ParseMarketYaml("name: x\ntrading: {price_limit: 10}\n", "p.yaml");
   EXPECT_NE(limit.status().message().find("price_limit must be a fraction"), std::string::npos);
+  auto date = ParseMarketYaml("name: x\ntrading: {price_limit: {2020-13-01: 0.1}}\n", "p.yaml");
+  EXPECT_NE(
+      date.status().message().find("p.yaml:2:25: trading.price_limit: '2020-13-01' is not a date"),
+      std::string::npos)
+      << date.status().message();
+  auto order = ParseMarketYaml(
+      "name: x\ntrading: {price_limit: {2020-01-02: 0.1, 2019-01-02: 0.2}}\n", "p.yaml");
+  EXPECT_NE(order.status().message().find("dates must ascend"), std::string::npos);
+  auto board =
+      ParseMarketYaml("name: x\ntrading: {boards: [{name: b, price_limit: 0.2}]}\n", "p.yaml");
+  EXPECT_NE(board.status().message().find("a board needs a name and codes"), std::string::npos);
   auto unknown = ParseMarketYaml("name: x\ntrading: {tick: 0.01}\n", "p.yaml");
   EXPECT_NE(unknown.status().message().find("unknown key 'trading.tick'"), std::string::npos);
+}
+
+// cn_stock's limits by board and date (reference/anchors/ENGINES.md §4).
+TEST(MarketTest, PriceLimitsByBoardAndDate) {
+  const MarketSpec cn = FindMarket("cn_stock");
+  auto limit = [&](std::string_view symbol, int y, int m, int d) {
+    return ValueOn(PriceLimitSchedule(cn, symbol), DateTimestamp(y, m, d) + 2 * kNanosPerHour);
+  };
+  EXPECT_EQ(SymbolCode("SH600000"), "600000");
+  EXPECT_EQ(SymbolCode("300750.SZ"), "300750");
+  EXPECT_EQ(SymbolCode("AAPL"), "");
+  EXPECT_EQ(limit("SH600000", 2015, 7, 8), 0.1);  // main board
+  EXPECT_EQ(limit("sz000001", 2023, 1, 3), 0.1);
+  EXPECT_TRUE(std::isnan(limit("SH600000", 1995, 1, 3)));  // before limits existed
+  EXPECT_EQ(limit("SZ300750", 2020, 8, 21), 0.1);          // ChiNext before the reform
+  EXPECT_EQ(limit("SZ300750", 2020, 8, 24), 0.2);          // and from its first day
+  EXPECT_EQ(limit("SH688981", 2021, 6, 1), 0.2);           // STAR
+  EXPECT_EQ(limit("BJ830799", 2022, 6, 1), 0.3);           // Beijing
+  EXPECT_EQ(limit("AAPL", 2020, 1, 2), 0.1);               // no code: the default board
+  EXPECT_TRUE(std::isnan(ValueOn({}, 0)));
 }
 
 TEST(MarketTest, UnknownMarketGetsUtcDefaults) {

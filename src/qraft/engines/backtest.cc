@@ -377,32 +377,36 @@ data::MarketSpec PackOf(const StrategySpec& spec) {
   return spec.costs.market.empty() ? data::MarketSpec{} : data::FindMarket(spec.costs.market);
 }
 
-// The pack's daily price limit, detected from the daily change as Qlib does: limit-up where
-// close / previous close - 1 >= limit - 0.005, limit-down where it is <= -(limit - 0.005), on the
-// fill bar (the previous close is the last finite one; a NaN close has no change and no flag).
-// Everything S x T symbol-major, and empty when the pack has no limit.
+// The pack's daily price limits (per board and date: data::PriceLimitSchedule), detected from
+// the daily change as Qlib does: limit-up where close / previous close - 1 >= limit - 0.005,
+// limit-down where it is <= -(limit - 0.005), on the fill bar (the previous close is the last
+// finite one; a NaN close has no change and no flag; no flag before a board's first limit date).
+// Flags S x T symbol-major, both empty when the pack has no limits.
 struct PriceLimits {
-  double threshold = kNaN;  // limit - 0.005
-  std::vector<double> change;
   std::vector<std::uint8_t> up, down;
 };
 
-PriceLimits DetectPriceLimits(const data::MarketSpec& pack, std::span<const double> close,
-                              std::size_t S, std::size_t T) {
+PriceLimits DetectPriceLimits(const data::MarketSpec& pack, const Panel& panel,
+                              std::span<const double> close) {
   PriceLimits out;
-  out.threshold = pack.price_limit - 0.005;
-  if (std::isnan(pack.price_limit)) return out;
-  out.change.assign(S * T, kNaN);
+  if (!data::HasPriceLimits(pack)) return out;
+  const std::size_t S = panel.num_symbols(), T = panel.num_times();
+  const Calendar& cal = panel.calendar();
   out.up.assign(S * T, 0);
   out.down.assign(S * T, 0);
   for (std::size_t sym = 0; sym < S; ++sym) {
+    const data::Schedule& limit = data::PriceLimitSchedule(pack, panel.symbols()[sym]);
+    std::size_t k = 0;  // the schedule entry in force (dates ascend with t)
     double prev = kNaN;
     for (std::size_t t = 0; t < T; ++t) {
+      while (k < limit.size() && cal[t] >= limit[k].from)
+        ++k;
+      const double threshold = k == 0 ? kNaN : limit[k - 1].value - 0.005;
       const std::size_t i = sym * T + t;
       if (std::isnan(close[i])) continue;
-      out.change[i] = close[i] / prev - 1;
-      out.up[i] = out.change[i] >= out.threshold;
-      out.down[i] = out.change[i] <= -out.threshold;
+      const double change = close[i] / prev - 1;
+      out.up[i] = change >= threshold;
+      out.down[i] = change <= -threshold;
       prev = close[i];
     }
   }
@@ -464,11 +468,9 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
   // days, detected from the daily change as Qlib does (|close / previous close - 1| >= limit -
   // 0.005, on the fill bar).
   const data::MarketSpec pack = PackOf(spec);
-  const PriceLimits limits = DetectPriceLimits(pack, panel.field(*close), S, T);
-  const std::vector<double>& change = limits.change;
+  const PriceLimits limits = DetectPriceLimits(pack, panel, panel.field(*close));
   const std::vector<std::uint8_t>& limit_up = limits.up;
   const std::vector<std::uint8_t>& limit_down = limits.down;
-  const double limit_threshold = limits.threshold;
 
   const std::vector<expr::ExprSpec> exprs = {{"score", spec.selection.score}};
   std::vector<std::vector<std::size_t>> groups;
@@ -533,7 +535,6 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               o.close_cost = costs.fee + costs.tax;
               o.min_cost = costs.min_fee;
               o.trade_unit = pack.lot_size;
-              o.limit_threshold = change.empty() ? kNaN : limit_threshold;
               o.init_cash = options.initial_capital;
               TopkDropoutInputs in;
               in.symbols = static_cast<std::int64_t>(S);
@@ -541,7 +542,8 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               in.score = score;
               in.close = panel.field(*close);
               in.deal_price = deal_price;
-              in.change = change;
+              in.limit_buy = limit_up;
+              in.limit_sell = limit_down;
               in.ranking = &ranking;
               std::vector<TopkDropoutBar> report(options.keep_details ? T : 0);
               std::vector<TopkDropoutTrade> trades;
@@ -699,14 +701,14 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
   // impact.
   const data::MarketSpec pack = PackOf(spec);
   PriceLimits limits;
-  if (!std::isnan(pack.price_limit)) {
+  if (data::HasPriceLimits(pack)) {
     const auto close = panel.FindField("close");
     if (!close) {
       return Status::InvalidArgument(fmt::format(
           "costs.market {}: its price limits need the field close, which the data lacks",
           spec.costs.market));
     }
-    limits = DetectPriceLimits(pack, panel.field(*close), S, T);
+    limits = DetectPriceLimits(pack, panel, panel.field(*close));
   }
   std::span<const double> volume;
   if (spec.costs.impact_alpha) {

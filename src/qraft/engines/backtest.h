@@ -33,11 +33,12 @@
 //    side), spread_bps / 2 per side, impact alpha x participation^beta (participation against
 //    the fill bar's volume field). Annualisation for vol_target: MetricsOptions::periods_per_year.
 // The cost pack (costs.market, markets/*.yaml `trading:`) gives every engine its lot size (whole
-// lots; Qlib's trade_unit) and daily price limit: no buys on a limit-up day and no sells on a
-// limit-down day, detected as Qlib does from the fill bar's daily change,
-// |close / previous close - 1| >= limit - 0.005. Signal strategies apply them per order
-// (signal_sim.h: all-cash orders rounded down to whole lots, blocked orders rejected and their
-// signals dropped). Per-board and dated rules come with issue 5.
+// lots; Qlib's trade_unit) and daily price limits, per board and date (data::PriceLimitSchedule
+// of the symbol, on the bar's date): no buys on a limit-up day and no sells on a limit-down day,
+// detected as Qlib does from the fill bar's daily change, |close / previous close - 1| >= limit -
+// 0.005 (TopkDropout gets them as its limit_buy / limit_sell flags). Signal strategies apply
+// them per order (signal_sim.h: all-cash orders rounded down to whole lots, blocked orders
+// rejected and their signals dropped). ST limits and no-limit days come with issue 5.
 //
 // Sweeps compile every combination's expressions together in batches (CompileCombinations:
 // nodes that do not depend on a parameter are computed once per batch, and a batch is a tile of

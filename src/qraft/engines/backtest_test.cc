@@ -263,6 +263,44 @@ costs: {min_fee: 2}
   EXPECT_TRUE(RunSweep(shorts, data, {&none, 1}).ok());
 }
 
+// cn_stock's limits are per board and dated: on 2020-08-25 a +15% day is limit-up on the main
+// board (±10%) but not on ChiNext (±20% since 2020-08-24), so the main-board symbol's entry
+// waits a bar and the ChiNext one fills at once; a week earlier both boards were at ±10%.
+TEST(BacktestTest, PriceLimitsFollowTheBoardAndTheDate) {
+  for (const bool after_reform : {true, false}) {
+    std::vector<Timestamp> days;
+    const int first_day = after_reform ? 20 : 13;  // Thursdays in August 2020
+    for (const int d : {0, 1, 4, 5, 6, 7})
+      days.push_back(DateTimestamp(2020, 8, first_day + d));
+    const Calendar cal(days);
+    PanelBuilder b(cal, {"SH600001", "SZ300001"});
+    const std::vector<double> closes = {10, 10, 10, 11.5, 11.5, 11.5};
+    for (const char* field : {"open", "close"}) {
+      std::span<double> f = b.AddField(field);
+      for (std::size_t s = 0; s < 2; ++s)
+        std::copy(closes.begin(), closes.end(), f.begin() + static_cast<std::ptrdiff_t>(s * 6));
+    }
+    const Panel data = std::move(b).Build();
+    const strategy::StrategySpec spec = Spec(R"(version: 1
+signals: {long: 'close > 11'}
+costs: {market: cn_stock}
+execution: {price: close, assume_close_fill: true}
+)");
+    const strategy::ParamValues none;
+    BacktestOptions options;
+    options.keep_details = true;
+    options.initial_capital = 100000;
+    Result<SweepResult> got = RunSweep(spec, data, {&none, 1}, options);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_EQ(got->details[0].trades.size(), 2u);
+    for (const TradeRow& row : got->details[0].trades) {
+      const bool blocked = row.symbol == "SH600001" || !after_reform;
+      EXPECT_EQ(row.entry_time, cal[blocked ? 4 : 3]) << row.symbol << " " << after_reform;
+      EXPECT_EQ(std::fmod(row.size, 100.0), 0.0) << row.symbol;  // whole lots
+    }
+  }
+}
+
 // A cn_stock-like signal strategy (costs.market cn_stock: lots of 100, ±10% limits) with a
 // minimum fee, a sell tax, spread, impact, a stop loss, hold and cooldown, long-only and with
 // short signals: each symbol is SimulateSignals with the pack's lot size, the limit flags
