@@ -788,18 +788,16 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
           for (std::size_t c = c0; c < c1; ++c) {
             const strategy::ParamValues& params = combos[c];
             SignalSimOptions o = sim;
-            if (spec.costs.fee_bps) o.fees = spec.costs.fee_bps->Resolve(params) / 1e4;
-            if (spec.costs.spread_bps) o.slippage = spec.costs.spread_bps->Resolve(params) / 2e4;
-            if (spec.risk.stop_loss) o.sl_stop = spec.risk.stop_loss->Resolve(params);
-            if (spec.risk.take_profit) o.tp_stop = spec.risk.take_profit->Resolve(params);
-            if (spec.risk.trailing_stop) o.tsl_stop = spec.risk.trailing_stop->Resolve(params);
-            if (spec.costs.min_fee) o.min_fee = spec.costs.min_fee->Resolve(params);
-            if (spec.costs.tax_bps) o.sell_tax = spec.costs.tax_bps->Resolve(params) / 1e4;
-            if (spec.costs.impact_alpha) {
-              const CostRates costs = CostsOf(spec, params);
-              o.impact_alpha = costs.impact_alpha;
-              o.impact_beta = costs.impact_beta;
-            }
+            const CostRates costs = CostsOf(spec, params);
+            o.fees = costs.fee;
+            o.slippage = costs.half_spread;
+            o.min_fee = costs.min_fee;
+            o.sell_tax = costs.tax;
+            o.impact_alpha = costs.impact_alpha;
+            o.impact_beta = costs.impact_beta;
+            o.sl_stop = Optional(spec.risk.stop_loss, params);
+            o.tp_stop = Optional(spec.risk.take_profit, params);
+            o.tsl_stop = Optional(spec.risk.trailing_stop, params);
             o.hold_min_bars = OptionalBars(spec.hold_min_bars, params, 0);
             o.cooldown_bars = OptionalBars(spec.cooldown_bars, params, 0);
             QRAFT_RETURN_NOT_OK(ValidateSignalSimOptions(o));

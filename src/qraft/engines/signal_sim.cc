@@ -144,15 +144,6 @@ double Largest(const Costs& c, double bound, const Fits& fits) {
   return lo;
 }
 
-// The largest buy, at most `bound` shares (whole lots), whose value + fees fit `cash`: the
-// all-cash size once lots or impact make vectorbt's closed form inexact.
-double LargestBuy(const Quote& q, const Costs& c, double cash, double bound) {
-  return Largest(c, bound, [&](double x) {
-    const double value = x * BuyPrice(q, c, x);
-    return value + BuyFees(c, value) <= cash;
-  });
-}
-
 // What all the cash C may spend on shares (vectorbt's max_req_cash: (C - fixed_fees) / (1 +
 // fees)), or C - fixed_fees - min_fee when the minimum fee is above the proportional one (never
 // at min_fee 0, so vectorbt's arithmetic is unchanged).
@@ -180,6 +171,22 @@ void BookBuy(Account& a, double size, double price, double fees_paid, double req
   *fill = {size, price, fees_paid};
 }
 
+// Buys the largest size, at most `bound` shares (whole lots), whose value + fees fit the cash:
+// the all-cash order once lots or impact make vectorbt's closed form inexact. False if none.
+bool BuyLargest(Account& a, const Quote& q, const Costs& c, double bound, Fill* fill) {
+  const double cash = a.cash;
+  const double size = Largest(c, bound, [&](double x) {
+    const double value = x * BuyPrice(q, c, x);
+    return value + BuyFees(c, value) <= cash;
+  });
+  if (size <= 0) return false;
+  const double price = BuyPrice(q, c, size);
+  const double value = size * price;
+  const double fees_paid = BuyFees(c, value);
+  BookBuy(a, size, price, fees_paid, value + fees_paid, fill);
+  return true;
+}
+
 // buy_nb(size = inf, direction = both): open a long or reverse a short with all the cash. Only
 // the "insufficient cash" branch of buy_nb can be taken with an infinite size.
 bool BuyAll(Account& a, const Quote& q, const Costs& c, Fill* fill) {
@@ -192,15 +199,8 @@ bool BuyAll(Account& a, const Quote& q, const Costs& c, Fill* fill) {
     BookBuy(a, max_req_cash / adj_price, adj_price, cash_limit - max_req_cash, cash_limit, fill);
     return true;
   }
-  // Lots or impact: the largest size whose value + fees fit the cash; the size without them
-  // bounds it (impact only raises the cost of a size).
-  const double size = LargestBuy(q, c, cash_limit, max_req_cash / adj_price);
-  if (size <= 0) return false;
-  const double price = BuyPrice(q, c, size);
-  const double value = size * price;
-  const double fees_paid = BuyFees(c, value);
-  BookBuy(a, size, price, fees_paid, value + fees_paid, fill);
-  return true;
+  // Lots or impact: the size without them bounds it (impact only raises the cost of a size).
+  return BuyLargest(a, q, c, max_req_cash / adj_price, fill);
 }
 
 // sell_nb(size = inf, percent = 1, direction = both): open a short or reverse a long, as large
@@ -300,14 +300,7 @@ bool CloseShort(Account& a, double size_req, const Quote& q, const Costs& c, Fil
     BookBuy(a, max_req_cash / adj_price, adj_price, cash_limit - max_req_cash, cash_limit, fill);
     return true;
   }
-  const double size =
-      LargestBuy(q, c, cash_limit, std::min(adj_size, max_req_cash / (q.price * (1 + q.slippage))));
-  if (size <= 0) return false;
-  const double price = BuyPrice(q, c, size);
-  const double value = size * price;
-  const double fees_paid = BuyFees(c, value);
-  BookBuy(a, size, price, fees_paid, value + fees_paid, fill);
-  return true;
+  return BuyLargest(a, q, c, std::min(adj_size, max_req_cash / (q.price * (1 + q.slippage))), fill);
 }
 
 // signals_to_size_nb after the conflict rules (see the header), for position q.
