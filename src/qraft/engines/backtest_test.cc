@@ -33,6 +33,32 @@ strategy::StrategySpec Spec(const std::string& yaml) {
   return *s;
 }
 
+// The signal series the engine derives, rebuilt by hand for SimulateSignals: expression k of
+// `texts` evaluated on `data`, true where it is 1, moved `shift` bars later (the look-ahead
+// guard); the expressions listed in `entries` only where the decision bar t has t % every == 0
+// (rebalance bars). Indexed [symbol][expression][bar].
+std::vector<std::vector<std::vector<std::uint8_t>>> HandSignals(
+    const Panel& data, const std::vector<std::string>& texts, std::size_t shift,
+    const std::vector<std::size_t>& entries = {}, std::size_t every = 1) {
+  std::vector<expr::ExprSpec> exprs;
+  for (std::size_t k = 0; k < texts.size(); ++k)
+    exprs.push_back({fmt::format("e{}", k), texts[k]});
+  Result<Panel> sig = expr::EvaluateExpressions(exprs, data, {});
+  EXPECT_TRUE(sig.ok()) << sig.status().ToString();
+  const std::size_t S = data.num_symbols(), T = data.num_times();
+  std::vector<std::vector<std::vector<std::uint8_t>>> out(
+      S, std::vector<std::vector<std::uint8_t>>(texts.size(), std::vector<std::uint8_t>(T, 0)));
+  if (!sig.ok()) return out;
+  for (std::size_t s = 0; s < S; ++s) {
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+      const bool entry = std::find(entries.begin(), entries.end(), k) != entries.end();
+      for (std::size_t t = 0; t + shift < T; ++t)
+        out[s][k][t + shift] = sig->at(k, s, t) == 1 && (!entry || t % every == 0);
+    }
+  }
+  return out;
+}
+
 const char kCross[] = R"(version: 1
 signals:
   long: Mean(close, ${fast}) > Mean(close, ${slow})
@@ -57,26 +83,18 @@ TEST(BacktestTest, EqualsHandBuiltPerSymbolSimulations) {
   Result<SweepResult> got = RunSweep(spec, data, {&params, 1}, options);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
 
-  std::vector<expr::ExprSpec> exprs = {{"l", "Mean(close, 5) > Mean(close, 20)"},
-                                       {"x", "Mean(close, 5) < Mean(close, 20)"}};
-  Result<Panel> sig = expr::EvaluateExpressions(exprs, data, {});
-  ASSERT_TRUE(sig.ok());
-  const std::size_t T = data.num_times();
+  const auto sig = HandSignals(
+      data, {"Mean(close, 5) > Mean(close, 20)", "Mean(close, 5) < Mean(close, 20)"}, 1);
   double total = 0;
   std::int64_t orders = 0;
   for (std::size_t s = 0; s < data.num_symbols(); ++s) {
-    std::vector<std::uint8_t> entries(T, 0), exits(T, 0);
-    for (std::size_t t = 0; t + 1 < T; ++t) {
-      entries[t + 1] = sig->at(0, s, t) == 1;
-      exits[t + 1] = sig->at(1, s, t) == 1;
-    }
     SignalSimOptions o;
     o.init_cash = 1000;
     o.fees = 5e-4;
     o.slippage = 2e-4;
     SignalSimResult r;
     ASSERT_TRUE(
-        SimulateSignals(data.series(*data.FindField("open"), s), entries, exits, o, &r).ok());
+        SimulateSignals(data.series(*data.FindField("open"), s), sig[s][0], sig[s][1], o, &r).ok());
     total += r.final_value;
     orders += r.orders;
   }
@@ -106,16 +124,11 @@ execution: {price: close, assume_close_fill: true}
   Result<SweepResult> got = RunSweep(spec, data, {&none, 1}, options);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
 
-  std::vector<expr::ExprSpec> exprs = {{"l", "Mean(close, 2) > Mean(close, 6)"},
-                                       {"x", "Mean(close, 2) < Mean(close, 6)"}};
-  Result<Panel> sig = expr::EvaluateExpressions(exprs, data, {});
-  ASSERT_TRUE(sig.ok());
+  const auto sig = HandSignals(
+      data, {"Mean(close, 2) > Mean(close, 6)", "Mean(close, 2) < Mean(close, 6)"}, 0, {0}, 3);
   const std::size_t T = data.num_times();
-  std::vector<std::uint8_t> entries(T, 0), exits(T, 0);
-  for (std::size_t t = 0; t < T; ++t) {
-    entries[t] = sig->at(0, 0, t) == 1 && t % 3 == 0;
-    exits[t] = sig->at(1, 0, t) == 1;
-  }
+  const std::vector<std::uint8_t>& entries = sig[0][0];
+  const std::vector<std::uint8_t>& exits = sig[0][1];
   SignalSimOptions o;
   o.init_cash = 5000;
   o.fees = 4e-4;
@@ -164,23 +177,15 @@ costs: {fee_bps: 3, slippage: {spread_bps: 2}}
   Result<SweepResult> got = RunSweep(spec, data, {&none, 1}, options);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
 
-  std::vector<expr::ExprSpec> exprs = {{"l", "Mean(close, 5) > Mean(close, 20)"},
-                                       {"x", "Mean(close, 5) < Mean(close, 10)"},
-                                       {"s", "Mean(close, 5) < Mean(close, 20)"},
-                                       {"sx", "Mean(close, 5) > Mean(close, 10)"}};
-  Result<Panel> sig = expr::EvaluateExpressions(exprs, data, {});
-  ASSERT_TRUE(sig.ok());
-  const std::size_t T = data.num_times();
+  const auto sig =
+      HandSignals(data,
+                  {"Mean(close, 5) > Mean(close, 20)", "Mean(close, 5) < Mean(close, 10)",
+                   "Mean(close, 5) < Mean(close, 20)", "Mean(close, 5) > Mean(close, 10)"},
+                  1, {0, 2}, 2);
   double total = 0;
   std::int64_t orders = 0, trades = 0, shorts = 0;
   for (std::size_t s = 0; s < data.num_symbols(); ++s) {
-    std::vector<std::vector<std::uint8_t>> series(4, std::vector<std::uint8_t>(T, 0));
-    for (std::size_t t = 0; t + 1 < T; ++t) {
-      for (std::size_t k = 0; k < 4; ++k) {
-        const bool entry = k == 0 || k == 2;
-        series[k][t + 1] = sig->at(k, s, t) == 1 && (!entry || t % 2 == 0);
-      }
-    }
+    const auto& series = sig[s];
     SignalSimOptions o;
     o.init_cash = 1000;
     o.fees = 3e-4;
@@ -230,18 +235,12 @@ costs: {fee_bps: 3, min_fee: 2, tax_bps: 10}
   options.initial_capital = 8000;
   Result<SweepResult> got = RunSweep(spec, data, {&none, 1}, options);
   ASSERT_TRUE(got.ok()) << got.status().ToString();
-  std::vector<expr::ExprSpec> exprs = {{"l", "Mean(close, 5) > Mean(close, 20)"},
-                                       {"x", "Mean(close, 5) < Mean(close, 20)"}};
-  Result<Panel> sig = expr::EvaluateExpressions(exprs, data, {});
-  ASSERT_TRUE(sig.ok());
-  const std::size_t T = data.num_times();
+  const auto sig = HandSignals(
+      data, {"Mean(close, 5) > Mean(close, 20)", "Mean(close, 5) < Mean(close, 20)"}, 1);
   double total = 0, fees = 0;
   for (std::size_t s = 0; s < data.num_symbols(); ++s) {
-    std::vector<std::uint8_t> entries(T, 0), exits(T, 0);
-    for (std::size_t t = 0; t + 1 < T; ++t) {
-      entries[t + 1] = sig->at(0, s, t) == 1;
-      exits[t + 1] = sig->at(1, s, t) == 1;
-    }
+    const std::vector<std::uint8_t>& entries = sig[s][0];
+    const std::vector<std::uint8_t>& exits = sig[s][1];
     SignalSimOptions o;
     o.init_cash = 1000;
     o.fees = 3e-4;
@@ -352,20 +351,16 @@ TEST(BacktestTest, SignalsWithCostPackImpactHoldAndCooldown) {
     Result<SweepResult> got = RunSweep(spec, data, {&none, 1}, options);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
 
-    std::vector<expr::ExprSpec> exprs = {{"l", "Mean(close, 5) > Mean(close, 20)"},
-                                         {"x", "Mean(close, 5) < Mean(close, 20)"},
-                                         {"s", "Mean(close, 5) < Mean(close, 20)"},
-                                         {"sx", "Mean(close, 5) > Mean(close, 10)"}};
-    Result<Panel> sig = expr::EvaluateExpressions(exprs, data, {});
-    ASSERT_TRUE(sig.ok());
+    const auto sig =
+        HandSignals(data,
+                    {"Mean(close, 5) > Mean(close, 20)", "Mean(close, 5) < Mean(close, 20)",
+                     "Mean(close, 5) < Mean(close, 20)", "Mean(close, 5) > Mean(close, 10)"},
+                    1);
     const std::span<const double> volume = data.field(*data.FindField("volume"));
     double total = 0, total_free = 0;
     std::int64_t orders = 0;
     for (std::size_t s = 0; s < S; ++s) {
-      std::vector<std::vector<std::uint8_t>> series(4, std::vector<std::uint8_t>(T, 0));
-      for (std::size_t t = 0; t + 1 < T; ++t)
-        for (std::size_t k = 0; k < 4; ++k)
-          series[k][t + 1] = sig->at(k, s, t) == 1;
+      const auto& series = sig[s];
       SignalSimOptions o;
       o.init_cash = 1e5;
       o.fees = 3e-4;
