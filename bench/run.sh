@@ -19,6 +19,8 @@
 #   VBT_CHUNK (20)       symbols per vectorbt call in the MA grid (about 4 GB of vectorbt memory at 20)
 #   QLIB_TOPK (0)        1: also time pyqlib on ONE combination of the top-k sweep (about 6 minutes) and
 #                        report the projected ratio
+#   PRECISE_REPEAT (3)   timed runs per contender of the precise benchmarks
+#   PRECISE_ARGS ()      more arguments for bench/peers_precise.py, e.g. "--bars 200000 --only backtrader"
 #   SWEEP_ARGS ()        more arguments for bench/peers_sweep.py, for quick trials at a smaller scale, e.g.
 #                        "--symbols-limit 50 --synth-symbols 500 --minute-bars 200000" (see its --help)
 set -euo pipefail
@@ -34,10 +36,10 @@ ta_data=$out/ta-10m.f64  # 400 MB, written by ta_bench, removed on exit
 trap 'rm -f "$ta_data"' EXIT
 bash scripts/setup-peers.sh  # pyqlib, TA-Lib and vectorbt live in .venv-peers
 
-only=${BENCH_ONLY:-micro,peers,expr,sweep}
+only=${BENCH_ONLY:-micro,peers,expr,sweep,precise}
 want() { [[ ",$only," == *",$1,"* ]]; }
 for s in ${only//,/ }; do
-  case $s in micro | peers | expr | sweep) ;; *) echo "BENCH_ONLY: unknown section '$s'" >&2; exit 2 ;; esac
+  case $s in micro | peers | expr | sweep | precise) ;; *) echo "BENCH_ONLY: unknown section '$s'" >&2; exit 2 ;; esac
 done
 [ -n "${BENCH_ONLY:-}" ] || rm -f "$out/peers.jsonl"  # a full run starts afresh
 # A section's rows go to section-NAME.jsonl (and the terminal); once the section has succeeded they
@@ -100,6 +102,24 @@ if want sweep; then
     --repeat "${REPEAT:-5}" --long-repeat "${SWEEP_LONG_REPEAT:-1}" --vbt-repeat "${VBT_REPEAT:-1}" \
     --vbt-chunk "${VBT_CHUNK:-20}" "${sweep_args[@]}" ${SWEEP_ARGS:-} | rows sweep
   merge sweep
+fi
+
+# The precise engine (issue 5): one long single-asset bar series, the same strategy in Qraft
+# (bench/precise_bench), backtrader and NautilusTrader; the top-k backtest of sp500-5yr with the
+# us_stock pack; the L2 replay of the hftbacktest captures.
+if want precise; then
+  echo "== precise engine" >&2
+  precise_args=(--out-csv "$data/precise-1m.csv" --precise-bench "$build/bench/precise_bench" --repeat "${PRECISE_REPEAT:-3}")
+  if [ -d "$sp500" ]; then
+    sp500_snap=$("$build/bin/qraft" ingest "$sp500" --market us_stock --store "$store" --quiet | tail -n 1)
+    precise_args+=(--topk "$build/bin/qraft" "$store" "$sp500_snap")
+  fi
+  # shellcheck disable=SC2086  # PRECISE_ARGS is a list of words
+  { $py bench/peers_precise.py "${precise_args[@]}" ${PRECISE_ARGS:-}
+    if [ -x "$build/bench/l2_bench" ] && [ -d ../shared/data/hftbacktest-l2 ]; then
+      "$build/bench/l2_bench" --data ../shared/data/hftbacktest-l2/examples --repeat "${PRECISE_REPEAT:-3}"
+    fi; } | rows precise
+  merge precise
 fi
 
 $py bench/report.py "$out/peers.jsonl" "$out/gbench.json" bench/RESULTS.md

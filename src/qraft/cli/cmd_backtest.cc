@@ -10,6 +10,7 @@
 #include "qraft/cli/cli_common.h"
 #include "qraft/cli/commands.h"
 #include "qraft/core/parallel.h"
+#include "qraft/engines/precise/run.h"
 #include "qraft/engines/results.h"
 #include "qraft/engines/study.h"
 
@@ -30,6 +31,9 @@ struct Args {
   bool no_cache = false;
   double periods_per_year = 0;  // 0: from the data
   bool json = false;
+  std::string engine = "fast";  // backtest: fast | precise
+  double participation = 0;     // precise: max share of a price point's volume per order
+  double latency_ms = 0, data_latency_ms = 0;  // precise: order and market-data latency
 };
 
 nlohmann::json ResultJson(const engines::CombinationResult& r) {
@@ -65,9 +69,7 @@ Result<std::optional<engines::EarlyStop>> EarlyStopOf(const Args& a) {
   }
   QRAFT_ASSIGN_OR_RETURN(const auto rule, ParseNumberAssignments({a.warmup_min}, "--warmup-min"));
   const auto& [metric, min] = *rule.begin();
-  const engines::MetricField* field = nullptr;
-  for (const engines::MetricField& f : engines::MetricFields())
-    if (f.name == metric) field = &f;
+  const engines::MetricField* field = engines::FindMetricField(metric);
   if (field == nullptr) {
     return Status::InvalidArgument(fmt::format("--warmup-min: unknown metric '{}'", metric));
   }
@@ -80,8 +82,70 @@ Result<std::optional<engines::EarlyStop>> EarlyStopOf(const Args& a) {
   return std::optional<engines::EarlyStop>(std::move(stop));
 }
 
+// qraft backtest --engine precise: the same strategy order by order (engines/precise/run.h).
+int RunPrecise(const Args& a) {
+  auto spec = strategy::LoadStrategy(a.file);
+  if (!spec.ok()) return Fail(spec.status());
+  auto combos = Combinations(a, *spec, false);
+  if (!combos.ok()) return Fail(combos.status());
+  auto store = a.store.Open();
+  if (!store.ok()) return Fail(store.status());
+  precise::PreciseOptions options;
+  options.metrics.periods_per_year = a.periods_per_year;
+  options.participation = a.participation;
+  options.latency.insert = options.latency.cancel = static_cast<Timestamp>(a.latency_ms * 1e6);
+  options.latency.market_data = static_cast<Timestamp>(a.data_latency_ms * 1e6);
+  auto study = precise::RunPreciseStudy(**store, a.data, *spec, (*combos)[0], options);
+  if (!study.ok()) return Fail(study.status());
+  if (!a.out.empty()) {
+    if (Status st = precise::WritePreciseResultDir(a.out, *study); !st.ok()) return Fail(st);
+  }
+  const precise::PreciseResult& r = study->result;
+  nlohmann::json rejects = nlohmann::json::object();
+  for (const auto& [reason, n] : r.rejects)
+    rejects[reason] = n;
+  const precise::CostBreakdown& c = r.costs;
+  const nlohmann::json j = {{"dsl_hash", study->output.dsl_hash},
+                            {"snapshot_id", study->output.snapshot_id},
+                            {"params", r.result.params},
+                            {"metrics", engines::ToJson(r.result.metrics)},
+                            {"assumptions", spec->assumptions},
+                            {"engine", "precise"},
+                            {"orders", r.result.orders},
+                            {"fills", r.fills},
+                            {"rejected", r.rejected},
+                            {"cancelled", r.cancelled},
+                            {"reject_reasons", rejects},
+                            {"final_value", r.result.final_value},
+                            {"costs",
+                             {{"commission", c.commission},
+                              {"stamp_duty", c.stamp_duty},
+                              {"transfer_fee", c.transfer_fee},
+                              {"exchange_fee", c.exchange_fee},
+                              {"slippage", c.slippage},
+                              {"funding", c.funding},
+                              {"total", c.Total()}}}};
+  if (a.json) {
+    std::printf("%s\n", j.dump().c_str());
+  } else {
+    std::printf(
+        "%s on %s (precise engine): %lld orders, %lld fills, %lld rejected\n%s\ncosts: %s\n",
+        a.file.c_str(), study->output.snapshot_id.substr(0, 12).c_str(),
+        static_cast<long long>(r.result.orders), static_cast<long long>(r.fills),
+        static_cast<long long>(r.rejected), j["metrics"].dump(2).c_str(),
+        j["costs"].dump().c_str());
+    if (!a.out.empty()) std::printf("results: %s\n", a.out.c_str());
+  }
+  return kExitOk;
+}
+
 int Run(const Args& a, bool sweep) {
   ThreadLimit limit(a.store.threads);
+  if (!sweep && a.engine == "precise") return RunPrecise(a);
+  if (a.engine != "fast" && a.engine != "precise") {
+    return Fail(
+        Status::InvalidArgument(fmt::format("--engine '{}': expected fast or precise", a.engine)));
+  }
   auto spec = strategy::LoadStrategy(a.file);
   if (!spec.ok()) return Fail(spec.status());
   auto combos = Combinations(a, *spec, sweep);
@@ -185,7 +249,20 @@ void RegisterBacktest(CLI::App& app, int* exit_code) {
         app.add_subcommand("backtest", "Back-test a strategy at one parameter combination");
     AddCommon(cmd, a.get());
     cmd->add_option("--params", a->params, "Parameter values NAME=NUMBER (default: defaults)");
-    cmd->add_option("--out", a->out, "Result directory (result.json, metrics, curve, trades)");
+    cmd->add_option("--out", a->out,
+                    "Result directory (result.json, metrics, curve, trades; with --engine "
+                    "precise also the order and fill logs)");
+    cmd->add_option("--engine", a->engine,
+                    "fast (the vectorised engine, default) or precise (event-driven, order by "
+                    "order: docs/precise.md)");
+    cmd->add_option("--participation", a->participation,
+                    "Precise engine: max share of each price point's volume per order (0 = no "
+                    "cap)");
+    cmd->add_option("--latency-ms", a->latency_ms,
+                    "Precise engine: order insert and cancel latency, ms (costs.slippage."
+                    "latency_ms of the strategy sets the insert latency instead)");
+    cmd->add_option("--data-latency-ms", a->data_latency_ms,
+                    "Precise engine: market-data latency, ms");
     cmd->callback([a, exit_code] { *exit_code = Run(*a, false); });
   }
   {

@@ -13,5 +13,6 @@ void RegisterFactor(CLI::App& app, int* exit_code);
 void RegisterStrategy(CLI::App& app, int* exit_code);
 void RegisterBacktest(CLI::App& app, int* exit_code);
 void RegisterReport(CLI::App& app, int* exit_code);
+void RegisterPrecise(CLI::App& app, int* exit_code);
 
 }  // namespace qraft::cli

@@ -377,42 +377,6 @@ data::MarketSpec PackOf(const StrategySpec& spec) {
   return spec.costs.market.empty() ? data::MarketSpec{} : data::FindMarket(spec.costs.market);
 }
 
-// The pack's daily price limits (per board and date: data::PriceLimitSchedule), detected from
-// the daily change as Qlib does: limit-up where close / previous close - 1 >= limit - 0.005,
-// limit-down where it is <= -(limit - 0.005), on the fill bar (the previous close is the last
-// finite one; a NaN close has no change and no flag; no flag before a board's first limit date).
-// Flags S x T symbol-major, both empty when the pack has no limits.
-struct PriceLimits {
-  std::vector<std::uint8_t> up, down;
-};
-
-PriceLimits DetectPriceLimits(const data::MarketSpec& pack, const Panel& panel,
-                              std::span<const double> close) {
-  PriceLimits out;
-  if (!data::HasPriceLimits(pack)) return out;
-  const std::size_t S = panel.num_symbols(), T = panel.num_times();
-  const Calendar& cal = panel.calendar();
-  out.up.assign(S * T, 0);
-  out.down.assign(S * T, 0);
-  for (std::size_t sym = 0; sym < S; ++sym) {
-    const data::Schedule& limit = data::PriceLimitSchedule(pack, panel.symbols()[sym]);
-    std::size_t k = 0;  // the schedule entry in force (dates ascend with t)
-    double prev = kNaN;
-    for (std::size_t t = 0; t < T; ++t) {
-      while (k < limit.size() && cal[t] >= limit[k].from)
-        ++k;
-      const double threshold = k == 0 ? kNaN : limit[k - 1].value - 0.005;
-      const std::size_t i = sym * T + t;
-      if (std::isnan(close[i])) continue;
-      const double change = close[i] / prev - 1;
-      out.up[i] = change >= threshold;
-      out.down[i] = change <= -threshold;
-      prev = close[i];
-    }
-  }
-  return out;
-}
-
 // Cross-sectional strategies. With selection.n_drop: Qlib's TopkDropout + Exchange on the score
 // (SimulateTopkDropout; decisions on the previous bar's score, dealt at the execution price).
 // Otherwise: target weights (SimulateWeights; decided at the end of a rebalance bar, filled at
@@ -934,17 +898,17 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
   return out;
 }
 
-}  // namespace
+// The universe's panel and the strategy as the engines run it: universe.instruments becomes a
+// listing field and universe.filter gates the entries (or the score).
+struct PreparedUniverse {
+  Panel panel;
+  StrategySpec effective;
+};
 
-Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
-                             std::span<const strategy::ParamValues> combinations,
-                             const BacktestOptions& options, Progress& progress) {
+Result<PreparedUniverse> PrepareUniverse(const StrategySpec& spec, const Panel& data) {
   const std::vector<std::string>& symbols = spec.universe.kind == strategy::Universe::Kind::kSymbols
                                                 ? spec.universe.symbols
                                                 : data.symbols().names();
-  MetricsOptions metrics = options.metrics;
-  metrics.initial_capital = options.initial_capital;
-  QRAFT_RETURN_NOT_OK(ValidateMetricsOptions(metrics));
   // universe.instruments: the listed symbols, each eligible only inside its listing spans (a
   // field the universe filter below reads).
   std::vector<std::string> listed;
@@ -1000,6 +964,20 @@ Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
     }
     effective.universe.kind = strategy::Universe::Kind::kAll;
   }
+  return PreparedUniverse{std::move(panel), std::move(effective)};
+}
+
+}  // namespace
+
+Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
+                             std::span<const strategy::ParamValues> combinations,
+                             const BacktestOptions& options, Progress& progress) {
+  MetricsOptions metrics = options.metrics;
+  metrics.initial_capital = options.initial_capital;
+  QRAFT_RETURN_NOT_OK(ValidateMetricsOptions(metrics));
+  QRAFT_ASSIGN_OR_RETURN(PreparedUniverse u, PrepareUniverse(spec, data));
+  const Panel& panel = u.panel;
+  const StrategySpec& effective = u.effective;
   Result<SweepResult> out =
       spec.selection.mode != strategy::Selection::Mode::kAllSignals
           ? RunPortfolioSweep(effective, panel, combinations, options, progress)
@@ -1008,12 +986,96 @@ Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
   return out;
 }
 
+PriceLimits DetectPriceLimits(const data::MarketSpec& pack, const Panel& panel,
+                              std::span<const double> close) {
+  PriceLimits out;
+  if (!data::HasPriceLimits(pack)) return out;
+  const std::size_t S = panel.num_symbols(), T = panel.num_times();
+  const Calendar& cal = panel.calendar();
+  out.up.assign(S * T, 0);
+  out.down.assign(S * T, 0);
+  for (std::size_t sym = 0; sym < S; ++sym) {
+    const data::Schedule& limit = data::PriceLimitSchedule(pack, panel.symbols()[sym]);
+    std::size_t k = 0;  // the schedule entry in force (dates ascend with t)
+    double prev = kNaN;
+    for (std::size_t t = 0; t < T; ++t) {
+      while (k < limit.size() && cal[t] >= limit[k].from)
+        ++k;
+      const double threshold = k == 0 ? kNaN : limit[k - 1].value - 0.005;
+      const std::size_t i = sym * T + t;
+      if (std::isnan(close[i])) continue;
+      const double change = close[i] / prev - 1;
+      out.up[i] = change >= threshold;
+      out.down[i] = change <= -threshold;
+      prev = close[i];
+    }
+  }
+  return out;
+}
+
+Result<Decisions> Decide(const StrategySpec& spec, const Panel& data,
+                         const strategy::ParamValues& params) {
+  QRAFT_ASSIGN_OR_RETURN(PreparedUniverse u, PrepareUniverse(spec, data));
+  const std::size_t S = u.panel.num_symbols(), T = u.panel.num_times();
+  Decisions out;
+  out.rebalance = RebalanceBars(spec.rebalance, u.panel.calendar());
+  const std::vector<strategy::ParamValues> one{params};
+  if (spec.selection.mode != strategy::Selection::Mode::kAllSignals) {
+    QRAFT_RETURN_NOT_OK(CheckPortfolioSupported(u.effective));
+    // The score, whole.
+    struct ScoreSink : expr::ResultSink {
+      std::vector<double>* to;
+      std::size_t T;
+      Status Consume(std::size_t, std::size_t s0, std::size_t s1,
+                     std::span<const double> values) override {
+        std::copy(values.begin(), values.end(), to->begin() + static_cast<std::ptrdiff_t>(s0 * T));
+        (void)s1;
+        return Status::OK();
+      }
+    } sink;
+    out.score.assign(S * T, kNaN);
+    sink.to = &out.score;
+    sink.T = T;
+    QRAFT_ASSIGN_OR_RETURN(
+        const expr::Program program,
+        CompileBatch({{"score", u.effective.selection.score}}, one, 0, 1, u.panel));
+    QRAFT_RETURN_NOT_OK(expr::Evaluate(program, u.panel, sink));
+    out.panel = std::move(u.panel);
+    return out;
+  }
+  QRAFT_RETURN_NOT_OK(CheckSupported(u.effective, S));
+  std::vector<std::vector<std::uint8_t>*> roles;
+  std::vector<expr::ExprSpec> exprs;
+  std::vector<std::uint8_t> is_entry;
+  const strategy::Signals& sig = u.effective.signals;
+  for (const auto& [text, to, entry] : {std::tuple{&sig.long_entry, &out.long_entry, true},
+                                        std::tuple{&sig.long_exit, &out.long_exit, false},
+                                        std::tuple{&sig.short_entry, &out.short_entry, true},
+                                        std::tuple{&sig.short_exit, &out.short_exit, false}}) {
+    if (text->empty()) continue;
+    exprs.push_back({std::to_string(exprs.size()), *text});
+    roles.push_back(to);
+    is_entry.push_back(entry);
+  }
+  SignalSink sink(T, S, /*shift=*/0, out.rebalance, is_entry);
+  sink.Reset(exprs.size());
+  QRAFT_ASSIGN_OR_RETURN(const expr::Program program, CompileBatch(exprs, one, 0, 1, u.panel));
+  QRAFT_RETURN_NOT_OK(expr::Evaluate(program, u.panel, sink));
+  std::vector<std::uint8_t> row((T + 7) / 8 * 8);
+  for (std::size_t k = 0; k < roles.size(); ++k) {
+    roles[k]->resize(S * T);
+    for (std::size_t s = 0; s < S; ++s) {
+      sink.Unpack(k, s, 0, T, row.data());
+      std::copy_n(row.begin(), T, roles[k]->begin() + static_cast<std::ptrdiff_t>(s * T));
+    }
+  }
+  out.panel = std::move(u.panel);
+  return out;
+}
+
 Result<std::vector<std::size_t>> RankResults(std::span<const CombinationResult> results,
                                              std::string_view objective, std::size_t top) {
-  const MetricField* field = nullptr;
-  for (const MetricField& f : MetricFields()) {
-    if (f.name == objective) field = &f;
-  }
+  const MetricField* field = FindMetricField(objective);
   if (field == nullptr) {
     return Status::InvalidArgument(
         fmt::format("unknown objective '{}' (a metric name such as "

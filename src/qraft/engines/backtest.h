@@ -72,6 +72,7 @@
 #include "qraft/core/progress.h"
 #include "qraft/core/status.h"
 #include "qraft/core/time.h"
+#include "qraft/data/market.h"
 #include "qraft/engines/metrics.h"
 #include "qraft/strategy/dsl.h"
 
@@ -138,6 +139,34 @@ Result<SweepResult> RunSweep(const strategy::StrategySpec& spec, const Panel& da
                              std::span<const strategy::ParamValues> combinations,
                              const BacktestOptions& options = {},
                              Progress& progress = NullProgress());
+
+/// The pack's daily price limits (per board and date: data::PriceLimitSchedule), detected from
+/// the daily change as Qlib does: limit-up where close / previous close - 1 >= limit - 0.005,
+/// limit-down where it is <= -(limit - 0.005), on the fill bar (the previous close is the last
+/// finite one; a NaN close has no change and no flag; no flag before a board's first limit
+/// date). Flags S x T symbol-major, both empty when the pack has no limits.
+struct PriceLimits {
+  std::vector<std::uint8_t> up, down;
+};
+PriceLimits DetectPriceLimits(const data::MarketSpec& pack, const Panel& panel,
+                              std::span<const double> close);
+
+/// What a strategy decides at one combination, as the fast engine trades it before its execution
+/// shift, on the universe's data `panel`:
+///  * signal strategies (selection all_signals): per role, S x T symbol-major 0/1 bytes, 1 where
+///    the signal is true at bar t's close (entries only on rebalance bars, universe.filter and
+///    universe.instruments applied); empty for a role the strategy lacks;
+///  * selection strategies: `score`, S x T (NaN where a symbol is not eligible), and the
+///    rebalance bars in `rebalance` (T bytes; the signal roles are empty).
+/// The precise engine trades these decisions order by order. Errors: what RunSweep refuses.
+struct Decisions {
+  Panel panel;
+  std::vector<std::uint8_t> long_entry, long_exit, short_entry, short_exit;
+  std::vector<double> score;
+  std::vector<std::uint8_t> rebalance;
+};
+Result<Decisions> Decide(const strategy::StrategySpec& spec, const Panel& data,
+                         const strategy::ParamValues& params);
 
 /// The indices of `ranked` results sorted by `objective` (a metric name; NaN last), descending,
 /// ties by combination order; at most `top`.

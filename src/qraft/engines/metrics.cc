@@ -82,6 +82,12 @@ std::span<const MetricField> MetricFields() {
   return kFields;
 }
 
+const MetricField* FindMetricField(std::string_view name) {
+  for (const MetricField& f : MetricFields())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
 double MetricValue(const Metrics& m, const MetricField& field) {
   return field.real != nullptr ? m.*field.real : static_cast<double>(m.*field.count);
 }

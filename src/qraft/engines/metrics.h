@@ -133,6 +133,9 @@ struct MetricField {
 /// Every metric, in the documented order (docs/metrics.md, JSON, CSV columns).
 std::span<const MetricField> MetricFields();
 
+/// The field named `name`, or nullptr.
+const MetricField* FindMetricField(std::string_view name);
+
 /// The value of field `field` of `m` as a double (counts converted).
 double MetricValue(const Metrics& m, const MetricField& field);
 

@@ -166,9 +166,7 @@ Result<std::vector<std::size_t>> ParetoFront(std::span<const CombinationResult> 
   for (const std::string& name : objectives) {
     const bool minimise = name.starts_with('-');
     const std::string_view metric = std::string_view(name).substr(minimise ? 1 : 0);
-    const MetricField* field = nullptr;
-    for (const MetricField& f : MetricFields())
-      if (f.name == metric) field = &f;
+    const MetricField* field = FindMetricField(metric);
     if (field == nullptr) {
       return Status::InvalidArgument(fmt::format("unknown Pareto objective '{}'", name));
     }

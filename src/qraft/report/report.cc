@@ -3,10 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -681,6 +685,7 @@ struct Context {
   std::map<std::size_t, std::size_t> rank = {};  // combination index -> rank (1 = best)
   std::map<std::size_t, const CandidateDetail*> details = {};
   std::vector<std::string> hashes = {};
+  const ReportExtras* extras = nullptr;
 };
 
 std::string KpiTile(std::string_view label, const std::string& value, std::string_view tone,
@@ -978,6 +983,205 @@ std::string MetricsGrid(const Metrics& m) {
   return s + "</div>";
 }
 
+// =============================================================================================
+// A kept candidate's order and fill logs (the precise engine; docs/precise.md).
+
+// Prices with two decimals, or six below one (crypto quotes, small contracts).
+std::string PriceText(double v) {
+  return Fixed(v, std::isfinite(v) && std::fabs(v) < 1 && v != 0 ? 6 : 2);
+}
+
+// Quantities as exact as they are (whole numbers without decimals).
+std::string QuantityText(double v) {
+  return Fixed(v, std::isfinite(v) ? DecimalsFor(std::fabs(v)) : 0);
+}
+
+std::string CountsText(const std::vector<std::pair<std::string, std::size_t>>& counts) {
+  std::string out;
+  for (const auto& [name, n] : counts)
+    out += (out.empty() ? "" : ", ") + name + " " + Fixed(static_cast<double>(n), 0);
+  return out.empty() ? std::string(kDash) : out;
+}
+
+// Counts by name: the names of `first` in that order, then the others alphabetically.
+std::vector<std::pair<std::string, std::size_t>> Tally(
+    const std::map<std::string, std::size_t>& counts,
+    std::initializer_list<std::string_view> first) {
+  std::vector<std::pair<std::string, std::size_t>> out;
+  for (std::string_view name : first) {
+    auto it = counts.find(std::string(name));
+    if (it != counts.end()) out.emplace_back(it->first, it->second);
+  }
+  for (const auto& [name, n] : counts) {
+    if (std::find(first.begin(), first.end(), name) == first.end()) out.emplace_back(name, n);
+  }
+  return out;
+}
+
+std::string Stat(std::string_view k, const std::string& v, std::string_view tone = {},
+                 bool wide = false) {
+  return fmt::format("<div{}><span>{}</span><b class=\"{}\">{}</b></div>",
+                     wide ? " class=\"wide\"" : "", Esc(k), tone, Esc(v));
+}
+
+std::string OrderStats(const std::vector<OrderLogRow>& orders) {
+  std::map<std::string, std::size_t> status, type, reject;
+  std::size_t partly = 0;
+  for (const OrderLogRow& o : orders) {
+    ++status[o.status];
+    ++type[o.type];
+    if (!o.reject.empty()) ++reject[o.reject];
+    if (o.status != "filled" && o.filled > 0) ++partly;
+  }
+  std::string s = "<h4>Orders</h4><div class=\"stats\">";
+  s += Stat("Orders", Fixed(static_cast<double>(orders.size()), 0));
+  for (const auto& [name, n] :
+       Tally(status, {"filled", "cancelled", "rejected", "working", "pending"})) {
+    std::string label = name.empty() ? "(no status)" : name;
+    label[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(label[0])));
+    s += Stat(label, Fixed(static_cast<double>(n), 0),
+              name == "rejected" && n > 0 ? "neg" : std::string_view());
+  }
+  s += Stat("Partly filled", Fixed(static_cast<double>(partly), 0));
+  s += Stat("By type", CountsText(Tally(type, {"market"})), {}, true);
+  s += Stat("Reject reasons", reject.empty() ? std::string("none") : CountsText(Tally(reject, {})),
+            reject.empty() ? std::string_view() : "neg", true);
+  return s + "</div>";
+}
+
+// Cost totals of a fill log.
+struct FillCosts {
+  double commission = 0, stamp_duty = 0, transfer_fee = 0, exchange_fee = 0, slippage = 0;
+  double traded = 0;  // sum of quantity x price
+  double Total() const { return commission + stamp_duty + transfer_fee + exchange_fee + slippage; }
+};
+
+FillCosts SumCosts(const std::vector<FillLogRow>& fills) {
+  FillCosts c;
+  for (const FillLogRow& f : fills) {
+    c.commission += f.commission;
+    c.stamp_duty += f.stamp_duty;
+    c.transfer_fee += f.transfer_fee;
+    c.exchange_fee += f.exchange_fee;
+    c.slippage += f.slippage;
+    c.traded += std::fabs(f.quantity * f.price);
+  }
+  return c;
+}
+
+std::string FillStats(const std::vector<FillLogRow>& fills) {
+  std::size_t buys = 0, makers = 0;
+  double bought = 0, sold = 0;
+  for (const FillLogRow& f : fills) {
+    const double value = std::fabs(f.quantity * f.price);
+    if (f.side == "buy") {
+      ++buys;
+      bought += value;
+    } else {
+      sold += value;
+    }
+    makers += f.liquidity == "maker";
+  }
+  const auto count = [](std::size_t n) { return Fixed(static_cast<double>(n), 0); };
+  std::string s = "<h4>Fills</h4><div class=\"stats\">";
+  s += Stat("Fills", count(fills.size()));
+  s += Stat("Buys", count(buys));
+  s += Stat("Sells", count(fills.size() - buys));
+  s += Stat("Maker", count(makers));
+  s += Stat("Taker", count(fills.size() - makers));
+  s += Stat("Bought", Money(bought));
+  s += Stat("Sold", Money(sold));
+  return s + "</div>";
+}
+
+std::string CostTable(const FillCosts& c) {
+  const double total = c.Total();
+  const std::pair<std::string_view, double> rows[] = {{"Commission", c.commission},
+                                                      {"Stamp duty", c.stamp_duty},
+                                                      {"Transfer fee", c.transfer_fee},
+                                                      {"Exchange fee", c.exchange_fee},
+                                                      {"Slippage", c.slippage}};
+  double largest = 0;
+  for (const auto& [name, v] : rows)
+    largest = std::max(largest, std::fabs(v));
+  std::string s =
+      "<div class=\"tablewrap\"><table class=\"data costs\"><thead><tr><th>Cost</th><th>Amount"
+      "</th><th>Share</th><th>bps of traded</th><th class=\"l\"></th></tr></thead><tbody>";
+  auto row = [&](std::string_view name, double v, bool bar) {
+    const double share = total != 0 ? v / total : kNaN;
+    const double bps = c.traded > 0 ? v / c.traded * 1e4 : kNaN;
+    s += fmt::format(
+        "<tr{}><td>{}</td><td data-v=\"{}\">{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td>"
+        "</tr>",
+        bar ? "" : " class=\"total\"", Esc(name), NumAttr(v), Money(v), Pct(share, 1),
+        Fixed(bps, 2),
+        bar && largest > 0 && v > 0
+            ? fmt::format("<span class=\"sbar\" style=\"width:{}px\"></span>",
+                          Num(std::max(1.0, 140 * v / largest)))
+            : std::string());
+  };
+  for (const auto& [name, v] : rows)
+    row(name, v, true);
+  row("Total", total, false);
+  s += "</tbody></table></div>";
+  return s + fmt::format("<p class=\"foot\">Over {} traded (the fills' quantity \u00d7 price).</p>",
+                         Money(c.traded));
+}
+
+std::string FillTable(const Context& cx, const CandidateDetail& d,
+                      const std::vector<FillLogRow>& fills) {
+  const std::size_t shown = std::min(fills.size(), cx.options.fills);
+  std::string s =
+      "<div class=\"tablewrap\"><table class=\"data fills sortable\"><thead><tr><th>#</th>"
+      "<th>Order</th><th class=\"l\">Time</th><th class=\"l\">Symbol</th><th class=\"l\">Side"
+      "</th><th class=\"l\">Liquidity</th><th>Quantity</th><th>Market px</th><th>Price</th>"
+      "<th>Commission</th><th>Stamp duty</th><th>Transfer</th><th>Exchange</th><th>Slippage"
+      "</th></tr></thead><tbody>";
+  for (std::size_t k = 0; k < shown; ++k) {
+    const FillLogRow& f = fills[k];
+    s += fmt::format(
+        "<tr><td data-v=\"{0}\">{0}</td><td data-v=\"{1}\">{1}</td><td class=\"l\">{2}</td>"
+        "<td class=\"l\">{3}</td><td class=\"l\">{4}</td><td class=\"l\">{5}</td>",
+        k + 1, f.order, Esc(f.time), Esc(f.symbol), Esc(f.side), Esc(f.liquidity));
+    s += fmt::format("<td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td>",
+                     NumAttr(f.quantity), QuantityText(f.quantity), NumAttr(f.market_price),
+                     PriceText(f.market_price), NumAttr(f.price), PriceText(f.price));
+    for (double v : {f.commission, f.stamp_duty, f.transfer_fee, f.exchange_fee, f.slippage})
+      s += fmt::format("<td data-v=\"{}\">{}</td>", NumAttr(v), Money(v));
+    s += "</tr>";
+  }
+  s += "</tbody></table></div>";
+  if (fills.size() > shown) {
+    s += fmt::format(
+        "<p class=\"foot\">The first {} of {} fills; all are in candidates/{}/fills.csv.</p>",
+        shown, Fixed(static_cast<double>(fills.size()), 0), cx.hashes[d.index]);
+  }
+  return s;
+}
+
+std::string OrderLogCards(const Context& cx, const CandidateDetail& d, const OrderLog& log) {
+  const std::string& hash = cx.hashes[d.index];
+  std::string files;
+  if (log.orders) files += "orders.csv";
+  if (log.fills) files += std::string(files.empty() ? "" : ", ") + "fills.csv";
+  std::string s = fmt::format(
+      "<div class=\"card\"><h3>Orders and fills<small>precise engine \u00b7 candidates/{}/{}"
+      "</small></h3>",
+      hash, files);
+  s += log.orders ? OrderStats(*log.orders) : Note("No order log (orders.csv) for this candidate.");
+  s += log.fills ? FillStats(*log.fills) : Note("No fill log (fills.csv) for this candidate.");
+  s += "</div>";
+  if (!log.fills) return s;
+  s += fmt::format(
+      "<div class=\"card\"><h3>Costs<small>sums over the {} fills</small></h3>{}</div>",
+      Fixed(static_cast<double>(log.fills->size()), 0), CostTable(SumCosts(*log.fills)));
+  s += fmt::format(
+      "<div class=\"card\"><h3>Fills<small>{} recorded</small></h3>{}</div>",
+      Fixed(static_cast<double>(log.fills->size()), 0),
+      log.fills->empty() ? Note("The run filled no order.") : FillTable(cx, d, *log.fills));
+  return s;
+}
+
 std::string CandidateSection(const Context& cx, const CandidateDetail& d, bool open) {
   const SweepOutput& o = cx.out;
   const CombinationResult& r = o.results[d.index];
@@ -1085,6 +1289,9 @@ std::string CandidateSection(const Context& cx, const CandidateDetail& d, bool o
   s +=
       fmt::format("<div class=\"card\"><h3>Trades<small>{}</small></h3>{}</div>",
                   Fixed(static_cast<double>(d.trades.size()), 0) + " recorded", TradesBlock(cx, d));
+  if (auto log = cx.extras->logs.find(d.index); log != cx.extras->logs.end()) {
+    s += OrderLogCards(cx, d, log->second);
+  }
   s += fmt::format(
       "<div class=\"card\"><h3>All metrics<small>definitions in docs/metrics.md"
       "</small></h3>{}</div>",
@@ -1452,6 +1659,880 @@ std::string RulesAndFingerprints(const Context& cx) {
   return s + "</section>";
 }
 
+// =============================================================================================
+// Studies of a sweep: cost sensitivity (sensitivity.json) and two-stage consistency
+// (consistency.json); docs/precise.md.
+
+// A link to the candidate's section when it has one, else the parameters as text.
+std::string CandidateLink(const Context& cx, const strategy::ParamValues& params) {
+  const std::string hash = engines::ParamsHash(params);
+  const std::string text = Esc(ParamsText(params));
+  for (const auto& [i, d] : cx.details) {
+    if (cx.hashes[i] == hash) return fmt::format("<a href=\"#c-{}\">{}</a>", hash, text);
+  }
+  return text;
+}
+
+// A relative difference: percent, or scientific when below 0.01%.
+std::string RelativeText(double v) {
+  if (!std::isfinite(v)) return std::string(kDash);
+  if (v == 0) return "0";
+  if (std::fabs(v) >= 1e-4) return Pct(v, 2);
+  std::string s = fmt::format("{:.1e}", v);
+  const std::size_t e = s.find("e-");
+  if (e != std::string::npos) s.replace(e + 1, 1, kMinus);
+  return s;
+}
+
+std::string ScaleText(double v) {
+  return ParamText(v) + std::string(kTimes);
+}
+
+double Mean(const std::vector<double>& v) {
+  double sum = 0;
+  std::size_t n = 0;
+  for (double x : v) {
+    if (std::isfinite(x)) sum += x, ++n;
+  }
+  return n > 0 ? sum / static_cast<double>(n) : kNaN;
+}
+
+std::string_view ComponentColor(std::string_view component, std::size_t k) {
+  static constexpr std::string_view kOthers[] = {"#0891b2", "#db2777", "#65a30d", "#ea580c"};
+  if (component == "commission") return "#2563eb";
+  if (component == "tax") return "#7c3aed";
+  if (component == "slippage") return "#f59e0b";
+  if (component == "all") return "#111827";
+  return kOthers[k % std::size(kOthers)];
+}
+
+// One line of an XY chart: points in x order, a title per point for the tooltip.
+struct XYSeries {
+  std::string name;
+  std::string_view color;
+  std::vector<std::pair<double, double>> points;
+  std::vector<std::string> titles;
+};
+
+// Lines over the distinct x values, evenly spaced in their order (a category axis: the scales of
+// a sensitivity curve), y in [ylo, yhi]. Series drawn first are drawn wider, so lines on top of
+// each other stay visible; every point has a tooltip.
+std::string RenderXYChart(const std::vector<XYSeries>& series, double ylo, double yhi,
+                          std::string_view xlabel, std::string_view ylabel,
+                          const std::vector<std::pair<double, std::string>>& refs,
+                          std::optional<double> xmark) {
+  std::set<double> xset;
+  for (const XYSeries& l : series) {
+    for (const auto& [x, y] : l.points) {
+      if (std::isfinite(x)) xset.insert(x);
+    }
+  }
+  if (xset.empty()) return Note("No points to draw.");
+  const std::vector<double> xs(xset.begin(), xset.end());
+  const double slots = static_cast<double>(xs.size());
+  const double W = kChartWidth, H = 250, left = 66, right = W - 16, top = 12, bottom = H - 44;
+  // The k-th value at the middle of the k-th of `slots` equal slots.
+  auto X = [&](double v) {
+    const double k = static_cast<double>(std::lower_bound(xs.begin(), xs.end(), v) - xs.begin());
+    return left + (right - left) * (k + 0.5) / slots;
+  };
+  auto Y = [&](double v) { return bottom - (bottom - top) * (v - ylo) / (yhi - ylo); };
+  std::string s = fmt::format(
+      "<div class=\"chartwrap\"><svg class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\">", W, H);
+  double ys = 0;
+  for (double v : LinearTicks(ylo, yhi, 5, &ys)) {
+    s += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/><text x=\"{3}\" "
+        "y=\"{4}\" text-anchor=\"end\">{5}</text>",
+        Num(left), Num(right), Num(Y(v)), Num(left - 8), Num(Y(v) + 4), Fixed(v, DecimalsFor(ys)));
+  }
+  const std::size_t every = (xs.size() + 11) / 12;  // at most twelve labels
+  for (std::size_t k = 0; k < xs.size(); k += every) {
+    const double v = xs[k];
+    s += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/><text x=\"{0}\" "
+        "y=\"{3}\" text-anchor=\"middle\">{4}</text>",
+        Num(X(v)), Num(top), Num(bottom), Num(bottom + 17), Esc(ScaleText(v)));
+  }
+  if (ylo < 0 && yhi > 0) {
+    s += fmt::format("<line class=\"zero\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>",
+                     Num(left), Num(right), Num(Y(0)));
+  }
+  if (xmark && xset.contains(*xmark)) {
+    s += fmt::format(
+        "<line class=\"zero\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" "
+        "stroke-dasharray=\"3 3\"/>",
+        Num(X(*xmark)), Num(top), Num(bottom));
+  }
+  s += fmt::format(
+      "<line class=\"axis\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>"
+      "<text class=\"axlab\" x=\"{3}\" y=\"{4}\" text-anchor=\"middle\">{5}</text><text "
+      "class=\"axlab\" transform=\"translate(16 {6}) rotate(-90)\" text-anchor=\"middle\">{7}"
+      "</text>",
+      Num(left), Num(right), Num(bottom), Num((left + right) / 2), Num(H - 6), Esc(xlabel),
+      Num((top + bottom) / 2), Esc(ylabel));
+  const std::size_t n = series.size();
+  for (std::size_t k = 0; k < n; ++k) {
+    const XYSeries& l = series[k];
+    std::string d;
+    bool pen = false;
+    for (const auto& [x, y] : l.points) {
+      if (!std::isfinite(x) || !std::isfinite(y)) {
+        pen = false;
+        continue;
+      }
+      d += fmt::format("{}{} {}", pen ? "L" : "M", Num(X(x)), Num(Y(std::clamp(y, ylo, yhi))));
+      pen = true;
+    }
+    if (d.empty()) continue;
+    s += fmt::format(
+        "<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" stroke-opacity=\"0.85\" "
+        "stroke-linejoin=\"round\"/>",
+        d, l.color, 1.75 + 2.0 * static_cast<double>(n - 1 - k));
+  }
+  for (const auto& [v, label] : refs) {
+    if (!(v >= ylo && v <= yhi)) continue;
+    s += fmt::format(
+        "<line class=\"ref\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>"
+        "<text class=\"reflab\" x=\"{}\" y=\"{}\">{}</text>",
+        Num(left), Num(right), Num(Y(v)), Num(Y(v)), Num(left + 6),
+        Num(Y(v) > top + 14 ? Y(v) - 5 : Y(v) + 14), Esc(label));
+  }
+  for (const XYSeries& l : series) {
+    for (std::size_t p = 0; p < l.points.size(); ++p) {
+      const auto& [x, y] = l.points[p];
+      if (!std::isfinite(x) || !std::isfinite(y)) continue;
+      s += fmt::format(
+          "<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"{}\" stroke=\"#fff\" "
+          "stroke-width=\"1\"><title>{}</title></circle>",
+          Num(X(x)), Num(Y(std::clamp(y, ylo, yhi))), l.color,
+          p < l.titles.size() ? Esc(l.titles[p]) : std::string());
+    }
+  }
+  return s + "</svg></div>";
+}
+
+std::string ChartLegend(const std::vector<XYSeries>& series) {
+  std::string s = "<div class=\"legend\">";
+  for (const XYSeries& l : series)
+    s += fmt::format("<span><i style=\"background:{}\"></i>{}</span>", l.color, Esc(l.name));
+  return s + "</div>";
+}
+
+// Candidate indices by value, best first: NaN last, ties by index (precise::TopN).
+std::vector<std::size_t> RankByValue(const std::vector<double>& v) {
+  std::vector<std::size_t> order(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i)
+    order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    const bool fa = std::isfinite(v[a]), fb = std::isfinite(v[b]);
+    if (fa != fb) return fa;
+    return fa && v[a] > v[b];
+  });
+  return order;
+}
+
+std::string SensitivitySection(const Context& cx, const SensitivityFile& f) {
+  const std::string obj = std::string(InfoOf(f.objective).label);
+  std::string s = "<section id=\"sensitivity\"><h2>Cost sensitivity</h2>";
+  const std::size_t k = f.candidates.size();
+  // The headline: the minimum overlap and where it is reached, the lowest rank correlation.
+  const SensitivityFile::Point* worst = nullptr;
+  const SensitivityFile::Point* lowest_rho = nullptr;
+  for (const SensitivityFile::Point& p : f.points) {
+    if (std::isfinite(p.overlap) && (worst == nullptr || p.overlap < worst->overlap)) worst = &p;
+    if (std::isfinite(p.spearman) && (lowest_rho == nullptr || p.spearman < lowest_rho->spearman))
+      lowest_rho = &p;
+  }
+  const auto at = [](const SensitivityFile::Point* p) {
+    return p == nullptr ? std::string() : p->component + " at " + ScaleText(p->scale);
+  };
+  s += "<div class=\"kpis\">";
+  std::string sub;
+  if (std::isfinite(f.min_overlap) && f.top > 0) {
+    sub = fmt::format("{} of {}", Fixed(std::round(f.min_overlap * static_cast<double>(f.top)), 0),
+                      f.top);
+    if (f.min_overlap < 1 && worst != nullptr) sub += " \u00b7 " + at(worst);
+    if (f.min_overlap >= 1) sub += " at every point";
+  }
+  s += KpiTile("Minimum Top-" + std::to_string(f.top) + " overlap", Fixed(f.min_overlap, 2),
+               !std::isfinite(f.min_overlap) ? "na"
+               : f.min_overlap < 1           ? "neg"
+                                             : "pos",
+               sub);
+  bool rho_constant = true;
+  for (const SensitivityFile::Point& p : f.points) {
+    if (lowest_rho != nullptr && std::isfinite(p.spearman) && p.spearman != lowest_rho->spearman)
+      rho_constant = false;
+  }
+  s += KpiTile("Lowest Spearman", lowest_rho ? Fixed(lowest_rho->spearman, 2) : std::string(kDash),
+               lowest_rho ? "" : "na",
+               lowest_rho == nullptr ? std::string()
+               : rho_constant        ? std::string("the same at every point")
+                                     : at(lowest_rho));
+  s += KpiTile("Candidates", Fixed(static_cast<double>(k), 0), "",
+               "Top-" + std::to_string(f.top) + " by " + obj);
+  s += KpiTile("Points", Fixed(static_cast<double>(f.points.size()), 0), "",
+               "component \u00d7 scale");
+  s += "</div>";
+  s += fmt::format(
+      "<p class=\"bestline\">The best {} candidates of the sweep re-run on the precise engine with "
+      "each cost component scaled (and all together); each point compares the Top-{} by "
+      "<b>{}</b> with the Top-{} at the base costs (1\u00d7).</p>",
+      k, f.top, Esc(obj), f.top);
+  if (f.points.empty()) return s + Note("sensitivity.json holds no points.") + "</section>";
+
+  // One series per component, in the file's order.
+  std::vector<XYSeries> overlap, rho;
+  for (const SensitivityFile::Point& p : f.points) {
+    auto it = std::find_if(overlap.begin(), overlap.end(),
+                           [&](const XYSeries& l) { return l.name == p.component; });
+    if (it == overlap.end()) {
+      const std::string_view color = ComponentColor(p.component, overlap.size());
+      overlap.push_back({.name = p.component, .color = color, .points = {}, .titles = {}});
+      rho.push_back({.name = p.component, .color = color, .points = {}, .titles = {}});
+      it = overlap.end() - 1;
+    }
+    XYSeries& r = rho[static_cast<std::size_t>(it - overlap.begin())];
+    const std::string where = p.component + " \u00b7 " + ScaleText(p.scale);
+    it->points.emplace_back(p.scale, p.overlap);
+    it->titles.push_back(fmt::format("{} \u00b7 Top-{} overlap {} \u00b7 Jaccard {}", where, f.top,
+                                     Fixed(p.overlap, 2), Fixed(p.jaccard, 2)));
+    r.points.emplace_back(p.scale, p.spearman);
+    r.titles.push_back(fmt::format("{} \u00b7 Spearman {}", where, Fixed(p.spearman, 2)));
+  }
+  for (std::vector<XYSeries>* group : {&overlap, &rho}) {
+    for (XYSeries& l : *group) {
+      std::vector<std::size_t> order(l.points.size());
+      for (std::size_t i = 0; i < order.size(); ++i)
+        order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return l.points[a].first < l.points[b].first;
+      });
+      XYSeries sorted{.name = l.name, .color = l.color, .points = {}, .titles = {}};
+      for (std::size_t i : order) {
+        sorted.points.push_back(l.points[i]);
+        sorted.titles.push_back(l.titles[i]);
+      }
+      l = std::move(sorted);
+    }
+  }
+  std::vector<std::pair<double, std::string>> min_ref;
+  if (std::isfinite(f.min_overlap) && f.min_overlap < 1)
+    min_ref.emplace_back(f.min_overlap, "minimum " + Fixed(f.min_overlap, 2));
+  s += fmt::format(
+      "<div class=\"card chartcard\"><h3>Top-{} overlap<small>|Top-{}(base) \u2229 Top-{}(point)| "
+      "/ {} against the cost scale; the dotted line is the base</small></h3>{}{}</div>",
+      f.top, f.top, f.top, f.top, ChartLegend(overlap),
+      RenderXYChart(overlap, 0, 1, "Cost scale", "Top-N overlap", min_ref, 1.0));
+  double rho_lo = 0;
+  for (const SensitivityFile::Point& p : f.points) {
+    if (std::isfinite(p.spearman) && p.spearman < 0) rho_lo = -1;
+  }
+  s += fmt::format(
+      "<div class=\"card chartcard\"><h3>Rank correlation<small>Spearman's rho over all {} "
+      "candidates against the base ranking</small></h3>{}{}</div>",
+      k, ChartLegend(rho), RenderXYChart(rho, rho_lo, 1, "Cost scale", "Spearman", {}, 1.0));
+
+  // The points.
+  s += fmt::format(
+      "<div class=\"card\"><h3>Points<small>the rows of the minimum overlap are marked</small>"
+      "</h3><div class=\"tablewrap\"><table class=\"data sortable sens\"><thead><tr>"
+      "<th class=\"l\">Component</th><th>Scale</th><th>Top-{} overlap</th><th>Jaccard</th>"
+      "<th>Spearman</th><th>Mean {}</th><th>Mean return</th></tr></thead><tbody>",
+      f.top, Esc(obj));
+  for (const SensitivityFile::Point& p : f.points) {
+    const bool is_min = std::isfinite(p.overlap) && p.overlap == f.min_overlap && p.overlap < 1;
+    const double mean_obj = Mean(p.objective), mean_ret = Mean(p.total_return);
+    s += fmt::format(
+        "<tr{}><td class=\"l\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\" style=\"{}\">{}"
+        "</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td>"
+        "<td class=\"{}\" data-v=\"{}\">{}</td></tr>",
+        is_min ? " class=\"worst\"" : "", Esc(p.component), NumAttr(p.scale), ScaleText(p.scale),
+        NumAttr(p.overlap),
+        std::isfinite(p.overlap) && p.overlap < 1 ? HeatStyle(1 - p.overlap, false) : "",
+        Fixed(p.overlap, 2), NumAttr(p.jaccard), Fixed(p.jaccard, 2), NumAttr(p.spearman),
+        Fixed(p.spearman, 2), NumAttr(mean_obj), FormatMetric(f.objective, mean_obj),
+        Tone("total_return", mean_ret), NumAttr(mean_ret), SignedPct(mean_ret, 2));
+  }
+  s += "</tbody></table></div>";
+  s += fmt::format(
+      "<p class=\"foot\">Minimum overlap <b>{}</b>{}. Every candidate's {} and total return at "
+      "every point are in sensitivity.json.</p></div>",
+      Fixed(f.min_overlap, 2), worst != nullptr && f.min_overlap < 1 ? " (" + at(worst) + ")" : "",
+      Esc(obj));
+
+  // The candidates at the base costs.
+  const std::vector<std::size_t> base_rank = RankByValue(f.base_objective);
+  std::vector<std::size_t> rank_of(k, 0);
+  for (std::size_t r = 0; r < base_rank.size(); ++r)
+    rank_of[base_rank[r]] = r + 1;
+  s += fmt::format(
+      "<details class=\"canon\"><summary>The {} candidates at the base costs</summary><div "
+      "class=\"card\"><div class=\"tablewrap\"><table class=\"data sortable\"><thead><tr><th>#"
+      "</th><th class=\"param\">Parameters</th><th>Base rank</th><th>{}</th><th>Return</th></tr>"
+      "</thead><tbody>",
+      k, Esc(obj));
+  for (std::size_t i = 0; i < k; ++i) {
+    const double o = f.base_objective[i], r = f.base_total_return[i];
+    s += fmt::format(
+        "<tr{}><td data-v=\"{}\">{}</td><td class=\"param\">{}</td><td data-v=\"{}\">{}</td>"
+        "<td data-v=\"{}\">{}</td><td class=\"{}\" data-v=\"{}\">{}</td></tr>",
+        rank_of[i] <= f.top ? " class=\"best\"" : "", i + 1, i + 1,
+        CandidateLink(cx, f.candidates[i]), rank_of[i], rank_of[i], NumAttr(o),
+        FormatMetric(f.objective, o), Tone("total_return", r), NumAttr(r), SignedPct(r, 2));
+  }
+  s += fmt::format(
+      "</tbody></table></div><p class=\"foot\">Highlighted: the base Top-{}.</p></div></details>",
+      f.top);
+  return s + "</section>";
+}
+
+constexpr std::pair<std::string_view, double KeyMetrics::*> kKeyMetrics[] = {
+    {"total_return", &KeyMetrics::total_return},
+    {"sharpe", &KeyMetrics::sharpe},
+    {"max_drawdown", &KeyMetrics::max_drawdown},
+    {"turnover", &KeyMetrics::turnover}};
+
+// The colour of a change: none where it prints as zero.
+std::string_view ChangeTone(double v) {
+  if (!std::isfinite(v)) return "na";
+  return std::fabs(v) < 5e-5 ? "" : v > 0 ? "pos" : "neg";
+}
+
+// A change's cell colour, diverging at zero, strongest at the largest change of the table (at
+// least one percentage point, so that rounding noise stays white).
+std::string ChangeStyle(double v, double largest) {
+  if (!std::isfinite(v) || std::fabs(v) < 5e-5) return "";
+  return HeatStyle(std::sqrt(std::fabs(v) / std::max(largest, 0.01)), v > 0);
+}
+
+// A change of a metric: percentage points for percentages, else the difference.
+std::string ChangeText(std::string_view metric, double v) {
+  if (!std::isfinite(v)) return std::string(kDash);
+  if (InfoOf(metric).unit == Unit::kPct) {
+    const std::string p = Fixed(v * 100, 2);
+    return (v > 0 && p.find_first_of("123456789") != std::string::npos ? "+" : "") + p + " pp";
+  }
+  const std::string t = Fixed(v, 3);
+  return (v > 0 && t.find_first_of("123456789") != std::string::npos ? "+" : "") + t;
+}
+
+std::string ConsistencySection(const Context& cx, const ConsistencyFile& f) {
+  std::string s = "<section id=\"consistency\"><h2>Two-stage consistency</h2>";
+  std::size_t passing = 0;
+  for (const ConsistencyFile::Row& r : f.rows)
+    passing += r.pass;
+  std::vector<std::string> frictions;  // the union of the steps, in order
+  for (const ConsistencyFile::Row& r : f.rows) {
+    for (const ConsistencyFile::Step& st : r.steps) {
+      if (std::find(frictions.begin(), frictions.end(), st.friction) == frictions.end())
+        frictions.push_back(st.friction);
+    }
+  }
+  std::string steps_text;
+  for (const std::string& fr : frictions)
+    steps_text += (steps_text.empty() ? "" : ", ") + fr;
+  s += "<div class=\"kpis\">";
+  s += KpiTile("Verdict", f.pass ? "PASS" : "FAIL", f.pass ? "pos" : "neg",
+               "bound " + RelativeText(f.bound));
+  s += KpiTile("Largest difference", RelativeText(f.max_difference),
+               std::isfinite(f.max_difference) && f.max_difference >= f.bound ? "neg" : "",
+               "relative, over the key metrics");
+  s += KpiTile("Candidates passing", fmt::format("{} of {}", passing, f.rows.size()),
+               passing == f.rows.size() ? "" : "neg", "the best of the sweep");
+  s += KpiTile("Friction steps", Fixed(static_cast<double>(frictions.size()), 0), "",
+               steps_text.empty() ? std::string("none") : steps_text);
+  s += "</div>";
+  s += fmt::format(
+      "<p class=\"bestline\">The precise engine configured like the fast one (its fill price "
+      "rule, no latency, no participation cap, the DSL's fee rates) must reproduce the sweep's "
+      "key metrics within <b>{}</b>, measured as |precise \u2212 fast| / max(|fast|, 0.001).</p>",
+      RelativeText(f.bound));
+  if (f.rows.empty()) return s + Note("consistency.json holds no candidates.") + "</section>";
+
+  // Fast against precise.
+  s += "<div class=\"card\"><h3>Fast against precise<small>per candidate; a difference at or "
+       "above the bound is red</small></h3><div class=\"tablewrap\"><table class=\"data "
+       "consist\"><thead><tr><th rowspan=\"2\">#</th><th class=\"param\" rowspan=\"2\">"
+       "Parameters</th><th rowspan=\"2\">Check</th>";
+  for (const auto& [name, member] : kKeyMetrics)
+    s += fmt::format("<th class=\"grp sep\" colspan=\"3\">{}</th>", Esc(InfoOf(name).label));
+  s += "</tr><tr>";
+  for (std::size_t m = 0; m < std::size(kKeyMetrics); ++m)
+    s += "<th class=\"sep\">Fast</th><th>Precise</th><th title=\"relative difference\">Diff.</th>";
+  s += "</tr></thead><tbody>";
+  for (std::size_t k = 0; k < f.rows.size(); ++k) {
+    const ConsistencyFile::Row& r = f.rows[k];
+    s += fmt::format("<tr><td>{}</td><td class=\"param\">{}</td><td class=\"{}\"><b>{}</b></td>",
+                     k + 1, CandidateLink(cx, r.params), r.pass ? "pos" : "neg",
+                     r.pass ? "pass" : "fail");
+    for (const auto& [name, member] : kKeyMetrics) {
+      const double d = r.difference.*member;
+      s += fmt::format(
+          "<td class=\"sep\" data-v=\"{}\">{}</td><td data-v=\"{}\">{}</td><td class=\"{}\" "
+          "data-v=\"{}\">{}</td>",
+          NumAttr(r.fast.*member), FormatMetric(name, r.fast.*member), NumAttr(r.precise.*member),
+          FormatMetric(name, r.precise.*member),
+          !std::isfinite(d) ? "na"
+          : d >= f.bound    ? "neg"
+                            : "",
+          NumAttr(d), RelativeText(d));
+    }
+    s += "</tr>";
+  }
+  s += "</tbody></table></div></div>";
+
+  // Friction attribution: the change of total return per step.
+  if (frictions.empty()) {
+    return s +
+           Note(
+               "No friction steps: the realistic configuration adds nothing to the one like the "
+               "fast engine.") +
+           "</section>";
+  }
+  std::vector<double> changes;
+  for (const ConsistencyFile::Row& r : f.rows) {
+    for (const ConsistencyFile::Step& st : r.steps)
+      changes.push_back(st.change.total_return);
+  }
+  double largest = 0;
+  for (double v : changes) {
+    if (std::isfinite(v)) largest = std::max(largest, std::fabs(v));
+  }
+  s += "<div class=\"card\"><h3>Friction attribution<small>the change of total return as each "
+       "friction is switched on, cumulatively, in this order; hover a cell for the other "
+       "metrics</small></h3><div class=\"tablewrap\"><table class=\"data sortable attrib\">"
+       "<thead><tr><th>#</th><th class=\"param\">Parameters</th><th>Precise (like fast)</th>";
+  for (const std::string& fr : frictions)
+    s += fmt::format("<th>{}</th>", Esc(fr));
+  s += "<th>Realistic</th><th>All frictions</th></tr></thead><tbody>";
+  for (std::size_t k = 0; k < f.rows.size(); ++k) {
+    const ConsistencyFile::Row& r = f.rows[k];
+    const double start = r.precise.total_return;
+    const double end = r.steps.empty() ? start : r.steps.back().metrics.total_return;
+    s += fmt::format(
+        "<tr><td data-v=\"{0}\">{0}</td><td class=\"param\">{1}</td><td class=\"{2}\" "
+        "data-v=\"{3}\">{4}</td>",
+        k + 1, CandidateLink(cx, r.params), Tone("total_return", start), NumAttr(start),
+        SignedPct(start, 2));
+    for (const std::string& fr : frictions) {
+      auto st = std::find_if(r.steps.begin(), r.steps.end(),
+                             [&](const ConsistencyFile::Step& x) { return x.friction == fr; });
+      if (st == r.steps.end()) {
+        s += "<td class=\"na\" data-v=\"\">\u2014</td>";
+        continue;
+      }
+      std::string title = fr + ":";
+      for (const auto& [name, member] : kKeyMetrics) {
+        title +=
+            fmt::format(" {} {} ({}),", InfoOf(name).label, ChangeText(name, st->change.*member),
+                        FormatMetric(name, st->metrics.*member));
+      }
+      title.pop_back();
+      s += fmt::format("<td style=\"{}\" title=\"{}\" data-v=\"{}\">{}</td>",
+                       ChangeStyle(st->change.total_return, largest), Esc(title),
+                       NumAttr(st->change.total_return),
+                       ChangeText("total_return", st->change.total_return));
+    }
+    s += fmt::format(
+        "<td class=\"{}\" data-v=\"{}\">{}</td><td class=\"{}\" data-v=\"{}\">{}</td></tr>",
+        Tone("total_return", end), NumAttr(end), SignedPct(end, 2), ChangeTone(end - start),
+        NumAttr(end - start), ChangeText("total_return", end - start));
+  }
+  s += "</tbody></table></div><p class=\"foot\">pp: percentage points of total return. Each "
+       "step's change is its friction's share of the difference between the run like the fast "
+       "engine and the realistic one; every key metric's change is in consistency.json.</p></div>";
+  return s + "</section>";
+}
+
+// =============================================================================================
+// Reading the optional files.
+
+Result<std::string> ReadWhole(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return Status::IOError(fmt::format("{}: cannot open", file.string()));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (in.bad()) return Status::IOError(fmt::format("{}: read failed", file.string()));
+  return ss.str();
+}
+
+bool Exists(const fs::path& file) {
+  std::error_code ec;
+  return fs::exists(file, ec);
+}
+
+// RFC 4180 records, each with the line it starts on.
+struct CsvRecord {
+  std::size_t line = 0;
+  std::vector<std::string> fields;
+};
+
+Result<std::vector<CsvRecord>> SplitCsv(std::string_view text, const fs::path& file) {
+  std::vector<CsvRecord> out;
+  std::size_t line = 1, i = 0;
+  while (i < text.size()) {
+    CsvRecord rec{line, {}};
+    std::string field;
+    bool quoted = false, end = false;
+    while (!end && i < text.size()) {
+      const char c = text[i++];
+      if (quoted) {
+        if (c == '"') {
+          if (i < text.size() && text[i] == '"') {
+            field += '"';
+            ++i;
+          } else {
+            quoted = false;
+          }
+        } else {
+          line += c == '\n';
+          field += c;
+        }
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == ',') {
+        rec.fields.push_back(std::move(field));
+        field.clear();
+      } else if (c == '\n' || c == '\r') {
+        if (c == '\r' && i < text.size() && text[i] == '\n') ++i;
+        ++line;
+        end = true;
+      } else {
+        field += c;
+      }
+    }
+    if (quoted) {
+      return Status::InvalidArgument(
+          fmt::format("{}:{}: a quoted field is not closed", file.string(), rec.line));
+    }
+    rec.fields.push_back(std::move(field));
+    if (!(rec.fields.size() == 1 && rec.fields[0].empty())) out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+// A CSV file with a header: columns found by name, cells checked; errors name file:line and
+// the column.
+class CsvTable {
+ public:
+  static Result<CsvTable> Read(const fs::path& file) {
+    QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadWhole(file));
+    CsvTable t;
+    t.file_ = file.string();
+    QRAFT_ASSIGN_OR_RETURN(t.records_, SplitCsv(text, file));
+    if (t.records_.empty()) {
+      return Status::InvalidArgument(fmt::format("{}: empty file (no header)", t.file_));
+    }
+    return t;
+  }
+  std::size_t rows() const { return records_.size() - 1; }
+  const CsvRecord& row(std::size_t k) const { return records_[k + 1]; }
+
+  Result<std::size_t> Column(std::string_view name) const {
+    const std::vector<std::string>& h = records_[0].fields;
+    auto it = std::find(h.begin(), h.end(), name);
+    if (it == h.end()) {
+      return Status::InvalidArgument(
+          fmt::format("{}:{}: missing the column '{}'", file_, records_[0].line, name));
+    }
+    return static_cast<std::size_t>(it - h.begin());
+  }
+  Status CheckWidth(const CsvRecord& r) const {
+    if (r.fields.size() == records_[0].fields.size()) return Status::OK();
+    return Status::InvalidArgument(fmt::format("{}:{}: expected {} fields, got {}", file_, r.line,
+                                               records_[0].fields.size(), r.fields.size()));
+  }
+  Status Bad(const CsvRecord& r, std::size_t col, std::string_view expected) const {
+    return Status::InvalidArgument(fmt::format("{}:{}: field '{}': expected {}, got '{}'", file_,
+                                               r.line, records_[0].fields[col], expected,
+                                               r.fields[col]));
+  }
+  // Empty = NaN unless `required`.
+  Result<double> Number(const CsvRecord& r, std::size_t col, bool required) const {
+    const std::string& s = r.fields[col];
+    if (s.empty() && !required) return kNaN;
+    double v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v))
+      return Bad(r, col, required ? "a number" : "a number or nothing");
+    return v;
+  }
+  Result<std::int64_t> Integer(const CsvRecord& r, std::size_t col) const {
+    const std::string& s = r.fields[col];
+    std::int64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+      return Bad(r, col, "an integer");
+    }
+    return v;
+  }
+  Result<std::string> OneOf(const CsvRecord& r, std::size_t col, std::string_view a,
+                            std::string_view b) const {
+    const std::string& s = r.fields[col];
+    if (s != a && s != b) return Bad(r, col, fmt::format("{} or {}", a, b));
+    return s;
+  }
+  Result<std::string> Time(const CsvRecord& r, std::size_t col) const {
+    const std::string& s = r.fields[col];
+    if (!ParseIsoDateTime(s)) return Bad(r, col, "an ISO-8601 date or UTC time");
+    return s;
+  }
+
+ private:
+  std::string file_;
+  std::vector<CsvRecord> records_;
+};
+
+Result<std::vector<OrderLogRow>> ReadOrders(const fs::path& file) {
+  QRAFT_ASSIGN_OR_RETURN(const CsvTable t, CsvTable::Read(file));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t id, t.Column("id"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t side, t.Column("side"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t type, t.Column("type"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t quantity, t.Column("quantity"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t status, t.Column("status"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t reject, t.Column("reject"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t filled, t.Column("filled"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t fees, t.Column("fees"));
+  std::vector<OrderLogRow> out;
+  out.reserve(t.rows());
+  for (std::size_t k = 0; k < t.rows(); ++k) {
+    const CsvRecord& r = t.row(k);
+    QRAFT_RETURN_NOT_OK(t.CheckWidth(r));
+    OrderLogRow o;
+    QRAFT_ASSIGN_OR_RETURN(o.id, t.Integer(r, id));
+    QRAFT_ASSIGN_OR_RETURN(o.side, t.OneOf(r, side, "buy", "sell"));
+    o.type = r.fields[type];
+    QRAFT_ASSIGN_OR_RETURN(o.quantity, t.Number(r, quantity, false));
+    o.status = r.fields[status];
+    if (o.status.empty()) return t.Bad(r, status, "an order status");
+    o.reject = r.fields[reject];
+    QRAFT_ASSIGN_OR_RETURN(o.filled, t.Number(r, filled, true));
+    QRAFT_ASSIGN_OR_RETURN(o.fees, t.Number(r, fees, true));
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+Result<std::vector<FillLogRow>> ReadFills(const fs::path& file) {
+  QRAFT_ASSIGN_OR_RETURN(const CsvTable t, CsvTable::Read(file));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t order, t.Column("order"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t time, t.Column("time"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t symbol, t.Column("symbol"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t side, t.Column("side"));
+  QRAFT_ASSIGN_OR_RETURN(const std::size_t liquidity, t.Column("liquidity"));
+  std::size_t num[8];
+  double FillLogRow::*const fields[8] = {&FillLogRow::quantity,     &FillLogRow::market_price,
+                                         &FillLogRow::price,        &FillLogRow::commission,
+                                         &FillLogRow::stamp_duty,   &FillLogRow::transfer_fee,
+                                         &FillLogRow::exchange_fee, &FillLogRow::slippage};
+  constexpr std::string_view kNames[8] = {"quantity",     "market_price", "price",
+                                          "commission",   "stamp_duty",   "transfer_fee",
+                                          "exchange_fee", "slippage"};
+  for (std::size_t c = 0; c < 8; ++c) {
+    QRAFT_ASSIGN_OR_RETURN(num[c], t.Column(kNames[c]));
+  }
+  std::vector<FillLogRow> out;
+  out.reserve(t.rows());
+  for (std::size_t k = 0; k < t.rows(); ++k) {
+    const CsvRecord& r = t.row(k);
+    QRAFT_RETURN_NOT_OK(t.CheckWidth(r));
+    FillLogRow f;
+    QRAFT_ASSIGN_OR_RETURN(f.order, t.Integer(r, order));
+    QRAFT_ASSIGN_OR_RETURN(f.time, t.Time(r, time));
+    f.symbol = r.fields[symbol];
+    QRAFT_ASSIGN_OR_RETURN(f.side, t.OneOf(r, side, "buy", "sell"));
+    QRAFT_ASSIGN_OR_RETURN(f.liquidity, t.OneOf(r, liquidity, "maker", "taker"));
+    for (std::size_t c = 0; c < 8; ++c) {
+      QRAFT_ASSIGN_OR_RETURN(f.*fields[c], t.Number(r, num[c], true));
+    }
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// Checked access to a JSON document: every error names the file and the field's path.
+class JsonDoc {
+ public:
+  explicit JsonDoc(const fs::path& file) : file_(file.string()) {}
+
+  Result<nlohmann::json> Parse(const std::string& text) const {
+    nlohmann::json doc;
+    try {
+      doc = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {  // the message names the line and column
+      return Status::InvalidArgument(fmt::format("{}: invalid JSON: {}", file_, e.what()));
+    }
+    if (!doc.is_object()) return Bad("(top level)", "expected an object");
+    return doc;
+  }
+  Status Bad(std::string_view field, std::string_view problem) const {
+    return Status::InvalidArgument(fmt::format("{}: field '{}': {}", file_, field, problem));
+  }
+  Result<const nlohmann::json*> Get(const nlohmann::json& obj, std::string_view key,
+                                    const std::string& at) const {
+    const std::string field = at.empty() ? std::string(key) : at + "." + std::string(key);
+    if (!obj.is_object()) return Bad(at, "expected an object");
+    auto it = obj.find(key);
+    if (it == obj.end()) return Bad(field, "missing");
+    return &*it;
+  }
+  static std::string Path(const std::string& at, std::string_view key) {
+    return at.empty() ? std::string(key) : at + "." + std::string(key);
+  }
+  Result<double> Number(const nlohmann::json& v, const std::string& field) const {
+    if (v.is_null()) return kNaN;
+    if (!v.is_number()) return Bad(field, "expected a number or null, got " + Short(v));
+    return v.get<double>();
+  }
+  Result<double> Number(const nlohmann::json& obj, std::string_view key,
+                        const std::string& at) const {
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* v, Get(obj, key, at));
+    return Number(*v, Path(at, key));
+  }
+  Result<std::string> String(const nlohmann::json& obj, std::string_view key,
+                             const std::string& at) const {
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* v, Get(obj, key, at));
+    if (!v->is_string()) return Bad(Path(at, key), "expected a string, got " + Short(*v));
+    return v->get<std::string>();
+  }
+  Result<bool> Bool(const nlohmann::json& obj, std::string_view key, const std::string& at) const {
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* v, Get(obj, key, at));
+    if (!v->is_boolean()) return Bad(Path(at, key), "expected true or false, got " + Short(*v));
+    return v->get<bool>();
+  }
+  Result<std::size_t> Count(const nlohmann::json& obj, std::string_view key,
+                            const std::string& at) const {
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* v, Get(obj, key, at));
+    if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<std::int64_t>() >= 0))
+      return Bad(Path(at, key), "expected a count, got " + Short(*v));
+    return v->get<std::size_t>();
+  }
+  Result<const nlohmann::json*> Array(const nlohmann::json& obj, std::string_view key,
+                                      const std::string& at) const {
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* v, Get(obj, key, at));
+    if (!v->is_array()) return Bad(Path(at, key), "expected an array, got " + Short(*v));
+    return v;
+  }
+  // An array of numbers (null: NaN), of `size` elements.
+  Result<std::vector<double>> Numbers(const nlohmann::json& obj, std::string_view key,
+                                      const std::string& at, std::size_t size) const {
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* v, Array(obj, key, at));
+    const std::string field = Path(at, key);
+    if (v->size() != size) {
+      return Bad(field,
+                 fmt::format("expected {} values (one per candidate), got {}", size, v->size()));
+    }
+    std::vector<double> out;
+    for (std::size_t i = 0; i < v->size(); ++i) {
+      QRAFT_ASSIGN_OR_RETURN(const double x, Number((*v)[i], fmt::format("{}[{}]", field, i)));
+      out.push_back(x);
+    }
+    return out;
+  }
+  Result<strategy::ParamValues> Params(const nlohmann::json& v, const std::string& field) const {
+    if (!v.is_object()) return Bad(field, "expected an object of numbers, got " + Short(v));
+    strategy::ParamValues p;
+    for (const auto& [name, x] : v.items()) {
+      if (!x.is_number()) return Bad(field + "." + name, "expected a number, got " + Short(x));
+      p[name] = x.get<double>();
+    }
+    return p;
+  }
+  Result<KeyMetrics> Key(const nlohmann::json& obj, std::string_view key,
+                         const std::string& at) const {
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* v, Get(obj, key, at));
+    const std::string field = Path(at, key);
+    if (!v->is_object()) return Bad(field, "expected an object of the key metrics");
+    KeyMetrics m;
+    for (const auto& [name, member] : kKeyMetrics) {
+      QRAFT_ASSIGN_OR_RETURN(m.*member, Number(*v, name, field));
+    }
+    return m;
+  }
+
+ private:
+  static std::string Short(const nlohmann::json& v) {
+    std::string s = v.dump();
+    return s.size() > 40 ? s.substr(0, 37) + "..." : s;
+  }
+  std::string file_;
+};
+
+Result<SensitivityFile> ReadSensitivity(const fs::path& file) {
+  QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadWhole(file));
+  const JsonDoc j(file);
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json doc, j.Parse(text));
+  SensitivityFile f;
+  QRAFT_ASSIGN_OR_RETURN(f.objective, j.String(doc, "objective", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.top, j.Count(doc, "top", ""));
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* candidates, j.Array(doc, "candidates", ""));
+  for (std::size_t i = 0; i < candidates->size(); ++i) {
+    QRAFT_ASSIGN_OR_RETURN(strategy::ParamValues p,
+                           j.Params((*candidates)[i], fmt::format("candidates[{}]", i)));
+    f.candidates.push_back(std::move(p));
+  }
+  const std::size_t k = f.candidates.size();
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* base, j.Get(doc, "base", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.base_objective, j.Numbers(*base, "objective", "base", k));
+  QRAFT_ASSIGN_OR_RETURN(f.base_total_return, j.Numbers(*base, "total_return", "base", k));
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* points, j.Array(doc, "points", ""));
+  for (std::size_t i = 0; i < points->size(); ++i) {
+    const nlohmann::json& p = (*points)[i];
+    const std::string at = fmt::format("points[{}]", i);
+    SensitivityFile::Point pt;
+    QRAFT_ASSIGN_OR_RETURN(pt.component, j.String(p, "component", at));
+    QRAFT_ASSIGN_OR_RETURN(pt.scale, j.Number(p, "scale", at));
+    if (!std::isfinite(pt.scale)) return j.Bad(at + ".scale", "expected a number, got null");
+    QRAFT_ASSIGN_OR_RETURN(pt.overlap, j.Number(p, "overlap", at));
+    QRAFT_ASSIGN_OR_RETURN(pt.jaccard, j.Number(p, "jaccard", at));
+    QRAFT_ASSIGN_OR_RETURN(pt.spearman, j.Number(p, "spearman", at));
+    QRAFT_ASSIGN_OR_RETURN(pt.objective, j.Numbers(p, "objective", at, k));
+    QRAFT_ASSIGN_OR_RETURN(pt.total_return, j.Numbers(p, "total_return", at, k));
+    f.points.push_back(std::move(pt));
+  }
+  QRAFT_ASSIGN_OR_RETURN(f.min_overlap, j.Number(doc, "min_overlap", ""));
+  return f;
+}
+
+Result<ConsistencyFile> ReadConsistency(const fs::path& file) {
+  QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadWhole(file));
+  const JsonDoc j(file);
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json doc, j.Parse(text));
+  ConsistencyFile f;
+  QRAFT_ASSIGN_OR_RETURN(f.bound, j.Number(doc, "bound", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.pass, j.Bool(doc, "pass", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.max_difference, j.Number(doc, "max_difference", ""));
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* rows, j.Array(doc, "rows", ""));
+  for (std::size_t i = 0; i < rows->size(); ++i) {
+    const nlohmann::json& r = (*rows)[i];
+    const std::string at = fmt::format("rows[{}]", i);
+    ConsistencyFile::Row row;
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* params, j.Get(r, "params", at));
+    QRAFT_ASSIGN_OR_RETURN(row.params, j.Params(*params, at + ".params"));
+    QRAFT_ASSIGN_OR_RETURN(row.pass, j.Bool(r, "pass", at));
+    QRAFT_ASSIGN_OR_RETURN(row.fast, j.Key(r, "fast", at));
+    QRAFT_ASSIGN_OR_RETURN(row.precise, j.Key(r, "precise", at));
+    QRAFT_ASSIGN_OR_RETURN(row.difference, j.Key(r, "difference", at));
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* steps, j.Array(r, "steps", at));
+    for (std::size_t s = 0; s < steps->size(); ++s) {
+      const std::string sat = fmt::format("{}.steps[{}]", at, s);
+      ConsistencyFile::Step st;
+      QRAFT_ASSIGN_OR_RETURN(st.friction, j.String((*steps)[s], "friction", sat));
+      QRAFT_ASSIGN_OR_RETURN(st.metrics, j.Key((*steps)[s], "metrics", sat));
+      QRAFT_ASSIGN_OR_RETURN(st.change, j.Key((*steps)[s], "change", sat));
+      row.steps.push_back(std::move(st));
+    }
+    f.rows.push_back(std::move(row));
+  }
+  return f;
+}
+
+bool HasExtras(const ReportExtras& e) {
+  return !e.logs.empty() || e.sensitivity.has_value() || e.consistency.has_value();
+}
+
 constexpr std::string_view kCss = R"CSS(
 :root{--ink:#111827;--ink2:#374151;--mute:#6b7280;--line:#e5e7eb;--soft:#f3f4f6;--bg:#f6f7f9;
 --accent:#2563eb;--pos:#15803d;--neg:#b91c1c}
@@ -1578,6 +2659,20 @@ line-height:1.45;padding:7px 10px;border-radius:7px;white-space:pre;box-shadow:0
 @media print{body{background:#fff}.card,details.cand{box-shadow:none;break-inside:avoid}.tip{display:none!important}}
 )CSS";
 
+// Styles of the sections from the optional files; included only when one of them is present,
+// so reports without them stay byte for byte what they were.
+constexpr std::string_view kExtraCss = R"CSS(
+.card>h4{margin:2px 0 6px;font-size:12px;text-transform:uppercase;letter-spacing:.06em;color:var(--accent)}
+table.data tr.worst td{background:#fef2f2}
+table.data tr.total td{font-weight:650;border-top:1px solid var(--line)}
+table.data th.grp{text-align:center;color:var(--ink2)}
+table.data .sep{border-left:1px solid var(--line)}
+table.consist thead tr:first-child th{border-bottom:none}
+table.consist th,table.consist td,table.fills th,table.fills td{padding:6px 7px}
+table.consist td b{font-weight:650;text-transform:uppercase;font-size:12px}
+.sbar{display:inline-block;height:9px;border-radius:2px;background:#2563eb;opacity:.7;vertical-align:middle}
+)CSS";
+
 constexpr std::string_view kScript = R"JS(
 (function(){
 var tip=document.createElement('div');tip.className='tip';document.body.appendChild(tip);
@@ -1611,8 +2706,9 @@ window.addEventListener('hashchange',openHash);openHash();
 
 }  // namespace
 
-std::string RenderReport(const SweepOutput& output, const ReportOptions& options) {
-  Context cx{.out = output, .options = options, .objective = output.objective};
+std::string RenderReport(const SweepOutput& output, const ReportExtras& extras,
+                         const ReportOptions& options) {
+  Context cx{.out = output, .options = options, .objective = output.objective, .extras = &extras};
   std::string objective_note;
   if (FindField(cx.objective) == nullptr) {
     objective_note = fmt::format(
@@ -1651,6 +2747,7 @@ std::string RenderReport(const SweepOutput& output, const ReportOptions& options
   h += fmt::format("<title>{} \u2014 Qraft {} report</title><style>",
                    Esc(output.name.empty() ? "Unnamed strategy" : output.name), Esc(output.kind));
   h += kCss;
+  if (HasExtras(extras)) h += kExtraCss;
   h += "</style></head><body><div class=\"page\">";
   h += Header(cx);
   if (!objective_note.empty()) h += Note(objective_note);
@@ -1666,21 +2763,61 @@ std::string RenderReport(const SweepOutput& output, const ReportOptions& options
   h += TopTable(cx);
   h += CandidatesSection(cx);
   h += SweepSection(cx);
+  if (extras.sensitivity) h += SensitivitySection(cx, *extras.sensitivity);
+  if (extras.consistency) h += ConsistencySection(cx, *extras.consistency);
   h += RulesAndFingerprints(cx);
+  std::string sources = "result.json and candidates/";
+  if (HasExtras(extras)) {
+    sources = "result.json, candidates/";
+    if (!extras.logs.empty()) sources += " (with order and fill logs)";
+    if (extras.sensitivity) sources += ", sensitivity.json";
+    if (extras.consistency) sources += ", consistency.json";
+  }
   h += fmt::format(
-      "<footer><span>Generated by <b>qraft report</b> from result.json and candidates/ "
-      "(format qraft-result-v1).</span><span>Metrics as defined in docs/metrics.md \u00b7 "
-      "{}</span></footer>",
-      Esc(output.code_version.empty() ? std::string("qraft") : output.code_version));
+      "<footer><span>Generated by <b>qraft report</b> from {} (format qraft-result-v1).</span>"
+      "<span>Metrics as defined in docs/metrics.md \u00b7 {}</span></footer>",
+      sources, Esc(output.code_version.empty() ? std::string("qraft") : output.code_version));
   h += "</div><script>";
   h += kScript;
   h += "</script></body></html>\n";
   return h;
 }
 
+std::string RenderReport(const SweepOutput& output, const ReportOptions& options) {
+  return RenderReport(output, ReportExtras{}, options);
+}
+
+Status WriteReport(const SweepOutput& output, const ReportExtras& extras, const fs::path& html_path,
+                   const ReportOptions& options) {
+  return WriteFileAtomically(html_path, RenderReport(output, extras, options));
+}
+
 Status WriteReport(const SweepOutput& output, const fs::path& html_path,
                    const ReportOptions& options) {
-  return WriteFileAtomically(html_path, RenderReport(output, options));
+  return WriteReport(output, ReportExtras{}, html_path, options);
+}
+
+Result<ReportExtras> ReadReportExtras(const fs::path& dir, const SweepOutput& output) {
+  ReportExtras extras;
+  for (const CandidateDetail& d : output.details) {
+    if (d.index >= output.results.size() || extras.logs.contains(d.index)) continue;
+    const fs::path cand = dir / "candidates" / engines::ParamsHash(output.results[d.index].params);
+    OrderLog log;
+    if (const fs::path file = cand / "orders.csv"; Exists(file)) {
+      QRAFT_ASSIGN_OR_RETURN(log.orders, ReadOrders(file));
+    }
+    if (const fs::path file = cand / "fills.csv"; Exists(file)) {
+      QRAFT_ASSIGN_OR_RETURN(log.fills, ReadFills(file));
+    }
+    if (log.orders || log.fills) extras.logs.emplace(d.index, std::move(log));
+  }
+  if (const fs::path file = dir / "sensitivity.json"; Exists(file)) {
+    QRAFT_ASSIGN_OR_RETURN(extras.sensitivity, ReadSensitivity(file));
+  }
+  if (const fs::path file = dir / "consistency.json"; Exists(file)) {
+    QRAFT_ASSIGN_OR_RETURN(extras.consistency, ReadConsistency(file));
+  }
+  return extras;
 }
 
 }  // namespace qraft::report

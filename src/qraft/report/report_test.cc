@@ -427,5 +427,377 @@ params:
   EXPECT_NE(html.find("<h1>cross</h1>"), std::string::npos);
 }
 
+// ---------------------------------------------------------------------------------------------
+// The optional files of a result directory: order and fill logs, sensitivity.json,
+// consistency.json.
+
+void WriteText(const fs::path& file, std::string_view text) {
+  std::ofstream out(file, std::ios::binary);
+  out << text;
+}
+
+// A sweep written to `dir`; returns it as ReadResultDir reads it back.
+SweepOutput WriteSweep(const fs::path& dir) {
+  EXPECT_TRUE(engines::WriteResultDir(dir, MakeSweep(120)).ok());
+  Result<SweepOutput> back = engines::ReadResultDir(dir);
+  EXPECT_TRUE(back.ok()) << back.status().ToString();
+  return *back;
+}
+
+fs::path CandidateDir(const fs::path& dir, const SweepOutput& o, std::size_t index) {
+  return dir / "candidates" / engines::ParamsHash(o.results[index].params);
+}
+
+// Five orders and three fills; the sums worked by hand are in the test below.
+constexpr std::string_view kOrdersCsv =
+    "id,submitted,done,symbol,side,type,tif,quantity,notional,limit,stop,status,reject,filled,"
+    "avg_price,fees,tag\n"
+    "1,2016-01-04,2016-01-05,AAPL,buy,market,gtc,100,,,,filled,,100,10.01,5.05,1\n"
+    "2,2016-01-05,2016-01-06,MSFT,buy,limit,day,300,,20,,cancelled,price_limit,200,20,5.6,1\n"
+    "3,2016-01-06,2016-01-06,GOOG,buy,market,gtc,50,,,,rejected,insufficient_cash,0,,0,1\n"
+    "4,2016-01-29,2016-02-01,AAPL,sell,market,gtc,100,,,,filled,,100,10.99,16.05,1\n"
+    "5,2016-01-29,2016-01-29,AAPL,sell,stop_market,gtc,100,,,9,rejected,no_position,0,,0,2\n";
+constexpr std::string_view kFillsCsv =
+    "order,time,symbol,side,liquidity,quantity,market_price,price,commission,stamp_duty,"
+    "transfer_fee,exchange_fee,slippage\n"
+    "1,2016-01-05,AAPL,buy,taker,100,10,10.01,5,0,0.02,0.03,1\n"
+    "2,2016-01-06,\"M<S>FT\",buy,maker,200,20,20,5.5,0,0.04,0.06,0\n"
+    "4,2016-02-01,AAPL,sell,taker,100,11,10.99,5,11,0.02,0.03,1\n";
+
+TEST(ReportExtrasTest, ACandidateShowsItsOrdersFillsAndCosts) {
+  TempDir dir;
+  const SweepOutput o = WriteSweep(dir.path());
+  const std::size_t best = o.top[0];
+  WriteText(CandidateDir(dir.path(), o, best) / "orders.csv", kOrdersCsv);
+  WriteText(CandidateDir(dir.path(), o, best) / "fills.csv", kFillsCsv);
+  Result<ReportExtras> extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  ASSERT_EQ(extras->logs.size(), 1u);
+  const OrderLog& log = extras->logs.at(best);
+  ASSERT_TRUE(log.orders && log.fills);
+  EXPECT_EQ(log.orders->size(), 5u);
+  EXPECT_EQ((*log.orders)[1].reject, "price_limit");
+  EXPECT_EQ((*log.orders)[1].filled, 200);
+  ASSERT_EQ(log.fills->size(), 3u);
+  EXPECT_EQ((*log.fills)[1].symbol, "M<S>FT");
+  EXPECT_EQ((*log.fills)[2].stamp_duty, 11);
+
+  const std::string html = RenderReport(o, *extras, {.fills = 2});
+  EXPECT_EQ(CheckNesting(html), "");
+  ExpectNoBrokenNumbers(html);
+  EXPECT_EQ(Count(html, "<h3>Orders and fills"), 1u);  // the one candidate with logs
+  const std::string hash = engines::ParamsHash(o.results[best].params);
+  EXPECT_NE(html.find("candidates/" + hash + "/orders.csv, fills.csv"), std::string::npos);
+  // Orders by status, type and reject reason.
+  auto stat = [&](std::string_view k, std::string_view v) {
+    return html.find(fmt::format("<span>{}</span><b class=\"", k)) != std::string::npos &&
+           html.find(fmt::format("<span>{}</span><b class=\"{}\">{}</b>", k,
+                                 k == "Rejected" || k == "Reject reasons" ? "neg" : "", v)) !=
+               std::string::npos;
+  };
+  EXPECT_TRUE(stat("Orders", "5"));
+  EXPECT_TRUE(stat("Filled", "2"));
+  EXPECT_TRUE(stat("Cancelled", "1"));
+  EXPECT_TRUE(stat("Rejected", "2"));
+  EXPECT_TRUE(stat("Partly filled", "1"));  // order 2: 200 of 300, then cancelled
+  EXPECT_TRUE(stat("By type", "market 3, limit 1, stop_market 1"));
+  EXPECT_TRUE(stat("Reject reasons", "insufficient_cash 1, no_position 1, price_limit 1"));
+  // Fills by side and liquidity; bought 100 x 10.01 + 200 x 20, sold 100 x 10.99.
+  EXPECT_TRUE(stat("Fills", "3"));
+  EXPECT_TRUE(stat("Buys", "2"));
+  EXPECT_TRUE(stat("Sells", "1"));
+  EXPECT_TRUE(stat("Maker", "1"));
+  EXPECT_TRUE(stat("Taker", "2"));
+  EXPECT_TRUE(stat("Bought", "5,001"));
+  EXPECT_TRUE(stat("Sold", "1,099"));
+  // Costs: commission 5 + 5.5 + 5 = 15.5, stamp duty 11, transfer 0.08, exchange 0.12,
+  // slippage 2; total 28.7 over 6,100 traded (47.05 bps); commission 15.5 / 28.7 = 54.0%.
+  auto cost = [&](std::string_view name, std::string_view amount, std::string_view share,
+                  std::string_view bps) {
+    const std::string row = fmt::format("<td>{}</td><td data-v=\"", name);
+    const std::size_t at = html.find(row);
+    if (at == std::string::npos) return std::string("no row ") + std::string(name);
+    const std::string tail = fmt::format("\">{}</td><td>{}</td><td>{}</td>", amount, share, bps);
+    const std::size_t end = html.find("</tr>", at);
+    return html.substr(at, end - at).find(tail) != std::string::npos ? std::string()
+                                                                     : html.substr(at, end - at);
+  };
+  EXPECT_EQ(cost("Commission", "15.50", "54.0%", "25.41"), "");
+  EXPECT_EQ(cost("Stamp duty", "11.00", "38.3%", "18.03"), "");
+  EXPECT_EQ(cost("Transfer fee", "0.08", "0.3%", "0.13"), "");
+  EXPECT_EQ(cost("Exchange fee", "0.12", "0.4%", "0.20"), "");
+  EXPECT_EQ(cost("Slippage", "2.00", "7.0%", "3.28"), "");
+  EXPECT_EQ(cost("Total", "28.70", "100.0%", "47.05"), "");
+  EXPECT_NE(html.find("Over 6,100 traded"), std::string::npos);
+  // The first two fills, escaped, and where the rest are.
+  EXPECT_EQ(Count(html, "<table class=\"data fills sortable\">"), 1u);
+  EXPECT_NE(html.find("<td class=\"l\">M&lt;S&gt;FT</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td data-v=\"10.01\">10.01</td>"), std::string::npos);
+  EXPECT_EQ(html.find("<td data-v=\"10.99\">10.99</td>"), std::string::npos);  // the third fill
+  EXPECT_NE(html.find("The first 2 of 3 fills; all are in candidates/" + hash + "/fills.csv."),
+            std::string::npos);
+  EXPECT_NE(html.find("candidates/ (with order and fill logs)"), std::string::npos);
+  EXPECT_EQ(RenderReport(o, *extras, {.fills = 2}), html);
+
+  // An order log alone: the summary of orders, a note for the fills, no cost table.
+  fs::remove(CandidateDir(dir.path(), o, best) / "fills.csv");
+  extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  const std::string orders_only = RenderReport(o, *extras);
+  EXPECT_EQ(CheckNesting(orders_only), "");
+  EXPECT_NE(orders_only.find("No fill log (fills.csv) for this candidate."), std::string::npos);
+  EXPECT_EQ(orders_only.find("<h3>Costs"), std::string::npos);
+}
+
+// Three candidates, Top-2; commission and all at 0.5x, 1x and 2x.
+constexpr std::string_view kSensitivityJson = R"({
+  "objective": "sharpe", "top": 2,
+  "candidates": [{"fast": 5.0, "slow": 20.0}, {"fast": 10.0, "slow": 40.0},
+                 {"fast": 15.0, "slow": 60.0}],
+  "base": {"objective": [1.5, 1.2, 0.4], "total_return": [0.3, 0.2, 0.05]},
+  "points": [
+    {"component": "commission", "scale": 0.5, "overlap": 1.0, "jaccard": 1.0, "spearman": 1.0,
+     "objective": [1.6, 1.3, 0.5], "total_return": [0.32, 0.22, 0.06]},
+    {"component": "commission", "scale": 1.0, "overlap": 1.0, "jaccard": 1.0, "spearman": 1.0,
+     "objective": [1.5, 1.2, 0.4], "total_return": [0.3, 0.2, 0.05]},
+    {"component": "commission", "scale": 2.0, "overlap": 0.5, "jaccard": 0.3333333333333333,
+     "spearman": 0.5, "objective": [1.1, 0.9, 1.0], "total_return": [0.1, 0.2, null]},
+    {"component": "all", "scale": 0.5, "overlap": 1.0, "jaccard": 1.0, "spearman": 1.0,
+     "objective": [1.7, 1.4, 0.6], "total_return": [0.35, 0.25, 0.07]},
+    {"component": "all", "scale": 1.0, "overlap": 1.0, "jaccard": 1.0, "spearman": 1.0,
+     "objective": [1.5, 1.2, 0.4], "total_return": [0.3, 0.2, 0.05]},
+    {"component": "all", "scale": 2.0, "overlap": 0.5, "jaccard": 0.3333333333333333,
+     "spearman": -0.5, "objective": [0.2, 0.1, 0.3], "total_return": [-0.1, -0.2, -0.05]}
+  ],
+  "min_overlap": 0.5
+})";
+
+TEST(ReportExtrasTest, CostSensitivityShowsTheOverlapCurvesAndTheMinimum) {
+  TempDir dir;
+  const SweepOutput o = WriteSweep(dir.path());
+  WriteText(dir / "sensitivity.json", kSensitivityJson);
+  Result<ReportExtras> extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  ASSERT_TRUE(extras->sensitivity.has_value());
+  EXPECT_TRUE(extras->logs.empty());
+  EXPECT_FALSE(extras->consistency.has_value());
+  const SensitivityFile& f = *extras->sensitivity;
+  EXPECT_EQ(f.top, 2u);
+  ASSERT_EQ(f.points.size(), 6u);
+  EXPECT_TRUE(std::isnan(f.points[2].total_return[2]));
+  EXPECT_EQ(f.candidates[1].at("slow"), 40);
+
+  const std::string html = RenderReport(o, *extras);
+  EXPECT_EQ(CheckNesting(html), "");
+  ExpectNoBrokenNumbers(html);
+  EXPECT_EQ(Count(html, "<section id=\"sensitivity\">"), 1u);
+  EXPECT_EQ(html.find("<section id=\"consistency\">"), std::string::npos);
+  // After the landscape, before the run.
+  EXPECT_LT(html.find("<section id=\"sweep\">"), html.find("<section id=\"sensitivity\">"));
+  EXPECT_LT(html.find("<section id=\"sensitivity\">"), html.find("<section id=\"run\">"));
+  // The minimum overlap, prominently: 0.5 of Top-2 is 1 of 2, first reached by commission at 2x.
+  EXPECT_NE(html.find("<div class=\"l\">Minimum Top-2 overlap</div><div class=\"v neg\">0.50</div>"
+                      "<div class=\"s\">1 of 2 \u00b7 commission at 2\u00d7</div>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<div class=\"v \">\u22120.50</div><div class=\"s\">all at 2\u00d7</div>"),
+            std::string::npos);  // the lowest Spearman
+  EXPECT_EQ(Count(html, "<tr class=\"worst\">"), 2u);
+  EXPECT_NE(html.find(">minimum 0.50</text>"), std::string::npos);
+  // Two charts, one line per component, a point each (with its tooltip); Spearman down to -1.
+  EXPECT_EQ(Count(html, "<div class=\"card chartcard\"><h3>Top-2 overlap"), 1u);
+  EXPECT_EQ(Count(html, "<div class=\"card chartcard\"><h3>Rank correlation"), 1u);
+  EXPECT_EQ(Count(html, "stroke-opacity=\"0.85\""), 4u);
+  EXPECT_EQ(Count(html, "r=\"3.5\" fill=\"#2563eb\""), 6u);  // commission: 3 + 3 points
+  EXPECT_EQ(Count(html, "r=\"3.5\" fill=\"#111827\""), 6u);  // all
+  EXPECT_NE(html.find("<title>commission \u00b7 2\u00d7 \u00b7 Top-2 overlap 0.50 \u00b7 "
+                      "Jaccard 0.33</title>"),
+            std::string::npos);
+  EXPECT_NE(html.find(">\u22121.0</text>"), std::string::npos);
+  for (std::string_view x : {">0.5\u00d7</text>", ">1\u00d7</text>", ">2\u00d7</text>"})
+    EXPECT_EQ(Count(html, x), 2u) << x;
+  // The table: means over the candidates (NaN left out): commission at 2x has objective
+  // (1.1 + 0.9 + 1.0) / 3 = 1.00 and return (0.1 + 0.2) / 2 = +15.00%.
+  EXPECT_NE(html.find("<td data-v=\"1\">1.00</td><td class=\"pos\" data-v=\"0.15000000000000002\">"
+                      "+15.00%</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find(">\u221211.67%</td>"), std::string::npos);  // all at 2x: -0.35 / 3
+  // The candidates at the base costs: the base Top-2 highlighted.
+  EXPECT_NE(html.find("The 3 candidates at the base costs"), std::string::npos);
+  EXPECT_NE(html.find("Highlighted: the base Top-2."), std::string::npos);
+  EXPECT_NE(html.find("sensitivity.json"), std::string::npos);
+  EXPECT_EQ(RenderReport(o, *extras), html);
+}
+
+// Two candidates against a bound of 0.5%: the second differs by 1.2% in total return.
+constexpr std::string_view kConsistencyJson = R"({
+  "bound": 0.005, "pass": false, "max_difference": 0.012,
+  "rows": [
+    {"params": {"fast": 5.0, "slow": 20.0}, "pass": true,
+     "fast": {"total_return": 0.25, "sharpe": 1.1, "max_drawdown": -0.12, "turnover": 0.02},
+     "precise": {"total_return": 0.25, "sharpe": 1.1, "max_drawdown": -0.12, "turnover": 0.02},
+     "difference": {"total_return": 0.0, "sharpe": 2e-12, "max_drawdown": 0.0,
+                    "turnover": 0.0},
+     "steps": [
+       {"friction": "costs",
+        "metrics": {"total_return": 0.2377, "sharpe": 1.0, "max_drawdown": -0.13,
+                    "turnover": 0.02},
+        "change": {"total_return": -0.0123, "sharpe": -0.1, "max_drawdown": -0.01,
+                   "turnover": 0.0}},
+       {"friction": "latency",
+        "metrics": {"total_return": 0.2382, "sharpe": 1.01, "max_drawdown": -0.13,
+                    "turnover": 0.02},
+        "change": {"total_return": 0.0005, "sharpe": 0.01, "max_drawdown": 0.0,
+                   "turnover": 0.0}}]},
+    {"params": {"fast": 10.0, "slow": 40.0}, "pass": false,
+     "fast": {"total_return": 0.5, "sharpe": 1.3, "max_drawdown": -0.1, "turnover": 0.03},
+     "precise": {"total_return": 0.494, "sharpe": 1.3, "max_drawdown": -0.1, "turnover": null},
+     "difference": {"total_return": 0.012, "sharpe": 0.0, "max_drawdown": 0.0,
+                    "turnover": null},
+     "steps": [
+       {"friction": "costs",
+        "metrics": {"total_return": 0.474, "sharpe": 1.2, "max_drawdown": -0.11,
+                    "turnover": 0.03},
+        "change": {"total_return": -0.02, "sharpe": -0.1, "max_drawdown": -0.01,
+                   "turnover": 0.0}}]}
+  ]
+})";
+
+TEST(ReportExtrasTest, TwoStageConsistencyShowsTheVerdictDifferencesAndAttribution) {
+  TempDir dir;
+  const SweepOutput o = WriteSweep(dir.path());
+  WriteText(dir / "consistency.json", kConsistencyJson);
+  Result<ReportExtras> extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  ASSERT_TRUE(extras->consistency.has_value());
+  const ConsistencyFile& f = *extras->consistency;
+  ASSERT_EQ(f.rows.size(), 2u);
+  EXPECT_FALSE(f.pass);
+  EXPECT_TRUE(std::isnan(f.rows[1].precise.turnover));
+  EXPECT_EQ(f.rows[0].steps[1].friction, "latency");
+
+  const std::string html = RenderReport(o, *extras);
+  EXPECT_EQ(CheckNesting(html), "");
+  ExpectNoBrokenNumbers(html);
+  EXPECT_EQ(Count(html, "<section id=\"consistency\">"), 1u);
+  EXPECT_EQ(html.find("<section id=\"sensitivity\">"), std::string::npos);
+  EXPECT_NE(html.find("<div class=\"l\">Verdict</div><div class=\"v neg\">FAIL</div><div "
+                      "class=\"s\">bound 0.50%</div>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<div class=\"v neg\">1.20%</div>"), std::string::npos);  // largest
+  EXPECT_NE(html.find("<div class=\"v neg\">1 of 2</div>"), std::string::npos);
+  EXPECT_NE(html.find("<div class=\"s\">costs, latency</div>"), std::string::npos);
+  // Fast against precise, with the relative differences; the failing one in red.
+  EXPECT_EQ(Count(html, "<td class=\"pos\"><b>pass</b></td>"), 1u);
+  EXPECT_EQ(Count(html, "<td class=\"neg\"><b>fail</b></td>"), 1u);
+  EXPECT_NE(html.find("<td class=\"sep\" data-v=\"0.5\">50.00%</td><td data-v=\"0.494\">49.40%"
+                      "</td><td class=\"neg\" data-v=\"0.012\">1.20%</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td class=\"\" data-v=\"2e-12\">2.0e\u221212</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"na\" data-v=\"\">\u2014</td>"), std::string::npos);  // null
+  // The attribution of total return per step; the second candidate had no latency step.
+  EXPECT_NE(html.find(">\u22121.23 pp</td>"), std::string::npos);
+  EXPECT_NE(html.find(">+0.05 pp</td>"), std::string::npos);
+  EXPECT_NE(html.find(">\u22122.00 pp</td>"), std::string::npos);
+  EXPECT_NE(html.find(">\u22121.18 pp</td>"), std::string::npos);  // all frictions, row 1
+  EXPECT_NE(html.find("title=\"costs: Total return \u22121.23 pp (23.77%), Sharpe \u22120.100 "
+                      "(1.00)"),
+            std::string::npos);
+  EXPECT_EQ(Count(html, "<td class=\"na\" data-v=\"\">\u2014</td>"), 2u);  // + latency, row 2
+  // A candidate with a section is linked to it.
+  const std::string linked = engines::ParamsHash({{"fast", 5}, {"slow", 20}});
+  bool kept = false;
+  for (const CandidateDetail& d : o.details)
+    kept |= engines::ParamsHash(o.results[d.index].params) == linked;
+  EXPECT_EQ(html.find("<a href=\"#c-" + linked + "\">fast=5") != std::string::npos, kept);
+}
+
+TEST(ReportExtrasTest, WithoutTheFilesTheReportIsTheSameBytes) {
+  TempDir dir;
+  const SweepOutput o = WriteSweep(dir.path());
+  Result<ReportExtras> extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  EXPECT_TRUE(extras->logs.empty());
+  EXPECT_FALSE(extras->sensitivity.has_value());
+  EXPECT_FALSE(extras->consistency.has_value());
+  const std::string html = RenderReport(o, *extras);
+  EXPECT_EQ(html, RenderReport(o));
+  EXPECT_EQ(html.find(".sbar{"), std::string::npos);  // no extra styles either
+  EXPECT_NE(html.find("from result.json and candidates/ (format qraft-result-v1)"),
+            std::string::npos);
+  ASSERT_TRUE(WriteReport(o, *extras, dir / "a.html").ok());
+  ASSERT_TRUE(WriteReport(o, dir / "b.html").ok());
+  std::ifstream a(dir / "a.html"), b(dir / "b.html");
+  std::stringstream sa, sb;
+  sa << a.rdbuf();
+  sb << b.rdbuf();
+  EXPECT_EQ(sa.str(), sb.str());
+  EXPECT_EQ(sa.str(), html);
+}
+
+TEST(ReportExtrasTest, MalformedFilesAreNamedWithTheLineOrField) {
+  TempDir dir;
+  const SweepOutput o = WriteSweep(dir.path());
+  const fs::path cand = CandidateDir(dir.path(), o, o.top[0]);
+  auto error = [&]() -> std::string {
+    Result<ReportExtras> r = ReadReportExtras(dir.path(), o);
+    return r.ok() ? std::string("ok") : std::string(r.status().message());
+  };
+  auto expect = [&](std::string_view what, const fs::path& file, std::string_view message) {
+    const std::string e = error();
+    EXPECT_NE(e.find(file.string()), std::string::npos) << what << ": " << e;
+    EXPECT_NE(e.find(message), std::string::npos) << what << ": " << e;
+  };
+  std::string fills(kFillsCsv);
+  fills.replace(fills.find(",5.5,"), 5, ",x.5,");
+  WriteText(cand / "fills.csv", fills);
+  expect("a bad number", cand / "fills.csv", "fills.csv:3: field 'commission': expected a number");
+  WriteText(cand / "fills.csv", "order,time\n1,2016-01-05\n");
+  expect("a missing column", cand / "fills.csv", "fills.csv:1: missing the column 'symbol'");
+  std::string side(kFillsCsv);
+  side.replace(side.find(",sell,"), 6, ",short,");
+  WriteText(cand / "fills.csv", side);
+  expect("a bad side", cand / "fills.csv", "fills.csv:4: field 'side': expected buy or sell");
+  WriteText(cand / "fills.csv", std::string(kFillsCsv) + "5,2016-02-02,AAPL,buy\n");
+  expect("a short row", cand / "fills.csv", "fills.csv:5: expected 13 fields, got 4");
+  WriteText(cand / "fills.csv", std::string(kFillsCsv) + "5,\"2016-02-02,AAPL\n");
+  expect("an open quote", cand / "fills.csv", "fills.csv:5: a quoted field is not closed");
+  WriteText(cand / "fills.csv", kFillsCsv);
+  std::string orders(kOrdersCsv);
+  orders.replace(orders.find("\n4,"), 3, "\nx,");
+  WriteText(cand / "orders.csv", orders);
+  expect("a bad id", cand / "orders.csv", "orders.csv:5: field 'id': expected an integer");
+  WriteText(cand / "orders.csv", kOrdersCsv);
+  EXPECT_EQ(error(), "ok");
+
+  WriteText(dir / "sensitivity.json", "{\"objective\": \"sharpe\",\n \"top\": }");
+  expect("bad JSON", dir / "sensitivity.json", "invalid JSON");
+  expect("bad JSON", dir / "sensitivity.json", "line 2");
+  std::string sens(kSensitivityJson);
+  sens.replace(sens.find("[1.1, 0.9, 1.0]"), 15, "[1.1, 0.9]");
+  WriteText(dir / "sensitivity.json", sens);
+  expect("a short column", dir / "sensitivity.json",
+         "field 'points[2].objective': expected 3 values (one per candidate), got 2");
+  sens = kSensitivityJson;
+  sens.replace(sens.find("\"min_overlap\""), 13, "\"minimum\"");
+  WriteText(dir / "sensitivity.json", sens);
+  expect("a missing field", dir / "sensitivity.json", "field 'min_overlap': missing");
+  WriteText(dir / "sensitivity.json", kSensitivityJson);
+  EXPECT_EQ(error(), "ok");
+
+  std::string cons(kConsistencyJson);
+  cons.replace(cons.find("\"sharpe\": 1.3"), 13, "\"sharpe\": \"a\"");
+  WriteText(dir / "consistency.json", cons);
+  expect("a string for a number", dir / "consistency.json",
+         "field 'rows[1].fast.sharpe': expected a number or null, got \"a\"");
+  cons = kConsistencyJson;
+  cons.replace(cons.find("\"pass\": false"), 13, "\"pass\": 0");
+  WriteText(dir / "consistency.json", cons);
+  expect("a number for a flag", dir / "consistency.json", "field 'pass': expected true or false");
+  WriteText(dir / "consistency.json", "[]");
+  expect("not an object", dir / "consistency.json", "field '(top level)': expected an object");
+  WriteText(dir / "consistency.json", kConsistencyJson);
+  EXPECT_EQ(error(), "ok");
+}
+
 }  // namespace
 }  // namespace qraft::report

@@ -25,6 +25,9 @@ double Num::Resolve(const ParamValues& params) const {
 
 namespace {
 
+constexpr std::string_view kCloseFillAssumption =
+    "execution.assume_close_fill: orders decided on bar t's data fill at bar t's own close";
+
 const std::regex kParamRef(R"(\$\{([A-Za-z_][A-Za-z0-9_]*)\})");
 const std::regex kWholeParam(R"(^\s*\$\{([A-Za-z_][A-Za-z0-9_]*)\}\s*$)");
 
@@ -476,8 +479,7 @@ class Parser {
                       "add assume_close_fill: true to accept and report the assumption)");
     }
     if (s->execution.assume_close_fill) {
-      s->assumptions.push_back(
-          "execution.assume_close_fill: orders decided on bar t's data fill at bar t's own close");
+      s->assumptions.emplace_back(kCloseFillAssumption);
     }
     return Status::OK();
   }
@@ -531,6 +533,135 @@ std::string CanonicalExpr(const std::string& text) {
 }
 
 }  // namespace
+
+namespace {
+
+// The inverse of NumJson / OptJson.
+Num NumFromJson(const nlohmann::json& j) {
+  if (j.is_object()) return Num{0, j.at("param").get<std::string>()};
+  return Num{j.get<double>(), ""};
+}
+
+std::optional<Num> OptFromJson(const nlohmann::json& j) {
+  if (j.is_null()) return std::nullopt;
+  return NumFromJson(j);
+}
+
+template <std::size_t N>
+Result<int> EnumIndex(const char* const (&names)[N], const std::string& name,
+                      std::string_view field) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (name == names[i]) return static_cast<int>(i);
+  return Status::InvalidArgument(fmt::format("{}: unknown value '{}'", field, name));
+}
+
+const char* const kRebalanceNames[] = {"every_bars", "week_end", "month_end"};
+const char* const kModeNames[] = {"all_signals", "topk", "quantile", "threshold"};
+const char* const kSchemeNames[] = {"equal", "score_weight", "vol_target", "inverse_vol"};
+const char* const kPriceNames[] = {"next_open", "close", "vwap"};
+
+}  // namespace
+
+Result<StrategySpec> StrategyFromCanonical(const nlohmann::json& j) {
+  StrategySpec s;
+  std::string field = "version";
+  try {
+    s.version = j.at("version").get<int>();
+    field = "universe";
+    const nlohmann::json& u = j.at("universe");
+    if (u.contains("all")) {
+      s.universe.kind = Universe::Kind::kAll;
+    } else if (u.contains("market")) {
+      s.universe.kind = Universe::Kind::kMarket;
+      s.universe.market = u.at("market").get<std::string>();
+    } else if (u.contains("symbols")) {
+      s.universe.kind = Universe::Kind::kSymbols;
+      s.universe.symbols = u.at("symbols").get<std::vector<std::string>>();
+    } else if (u.contains("instruments")) {
+      s.universe.kind = Universe::Kind::kInstrumentsFile;
+      s.universe.file = u.at("instruments").get<std::string>();
+    } else {
+      s.universe.kind = Universe::Kind::kFilter;
+      s.universe.filter = u.at("filter").get<std::string>();
+    }
+    field = "rebalance";
+    QRAFT_ASSIGN_OR_RETURN(
+        const int rb, EnumIndex(kRebalanceNames, j.at("rebalance").at("kind").get<std::string>(),
+                                "rebalance.kind"));
+    s.rebalance.kind = static_cast<Rebalance::Kind>(rb);
+    s.rebalance.bars = j.at("rebalance").at("bars").get<int>();
+    field = "signals";
+    const nlohmann::json& sig = j.at("signals");
+    s.signals = {sig.at("long").get<std::string>(), sig.at("exit").get<std::string>(),
+                 sig.at("short").get<std::string>(), sig.at("short_exit").get<std::string>()};
+    field = "selection";
+    const nlohmann::json& sel = j.at("selection");
+    QRAFT_ASSIGN_OR_RETURN(
+        const int mode, EnumIndex(kModeNames, sel.at("mode").get<std::string>(), "selection.mode"));
+    s.selection.mode = static_cast<Selection::Mode>(mode);
+    s.selection.score = sel.at("score").get<std::string>();
+    s.selection.topk = NumFromJson(sel.at("topk"));
+    s.selection.n_drop = OptFromJson(sel.at("n_drop"));
+    s.selection.quantile = NumFromJson(sel.at("quantile"));
+    s.selection.threshold = NumFromJson(sel.at("threshold"));
+    field = "position";
+    const nlohmann::json& pos = j.at("position");
+    QRAFT_ASSIGN_OR_RETURN(
+        const int scheme,
+        EnumIndex(kSchemeNames, pos.at("scheme").get<std::string>(), "position.scheme"));
+    s.position.scheme = static_cast<Position::Scheme>(scheme);
+    s.position.target_vol = OptFromJson(pos.at("target_vol"));
+    s.position.max_weight = OptFromJson(pos.at("max_weight"));
+    s.position.vol_window = NumFromJson(pos.at("vol_window"));
+    field = "risk";
+    const nlohmann::json& r = j.at("risk");
+    s.risk.stop_loss = OptFromJson(r.at("stop_loss"));
+    s.risk.take_profit = OptFromJson(r.at("take_profit"));
+    s.risk.trailing_stop = OptFromJson(r.at("trailing_stop"));
+    s.risk.max_drawdown = OptFromJson(r.at("max_drawdown"));
+    s.risk.turnover_max = OptFromJson(r.at("turnover_max"));
+    if (!r.at("group_max_weight").is_null()) {
+      s.risk.group_max_weight = GroupLimit{r.at("group_max_weight").at("field").get<std::string>(),
+                                           NumFromJson(r.at("group_max_weight").at("max"))};
+    }
+    field = "costs";
+    const nlohmann::json& c = j.at("costs");
+    s.costs.market = c.at("market").get<std::string>();
+    s.costs.fee_bps = OptFromJson(c.at("fee_bps"));
+    s.costs.min_fee = OptFromJson(c.at("min_fee"));
+    s.costs.tax_bps = OptFromJson(c.at("tax_bps"));
+    s.costs.spread_bps = OptFromJson(c.at("spread_bps"));
+    s.costs.impact_alpha = OptFromJson(c.at("impact_alpha"));
+    s.costs.impact_beta = OptFromJson(c.at("impact_beta"));
+    s.costs.latency_ms = OptFromJson(c.at("latency_ms"));
+    field = "hold_min_bars";
+    s.hold_min_bars = OptFromJson(j.at("hold_min_bars"));
+    field = "cooldown_bars";
+    s.cooldown_bars = OptFromJson(j.at("cooldown_bars"));
+    field = "execution";
+    QRAFT_ASSIGN_OR_RETURN(const int price,
+                           EnumIndex(kPriceNames, j.at("execution").at("price").get<std::string>(),
+                                     "execution.price"));
+    s.execution.price = static_cast<Execution::Price>(price);
+    s.execution.assume_close_fill = j.at("execution").at("assume_close_fill").get<bool>();
+    field = "params";
+    for (const auto& [name, d] : j.at("params").items()) {
+      ParamSpec p{name, {}};
+      p.domain.values = d.at("values").get<std::vector<double>>();
+      p.domain.default_value = d.at("default").get<double>();
+      s.params.push_back(std::move(p));
+    }
+    field = "where";
+    s.where = j.at("where").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    return Status::InvalidArgument(
+        fmt::format("strategy (canonical JSON): field '{}': {}", field, e.what()));
+  }
+  if (s.execution.assume_close_fill) {
+    s.assumptions.emplace_back(kCloseFillAssumption);
+  }
+  return s;
+}
 
 nlohmann::json StrategySpec::Canonical() const {
   nlohmann::json u;

@@ -155,6 +155,11 @@ struct StrategySpec {
 };
 
 Result<StrategySpec> ParseStrategy(std::string_view text, std::string_view source);
+/// The strategy a result directory recorded (StrategySpec::Canonical()), rebuilt so that it can
+/// be re-run: the same canonical form and dsl_hash (name, description and base_dir are not
+/// part of it). Parameter domains come back as their values. InvalidArgument naming the field
+/// for a malformed document.
+Result<StrategySpec> StrategyFromCanonical(const nlohmann::json& canonical);
 Result<StrategySpec> LoadStrategy(const std::filesystem::path& path);
 
 }  // namespace qraft::strategy

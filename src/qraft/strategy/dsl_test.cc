@@ -41,6 +41,48 @@ TEST(DslTest, ExamplesParse) {
   }
 }
 
+// A result directory's canonical strategy re-runs as the same strategy: every field survives
+// the round trip (the hash and the combinations are the same).
+TEST(DslTest, CanonicalFormRoundTrips) {
+  std::vector<StrategySpec> specs;
+  for (const char* path :
+       {"examples/strategies/ma_cross.yaml", "examples/strategies/topk_momentum.yaml",
+        "examples/strategies/topk_qlib.yaml", "bench/strategies/ma_grid.yaml",
+        "bench/strategies/topk_synthetic.yaml"}) {
+    Result<StrategySpec> s = LoadStrategy(path);
+    ASSERT_TRUE(s.ok()) << path << ": " << s.status().ToString();
+    specs.push_back(*s);
+  }
+  specs.push_back(MustParse(R"(version: 1
+universe: {filter: close > 5}
+signals: {long: 'close > ${a}', exit: 'close < 1', short: 'close < 0', short_exit: 'close > 0'}
+risk: {stop_loss: 0.05, trailing_stop: '${t}'}
+hold: {min_days: 2}
+cooldown_days: 3
+costs: {fee_bps: 2, min_fee: 1, tax_bps: 5, slippage: {spread_bps: 3, impact: {alpha: 0.1, beta: 0.6}}}
+execution: {price: close, assume_close_fill: true}
+params:
+  a: {values: [1, 2]}
+  t: {range: [0.01, 0.03, 0.01]}
+)"));
+  for (const StrategySpec& spec : specs) {
+    Result<StrategySpec> back = StrategyFromCanonical(spec.Canonical());
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->Canonical(), spec.Canonical());
+    EXPECT_EQ(back->DslHash(), spec.DslHash());
+    EXPECT_EQ(back->Combinations()->size(), spec.Combinations()->size());
+    EXPECT_EQ(back->assumptions, spec.assumptions);
+  }
+  nlohmann::json broken = specs[0].Canonical();
+  broken["execution"]["price"] = "noon";
+  EXPECT_NE(StrategyFromCanonical(broken).status().message().find("execution.price"),
+            std::string_view::npos);
+  broken = specs[0].Canonical();
+  broken.erase("risk");
+  EXPECT_NE(StrategyFromCanonical(broken).status().message().find("'risk'"),
+            std::string_view::npos);
+}
+
 TEST(DslTest, ParsesSectionsAndParameters) {
   StrategySpec s = MustParse(kCross);
   EXPECT_EQ(s.universe.kind, Universe::Kind::kMarket);

@@ -1,0 +1,743 @@
+#include "qraft/engines/precise/run.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "qraft/core/file_io.h"
+#include "qraft/core/version.h"
+#include "qraft/data/io/arrow_io.h"
+#include "qraft/data/market.h"
+#include "qraft/engines/study.h"
+
+namespace qraft::precise {
+
+namespace {
+
+using engines::kNaN;
+using strategy::StrategySpec;
+
+Status Unsupported(std::string_view what) {
+  return Status::Unimplemented(fmt::format("{} is not supported by the precise engine yet", what));
+}
+
+// Exit reasons, as order tags.
+enum Tag : std::int64_t { kSignal = 1, kStopLoss, kTakeProfit, kTrailingStop, kRebalance };
+
+std::string_view TagReason(std::int64_t tag) {
+  switch (tag) {
+    case kStopLoss:
+      return "stop_loss";
+    case kTakeProfit:
+      return "take_profit";
+    case kTrailingStop:
+      return "trailing_stop";
+    case kRebalance:
+      return "rebalance";
+    default:
+      return "signal";
+  }
+}
+
+double Resolve(const std::optional<strategy::Num>& n, const strategy::ParamValues& params,
+               double absent) {
+  return n ? n->Resolve(params) : absent;
+}
+
+// The bar a time falls in (the last bar starting at or before it).
+std::size_t BarOf(std::span<const Timestamp> calendar, Timestamp t) {
+  const auto it = std::upper_bound(calendar.begin(), calendar.end(), t);
+  return it == calendar.begin() ? 0 : static_cast<std::size_t>(it - calendar.begin()) - 1;
+}
+
+// The decisions of the fast engine traded order by order (see run.h).
+class SignalStrategy : public Strategy {
+ public:
+  struct Rules {
+    double stop_loss = kNaN, take_profit = kNaN, trailing_stop = kNaN;
+    std::int64_t hold_bars = 0, cooldown_bars = 0;
+    std::size_t shift = 1;  // fill bar - decision bar
+  };
+
+  SignalStrategy(const engines::Decisions& d, std::size_t symbols, std::size_t bars, double sleeve,
+                 const Rules& rules)
+      : d_(d), S_(symbols), T_(bars), rules_(rules), cash_(symbols, sleeve), state_(symbols) {}
+
+  void OnBar(std::size_t t, Engine& engine) override {
+    for (std::size_t s = 0; s < S_; ++s) {
+      Sleeve& x = state_[s];
+      if (x.in_flight != 0) continue;  // its last order has not finished yet
+      const auto i = static_cast<std::int32_t>(s);
+      const Quantity q = engine.account().position(s).quantity;
+      const bool entry = d_.long_entry[s * T_ + t] != 0;
+      const bool exit = !d_.long_exit.empty() && d_.long_exit[s * T_ + t] != 0;
+      const auto fill_bar = static_cast<std::int64_t>(t + rules_.shift);
+      if (q > 0) {
+        if (exit && !entry && fill_bar >= x.entry_bar + rules_.hold_bars) {
+          CancelProtection(engine, x);
+          x.in_flight = engine.Submit(OrderRequest{.instrument = i,
+                                                   .side = Side::kSell,
+                                                   .type = OrderType::kMarket,
+                                                   .tif = TimeInForce::kDay,
+                                                   .quantity = q,
+                                                   .tag = kSignal});
+        } else if (!x.protected_) {
+          Protect(engine, s, q);
+        }
+      } else if (q == 0 && entry && !exit &&
+                 (x.flat_bar < 0 || fill_bar > x.flat_bar + rules_.cooldown_bars) && cash_[s] > 0) {
+        x.in_flight = engine.Submit(OrderRequest{.instrument = i,
+                                                 .side = Side::kBuy,
+                                                 .type = OrderType::kMarket,
+                                                 .tif = TimeInForce::kDay,
+                                                 .notional = cash_[s],
+                                                 .tag = kSignal});
+      }
+    }
+  }
+
+  void OnFill(const Fill& f, Engine& engine) override {
+    const auto s = static_cast<std::size_t>(f.instrument);
+    Sleeve& x = state_[s];
+    const double value = f.price * engine.config().instruments[s].Units(f.quantity) *
+                         engine.config().instruments[s].multiplier;
+    cash_[s] += (f.side == Side::kBuy ? -value : value) - f.Fees();
+    const auto bar = static_cast<std::int64_t>(BarOf(engine.config().calendar, f.time));
+    const Order& o = engine.order(f.order);
+    if (f.side == Side::kBuy && engine.account().position(s).quantity == f.quantity) {
+      x.entry_bar = bar;
+      x.entry_price = engine.config().instruments[s].Price(f.market_price);
+      x.protected_ = false;
+    }
+    if (o.status == OrderStatus::kFilled && x.in_flight == f.order) x.in_flight = 0;
+    if (engine.account().position(s).quantity == 0) {
+      x.flat_bar = bar;
+      x.protected_ = false;
+      x.protection.clear();  // the exit signal cancelled them, or the OCO group
+    }
+  }
+
+  void OnOrderDone(const Order& o, Engine& engine) override {
+    (void)engine;
+    Sleeve& x = state_[static_cast<std::size_t>(o.request.instrument)];
+    if (x.in_flight == o.id) x.in_flight = 0;
+  }
+
+ private:
+  struct Sleeve {
+    OrderId in_flight = 0;
+    std::int64_t entry_bar = 0, flat_bar = -1;
+    double entry_price = 0;
+    bool protected_ = false;
+    std::int64_t oco = 0;
+    std::vector<OrderId> protection;
+  };
+
+  // The risk rules as resting orders of one OCO group.
+  void Protect(Engine& engine, std::size_t s, Quantity q) {
+    Sleeve& x = state_[s];
+    x.protected_ = true;
+    const Instrument& ins = engine.config().instruments[s];
+    const auto i = static_cast<std::int32_t>(s);
+    x.oco = static_cast<std::int64_t>(s) + 1 + static_cast<std::int64_t>(S_) * ++episodes_;
+    OrderRequest exit{.instrument = i,
+                      .side = Side::kSell,
+                      .tif = TimeInForce::kGtc,
+                      .quantity = q,
+                      .reduce_only = true,
+                      .oco = x.oco};
+    x.protection.clear();
+    if (std::isfinite(rules_.stop_loss)) {
+      OrderRequest o = exit;
+      o.type = OrderType::kStopMarket;
+      o.stop = ins.ToTicks(x.entry_price * (1 - rules_.stop_loss));
+      o.tag = kStopLoss;
+      x.protection.push_back(engine.Submit(o));
+    }
+    if (std::isfinite(rules_.take_profit)) {
+      OrderRequest o = exit;
+      o.type = OrderType::kLimit;
+      o.limit = ins.ToTicks(x.entry_price * (1 + rules_.take_profit));
+      o.tag = kTakeProfit;
+      x.protection.push_back(engine.Submit(o));
+    }
+    if (std::isfinite(rules_.trailing_stop)) {
+      OrderRequest o = exit;
+      o.type = OrderType::kTrailingStop;
+      o.trail_fraction = rules_.trailing_stop;
+      o.tag = kTrailingStop;
+      x.protection.push_back(engine.Submit(o));
+    }
+  }
+
+  static void CancelProtection(Engine& engine, Sleeve& x) {
+    for (const OrderId id : x.protection) {
+      const OrderStatus st = engine.order(id).status;
+      if (st == OrderStatus::kWorking || st == OrderStatus::kPending) engine.Cancel(id);
+    }
+    x.protection.clear();
+  }
+
+  const engines::Decisions& d_;
+  std::size_t S_, T_;
+  Rules rules_;
+  std::vector<double> cash_;  // each sleeve's cash, from its fills
+  std::vector<Sleeve> state_;
+  std::int64_t episodes_ = 0;
+};
+
+// A selection strategy (topk, quantile, threshold; equal weights) traded as target values: at
+// the close of each rebalance bar with a finite score, the eligible names (finite score, finite
+// close > 0) ranked by score (ties by symbol) are selected, weighted 1/n capped at max_weight,
+// and every symbol gets a market order toward weight x equity (0 for the others), sized at its
+// fill price (OrderRequest::target_value; the fast engine's weights engine sizes the same way).
+// A name bought less than hold.min_days fill bars ago is only ever bought, never sold.
+class SelectionStrategy : public Strategy {
+ public:
+  struct Rules {
+    strategy::Selection::Mode mode = strategy::Selection::Mode::kTopK;
+    double topk = 0, quantile = 0, threshold = 0, max_weight = kNaN;
+    std::int64_t hold_bars = 0;
+    std::size_t shift = 1;
+  };
+  SelectionStrategy(const engines::Decisions& d, std::span<const double> close, std::size_t S,
+                    std::size_t T, const Rules& rules)
+      : d_(d), close_(close), S_(S), T_(T), rules_(rules), entry_bar_(S, -1), in_flight_(S, 0) {}
+
+  void OnBar(std::size_t t, Engine& engine) override {
+    if (!d_.rebalance.empty() && d_.rebalance[t] == 0) return;
+    std::vector<std::size_t> eligible;
+    for (std::size_t s = 0; s < S_; ++s) {
+      const double score = d_.score[s * T_ + t], c = close_[s * T_ + t];
+      if (std::isfinite(score) && std::isfinite(c) && c > 0) eligible.push_back(s);
+    }
+    if (eligible.empty()) return;  // no data: positions are kept
+    std::stable_sort(eligible.begin(), eligible.end(), [&](std::size_t a, std::size_t b) {
+      return d_.score[a * T_ + t] > d_.score[b * T_ + t];
+    });
+    const double n = static_cast<double>(eligible.size());
+    std::size_t take = eligible.size();
+    using Mode = strategy::Selection::Mode;
+    if (rules_.mode == Mode::kTopK) {
+      take = std::min(take, static_cast<std::size_t>(rules_.topk));
+    } else if (rules_.mode == Mode::kQuantile) {
+      take = static_cast<std::size_t>(std::ceil(rules_.quantile * n - 1e-9));
+    } else {
+      take = static_cast<std::size_t>(
+          std::count_if(eligible.begin(), eligible.end(),
+                        [&](std::size_t s) { return d_.score[s * T_ + t] >= rules_.threshold; }));
+      // Ranked by score, so the names at or above the threshold come first.
+    }
+    std::vector<double> weight(S_, 0.0);
+    if (take > 0) {
+      double w = 1.0 / static_cast<double>(take);
+      if (std::isfinite(rules_.max_weight)) w = std::min(w, rules_.max_weight);
+      for (std::size_t k = 0; k < take; ++k)
+        weight[eligible[k]] = w;
+    }
+    const double equity = engine.equity();
+    const auto fill_bar = static_cast<std::int64_t>(t + rules_.shift);
+    // Orders that may sell go first (with fills at once at the close, the order they fill in).
+    std::vector<std::pair<bool, std::size_t>> order;
+    for (std::size_t s = 0; s < S_; ++s) {
+      const Quantity q = engine.account().position(s).quantity;
+      if (in_flight_[s] != 0 || (q == 0 && weight[s] == 0)) continue;
+      const double value = engine.config().instruments[s].Units(q) * close_[s * T_ + t];
+      order.emplace_back(!(weight[s] * equity < value), s);
+    }
+    std::stable_sort(order.begin(), order.end());
+    for (const auto& [buy_first, s] : order) {
+      (void)buy_first;
+      const bool may_sell = entry_bar_[s] < 0 || fill_bar >= entry_bar_[s] + rules_.hold_bars;
+      in_flight_[s] = engine.Submit(OrderRequest{.instrument = static_cast<std::int32_t>(s),
+                                                 .side = Side::kBuy,
+                                                 .type = OrderType::kMarket,
+                                                 .tif = TimeInForce::kDay,
+                                                 .target_value = weight[s] * equity,
+                                                 .any_side = may_sell,
+                                                 .min_notional = 1e-9 * equity,
+                                                 .tag = kRebalance});
+    }
+  }
+
+  void OnFill(const Fill& f, Engine& engine) override {
+    const auto s = static_cast<std::size_t>(f.instrument);
+    const Quantity q = engine.account().position(s).quantity;
+    if (f.side == Side::kBuy && q == f.quantity) {
+      entry_bar_[s] = static_cast<std::int64_t>(BarOf(engine.config().calendar, f.time));
+    }
+    if (q == 0) entry_bar_[s] = -1;
+    if (engine.order(f.order).status == OrderStatus::kFilled && in_flight_[s] == f.order)
+      in_flight_[s] = 0;
+  }
+
+  void OnOrderDone(const Order& o, Engine&) override {
+    const auto s = static_cast<std::size_t>(o.request.instrument);
+    if (in_flight_[s] == o.id) in_flight_[s] = 0;
+  }
+
+ private:
+  const engines::Decisions& d_;
+  std::span<const double> close_;
+  std::size_t S_, T_;
+  Rules rules_;
+  std::vector<std::int64_t> entry_bar_;
+  std::vector<OrderId> in_flight_;
+};
+
+// The pack's daily limit prices of one symbol, per bar (kNoPrice where none): the previous
+// finite close x (1 +- limit), to the nearest tick.
+void LimitPrices(const data::MarketSpec& pack, const Instrument& ins, const Calendar& cal,
+                 std::span<const double> close, std::vector<PriceTicks>* up,
+                 std::vector<PriceTicks>* down) {
+  const data::Schedule& limit = data::PriceLimitSchedule(pack, ins.symbol);
+  up->assign(cal.size(), kNoPrice);
+  down->assign(cal.size(), kNoPrice);
+  double prev = kNaN;
+  for (std::size_t t = 0; t < cal.size(); ++t) {
+    const double pct = data::ValueOn(limit, cal[t]);
+    if (std::isfinite(prev) && std::isfinite(pct)) {
+      (*up)[t] = ins.ToTicks(prev * (1 + pct));
+      (*down)[t] = ins.ToTicks(prev * (1 - pct));
+    }
+    if (std::isfinite(close[t])) prev = close[t];
+  }
+}
+
+}  // namespace
+
+Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
+                                 const strategy::ParamValues& params,
+                                 const PreciseOptions& options) {
+  const bool selection = spec.selection.mode != strategy::Selection::Mode::kAllSignals;
+  if (selection) {
+    if (spec.selection.n_drop) return Unsupported("selection.n_drop (TopkDropout)");
+    if (spec.position.scheme != strategy::Position::Scheme::kEqual)
+      return Unsupported("position.scheme other than equal");
+    const strategy::Risk& r = spec.risk;
+    if (r.stop_loss || r.take_profit || r.trailing_stop || r.max_drawdown || r.turnover_max ||
+        r.group_max_weight)
+      return Unsupported("risk rules with a selection");
+    if (spec.cooldown_bars) return Unsupported("cooldown_days with a selection");
+  }
+  if (!spec.signals.short_entry.empty() || !spec.signals.short_exit.empty()) {
+    return Unsupported("signals.short");
+  }
+  if (spec.execution.price == strategy::Execution::Price::kVwap) {
+    return Unsupported("execution.price vwap");
+  }
+  engines::MetricsOptions metric_options = options.metrics;
+  metric_options.initial_capital = options.initial_capital;
+  QRAFT_RETURN_NOT_OK(engines::ValidateMetricsOptions(metric_options));
+  QRAFT_ASSIGN_OR_RETURN(const engines::Decisions decisions, engines::Decide(spec, data, params));
+  const Panel& panel = decisions.panel;
+  const std::size_t S = panel.num_symbols(), T = panel.num_times();
+  const Calendar& cal = panel.calendar();
+  auto field = [&](std::string_view name) -> Result<std::span<const double>> {
+    const auto f = panel.FindField(name);
+    if (!f) {
+      return Status::InvalidArgument(
+          fmt::format("the precise engine needs the field '{}', which the data lacks", name));
+    }
+    return panel.field(*f);
+  };
+  QRAFT_ASSIGN_OR_RETURN(const auto open, field("open"));
+  QRAFT_ASSIGN_OR_RETURN(const auto high, field("high"));
+  QRAFT_ASSIGN_OR_RETURN(const auto low, field("low"));
+  QRAFT_ASSIGN_OR_RETURN(const auto close, field("close"));
+  std::span<const double> volume;
+  if (const auto v = panel.FindField("volume")) volume = panel.field(*v);
+  if (spec.costs.impact_alpha && volume.empty()) {
+    return Status::InvalidArgument("costs.slippage.impact needs the field volume");
+  }
+
+  // The market: instruments, fees and rules from the pack, the DSL overriding its fees.
+  const data::MarketSpec pack =
+      spec.costs.market.empty() ? data::MarketSpec{} : data::FindMarket(spec.costs.market);
+  FeeSchedule fees;
+  if (options.pack_fees) {
+    QRAFT_ASSIGN_OR_RETURN(fees, FeesFromPack(pack));
+  }
+  const auto opt = [&](const std::optional<strategy::Num>& n) -> std::optional<double> {
+    return n ? std::optional<double>(n->Resolve(params)) : std::nullopt;
+  };
+  fees = WithOverrides(fees, opt(spec.costs.fee_bps), opt(spec.costs.min_fee),
+                       opt(spec.costs.tax_bps));
+  fees = Scaled(fees, options.fee_scale, options.tax_scale);
+
+  EngineConfig config;
+  config.calendar = cal.times();
+  Timestamp step = kNanosPerDay;
+  for (std::size_t t = 1; t < T; ++t)
+    step = std::min(step, cal[t] - cal[t - 1]);
+  config.bar_duration = step;
+  const bool lots = std::isfinite(pack.lot_size) && pack.lot_size >= 1;
+  std::vector<std::vector<PriceTicks>> up(S), down(S);
+  engines::PriceLimits flags;
+  if (!options.intrabar_limits && data::HasPriceLimits(pack))
+    flags = engines::DetectPriceLimits(pack, panel, close);
+  std::vector<std::uint8_t> no_sell = std::move(flags.down);
+  if (const auto lock = panel.FindField(kNoSellField)) {
+    const std::span<const double> v = panel.field(*lock);
+    no_sell.resize(S * T, 0);
+    for (std::size_t i = 0; i < S * T; ++i)
+      no_sell[i] |= v[i] != 0 && !std::isnan(v[i]);
+  }
+  for (std::size_t s = 0; s < S; ++s) {
+    Instrument ins;
+    ins.symbol = panel.symbols()[s];
+    // Without a pack's grid, prices and quantities are (nearly) continuous, as in the fast
+    // engine: ticks of 1e-6 and size increments of 1e-6 units.
+    ins.tick_size = options.pack_ticks && std::isfinite(pack.tick_size) ? pack.tick_size : 1e-6;
+    ins.size_increment = lots ? 1
+                         : options.pack_ticks && std::isfinite(pack.size_increment)
+                             ? pack.size_increment
+                             : 1e-6;
+    ins.lot = lots ? static_cast<Quantity>(pack.lot_size) : 1;
+    config.instruments.push_back(ins);
+    BarSeries b{.open = open.subspan(s * T, T),
+                .high = high.subspan(s * T, T),
+                .low = low.subspan(s * T, T),
+                .close = close.subspan(s * T, T)};
+    if (!volume.empty()) b.volume = volume.subspan(s * T, T);
+    if (options.intrabar_limits && data::HasPriceLimits(pack)) {
+      LimitPrices(pack, ins, cal, b.close, &up[s], &down[s]);
+      b.limit_up = up[s];
+      b.limit_down = down[s];
+    }
+    if (!flags.up.empty()) b.no_buy = std::span(flags.up).subspan(s * T, T);
+    if (!no_sell.empty()) b.no_sell = std::span(no_sell).subspan(s * T, T);
+    config.bars.push_back(b);
+  }
+  config.account.initial_cash = options.initial_capital;
+  config.account.sell_after_days = pack.sell_after_days;
+  const bool close_fill = spec.execution.price == strategy::Execution::Price::kClose;
+  config.fill.market_fill =
+      close_fill ? FillModel::MarketFill::kLastPrice : FillModel::MarketFill::kNextPrice;
+  config.fill.participation = options.participation;
+  config.fill.half_spread = Resolve(spec.costs.spread_bps, params, 0) / 2e4 * options.spread_scale;
+  config.fill.impact_alpha = Resolve(spec.costs.impact_alpha, params, 0) * options.impact_scale;
+  config.fill.impact_beta = Resolve(spec.costs.impact_beta, params, 0.5);
+  config.latency = options.latency;
+  if (spec.costs.latency_ms) {
+    config.latency.insert =
+        static_cast<Timestamp>(std::llround(spec.costs.latency_ms->Resolve(params) * 1e6));
+  }
+  config.fees = fees;
+  // Valuation as the fast engine's: signal strategies at their fill price, selections at the
+  // close.
+  config.mark_point = close_fill || selection ? 3 : 0;
+  config.reject_windows = options.reject_windows;
+  QRAFT_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Create(std::move(config)));
+
+  const auto hold_bars = static_cast<std::int64_t>(Resolve(spec.hold_min_bars, params, 0));
+  const std::size_t shift = close_fill ? 0 : 1;
+  if (selection) {
+    SelectionStrategy strategy(
+        decisions, close, S, T,
+        SelectionStrategy::Rules{.mode = spec.selection.mode,
+                                 .topk = spec.selection.topk.Resolve(params),
+                                 .quantile = spec.selection.quantile.Resolve(params),
+                                 .threshold = spec.selection.threshold.Resolve(params),
+                                 .max_weight = Resolve(spec.position.max_weight, params, kNaN),
+                                 .hold_bars = hold_bars,
+                                 .shift = shift});
+    QRAFT_RETURN_NOT_OK(engine->Run(strategy));
+  } else {
+    SignalStrategy strategy(
+        decisions, S, T, options.initial_capital / static_cast<double>(S),
+        SignalStrategy::Rules{
+            .stop_loss = Resolve(spec.risk.stop_loss, params, kNaN),
+            .take_profit = Resolve(spec.risk.take_profit, params, kNaN),
+            .trailing_stop = Resolve(spec.risk.trailing_stop, params, kNaN),
+            .hold_bars = hold_bars,
+            .cooldown_bars = static_cast<std::int64_t>(Resolve(spec.cooldown_bars, params, 0)),
+            .shift = shift});
+    QRAFT_RETURN_NOT_OK(engine->Run(strategy));
+  }
+
+  // Results: metrics as the fast engine folds them, logs, costs and round trips.
+  PreciseResult out;
+  const BarSeriesOut& series = engine->series();
+  std::vector<double> ret(T), turnover(T), exposure(T);
+  double prev = options.initial_capital;
+  for (std::size_t t = 0; t < T; ++t) {
+    const double e = series.equity[t];
+    ret[t] = e / prev - 1;
+    // Turnover as each fast engine reports it: against this bar's equity for signals, the
+    // previous bar's for selections (Qlib's convention).
+    turnover[t] = series.traded[t] != 0 ? series.traded[t] / (selection ? prev : e) : 0.0;
+    exposure[t] = series.exposure[t] / e;
+    prev = e;
+  }
+  engines::MetricsAccumulator acc(metric_options);
+  acc.AddBars(engines::BarColumns{.ret = ret,
+                                  .turnover = turnover,
+                                  .fees = series.fees,
+                                  .gross_exposure = exposure,
+                                  .equity = series.equity});
+  out.detail.curve.resize(T);
+  for (std::size_t t = 0; t < T; ++t) {
+    out.detail.curve[t] = engines::CurvePoint{.time = cal[t],
+                                              .equity = series.equity[t],
+                                              .exposure = exposure[t],
+                                              .turnover = turnover[t],
+                                              .fees = series.fees[t]};
+  }
+  // Round trips: a trade opens with a fill from flat and closes when the position is flat again.
+  struct Open {
+    std::int64_t bar = -1;
+    double bought = 0, sold = 0, fees = 0, units_bought = 0, units_sold = 0;  // at fill prices
+  };
+  std::vector<Open> open_trade(S);
+  std::vector<Quantity> pos(S, 0);
+  for (const Fill& f : engine->fills()) {
+    const auto s = static_cast<std::size_t>(f.instrument);
+    const Instrument& ins = engine->config().instruments[s];
+    Open& o = open_trade[s];
+    const double units = ins.Units(f.quantity);
+    const double value = f.price * units * ins.multiplier;
+    if (pos[s] == 0) o = Open{.bar = static_cast<std::int64_t>(BarOf(cal.times(), f.time))};
+    if (f.side == Side::kBuy) {
+      o.bought += value;
+      o.units_bought += units;
+      pos[s] += f.quantity;
+    } else {
+      o.sold += value;
+      o.units_sold += units;
+      pos[s] -= f.quantity;
+    }
+    o.fees += f.Fees();
+    out.costs.commission += f.commission;
+    out.costs.stamp_duty += f.stamp_duty;
+    out.costs.transfer_fee += f.transfer_fee;
+    out.costs.exchange_fee += f.exchange_fee;
+    out.costs.slippage += f.slippage_cost;
+    if (pos[s] == 0) {
+      const auto exit_bar = static_cast<std::int64_t>(BarOf(cal.times(), f.time));
+      // As the fast engines: pnl net of every fee, ret on the value bought.
+      const double pnl = o.sold - o.bought - o.fees;
+      acc.AddTrade(engines::TradeRecord{
+          .pnl = pnl, .ret = pnl / o.bought, .holding_bars = exit_bar - o.bar});
+      out.detail.trades.push_back(engines::TradeRow{
+          .symbol = ins.symbol,
+          .entry_time = cal[static_cast<std::size_t>(o.bar)],
+          .exit_time = cal[static_cast<std::size_t>(exit_bar)],
+          .entry_price = o.bought / o.units_bought,
+          .exit_price = o.sold / o.units_sold,
+          .size = o.units_bought,
+          .pnl = pnl,
+          .ret = pnl / o.bought,
+          .holding_bars = exit_bar - o.bar,
+          .exit_reason = std::string(TagReason(engine->order(f.order).request.tag))});
+    }
+  }
+  for (std::size_t s = 0; s < S; ++s) {
+    if (pos[s] == 0) continue;
+    const Open& o = open_trade[s];
+    out.detail.trades.push_back(
+        engines::TradeRow{.symbol = engine->config().instruments[s].symbol,
+                          .entry_time = cal[static_cast<std::size_t>(o.bar)],
+                          .entry_price = o.bought / o.units_bought,
+                          .size = o.units_bought - o.units_sold,
+                          .holding_bars = static_cast<std::int64_t>(T) - 1 - o.bar,
+                          .exit_reason = "end"});
+  }
+  out.costs.funding = engine->funding_paid();
+  std::map<std::string, std::int64_t> rejects;
+  for (const Order& o : engine->orders()) {
+    if (o.status == OrderStatus::kRejected) ++out.rejected;
+    if (o.status == OrderStatus::kCancelled) ++out.cancelled;
+    if (o.reject != RejectReason::kNone) ++rejects[std::string(RejectReasonName(o.reject))];
+  }
+  out.rejects.assign(rejects.begin(), rejects.end());
+  out.fills = static_cast<std::int64_t>(engine->fills().size());
+  out.result.params = params;
+  out.result.metrics = acc.Finish();
+  out.result.orders = static_cast<std::int64_t>(engine->orders().size());
+  out.result.final_value = series.equity.back();
+  for (const Instrument& ins : engine->config().instruments) {
+    out.symbols.push_back(ins.symbol);
+    out.ticks.push_back(ins.tick_size);
+    out.units.push_back(ins.size_increment);
+  }
+  if (options.keep_logs) {
+    out.orders = engine->orders();
+    out.fill_log = engine->fills();
+  }
+  return out;
+}
+
+Result<PreciseStudy> RunPreciseStudy(const data::SnapshotStore& store, std::string_view snapshot,
+                                     const StrategySpec& spec, const strategy::ParamValues& params,
+                                     PreciseOptions options) {
+  QRAFT_ASSIGN_OR_RETURN(data::Snapshot snap, store.Open(snapshot));
+  if (spec.universe.kind == strategy::Universe::Kind::kMarket &&
+      spec.universe.market != snap.market()) {
+    return Status::InvalidArgument(
+        fmt::format("the strategy's universe is market '{}' but snapshot {} is market '{}'",
+                    spec.universe.market, snap.id().substr(0, 12), snap.market()));
+  }
+  if (!(options.metrics.periods_per_year > 0))
+    options.metrics.periods_per_year = engines::PeriodsPerYear(snap);
+  PreciseStudy study;
+  QRAFT_ASSIGN_OR_RETURN(study.result, RunPrecise(spec, snap.panel(), params, options));
+  engines::SweepOutput& out = study.output;
+  out.kind = "backtest";
+  out.name = spec.name;
+  out.dsl_hash = spec.DslHash();
+  out.snapshot_id = snap.id();
+  out.code_version = std::string(CodeVersion());
+  out.strategy = spec.Canonical();
+  for (const auto& [name, value] : params)
+    out.param_names.push_back(name);
+  out.daily = snap.date_only();
+  out.periods_per_year = options.metrics.periods_per_year;
+  out.initial_capital = options.initial_capital;
+  out.results = {study.result.result};
+  out.top = {0};
+  out.pareto = {0};
+  out.details = {study.result.detail};
+  return study;
+}
+
+Status WritePreciseResultDir(const std::filesystem::path& dir, const PreciseStudy& study) {
+  QRAFT_RETURN_NOT_OK(engines::WriteResultDir(dir, study.output));
+  const std::filesystem::path candidate =
+      dir / "candidates" / engines::ParamsHash(study.result.result.params);
+  QRAFT_RETURN_NOT_OK(WritePreciseLogs(candidate, study.result, study.output.daily));
+  return FsyncPath(candidate, true);
+}
+
+namespace {
+
+using Columns = std::vector<data::io::TableColumn>;
+
+std::string CsvOf(const Columns& columns) {
+  fmt::memory_buffer out;
+  for (std::size_t c = 0; c < columns.size(); ++c)
+    fmt::format_to(std::back_inserter(out), "{}{}", c ? "," : "", columns[c].name);
+  out.push_back('\n');
+  const std::size_t rows =
+      columns.empty() ? 0 : std::visit([](const auto& v) { return v.size(); }, columns[0].values);
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (c) out.push_back(',');
+      std::visit(
+          [&](const auto& v) {
+            using T = std::decay_t<decltype(v[r])>;
+            if constexpr (std::is_same_v<T, double>) {
+              if (!std::isnan(v[r])) fmt::format_to(std::back_inserter(out), "{}", v[r]);
+            } else {
+              fmt::format_to(std::back_inserter(out), "{}", v[r]);  // names without commas
+            }
+          },
+          columns[c].values);
+    }
+    out.push_back('\n');
+  }
+  return fmt::to_string(out);
+}
+
+Status WriteTable(const std::filesystem::path& dir, std::string_view name, const Columns& columns) {
+  QRAFT_RETURN_NOT_OK(WriteFileAtomically(dir / fmt::format("{}.csv", name), CsvOf(columns)));
+  const std::filesystem::path path = dir / fmt::format("{}.parquet", name);
+  const std::filesystem::path tmp = TempSibling(path);
+  if (Status st = data::io::WriteTableParquet(columns, tmp); !st.ok()) {
+    std::error_code ec;
+    std::filesystem::remove(tmp, ec);
+    return Status(st.code(), fmt::format("{}: {}", path.string(), st.message()));
+  }
+  return PublishFile(tmp, path);
+}
+
+}  // namespace
+
+Status WritePreciseLogs(const std::filesystem::path& dir, const PreciseResult& result, bool daily) {
+  auto time = [&](Timestamp t) {
+    return t == kNoTimestamp ? std::string() : FormatTimestamp(t, daily);
+  };
+  auto symbol = [&](std::int32_t i) { return result.symbols[static_cast<std::size_t>(i)]; };
+  {
+    std::vector<std::int64_t> id, tag;
+    std::vector<std::string> submitted, done, sym, side, type, tif, status, reject;
+    std::vector<double> quantity, notional, limit, stop, filled, avg_price, fees;
+    for (const Order& o : result.orders) {
+      const OrderRequest& r = o.request;
+      const double unit = result.units[static_cast<std::size_t>(r.instrument)];
+      const double tick = result.ticks[static_cast<std::size_t>(r.instrument)];
+      id.push_back(o.id);
+      submitted.push_back(time(o.submitted));
+      done.push_back(time(o.done));
+      sym.push_back(symbol(r.instrument));
+      side.push_back(r.side == Side::kBuy ? "buy" : "sell");
+      type.push_back(std::string(OrderTypeName(r.type)));
+      tif.push_back(std::string(TimeInForceName(r.tif)));
+      quantity.push_back(static_cast<double>(r.quantity) * unit);
+      notional.push_back(r.notional > 0 ? r.notional : kNaN);
+      limit.push_back(r.limit == kNoPrice ? kNaN : static_cast<double>(r.limit) * tick);
+      stop.push_back(r.stop == kNoPrice ? kNaN : static_cast<double>(r.stop) * tick);
+      status.push_back(std::string(OrderStatusName(o.status)));
+      reject.push_back(std::string(RejectReasonName(o.reject)));
+      filled.push_back(static_cast<double>(o.filled) * unit);
+      avg_price.push_back(o.filled > 0 ? o.avg_price : kNaN);
+      fees.push_back(o.fees);
+      tag.push_back(r.tag);
+    }
+    QRAFT_RETURN_NOT_OK(WriteTable(dir, "orders",
+                                   Columns{{"id", id},
+                                           {"submitted", submitted},
+                                           {"done", done},
+                                           {"symbol", sym},
+                                           {"side", side},
+                                           {"type", type},
+                                           {"tif", tif},
+                                           {"quantity", quantity},
+                                           {"notional", notional},
+                                           {"limit", limit},
+                                           {"stop", stop},
+                                           {"status", status},
+                                           {"reject", reject},
+                                           {"filled", filled},
+                                           {"avg_price", avg_price},
+                                           {"fees", fees},
+                                           {"tag", tag}}));
+  }
+  std::vector<std::int64_t> order;
+  std::vector<std::string> t, sym, side, liquidity;
+  std::vector<double> quantity, market, price, commission, stamp, transfer, exchange, slippage;
+  for (const Fill& f : result.fill_log) {
+    const auto i = static_cast<std::size_t>(f.instrument);
+    order.push_back(f.order);
+    t.push_back(time(f.time));
+    sym.push_back(symbol(f.instrument));
+    side.push_back(f.side == Side::kBuy ? "buy" : "sell");
+    liquidity.push_back(f.liquidity == Liquidity::kMaker ? "maker" : "taker");
+    quantity.push_back(static_cast<double>(f.quantity) * result.units[i]);
+    market.push_back(static_cast<double>(f.market_price) * result.ticks[i]);
+    price.push_back(f.price);
+    commission.push_back(f.commission);
+    stamp.push_back(f.stamp_duty);
+    transfer.push_back(f.transfer_fee);
+    exchange.push_back(f.exchange_fee);
+    slippage.push_back(f.slippage_cost);
+  }
+  return WriteTable(dir, "fills",
+                    Columns{{"order", order},
+                            {"time", t},
+                            {"symbol", sym},
+                            {"side", side},
+                            {"liquidity", liquidity},
+                            {"quantity", quantity},
+                            {"market_price", market},
+                            {"price", price},
+                            {"commission", commission},
+                            {"stamp_duty", stamp},
+                            {"transfer_fee", transfer},
+                            {"exchange_fee", exchange},
+                            {"slippage", slippage}});
+}
+
+}  // namespace qraft::precise

@@ -1,0 +1,224 @@
+#include "qraft/engines/precise/run.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "qraft/data/synth.h"
+#include "qraft/data/testing.h"
+
+namespace qraft::precise {
+namespace {
+
+Panel Market(std::size_t symbols, std::size_t bars, std::uint64_t seed) {
+  data::SynthOptions o;
+  o.symbols = symbols;
+  o.bars = bars;
+  o.seed = seed;
+  Result<data::SnapshotContent> c = data::Synthesize(o);
+  EXPECT_TRUE(c.ok());
+  return std::move(c->panel);
+}
+
+strategy::StrategySpec Spec(const std::string& yaml) {
+  Result<strategy::StrategySpec> s = strategy::ParseStrategy(yaml, "t.yaml");
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return *s;
+}
+
+double RelDiff(double a, double b) {
+  return std::abs(a - b) / std::max(std::abs(b), 1e-12);
+}
+
+// Runs every combination of `spec` on both engines, the precise one configured like the fast
+// one, and checks the two-stage bound (0.5%) on the key metrics and the final values to `exact`.
+void ExpectLikeTheFastEngine(const strategy::StrategySpec& spec, const Panel& data, double exact,
+                             bool same_trades) {
+  const auto combos = spec.Combinations();
+  ASSERT_TRUE(combos.ok());
+  const auto fast = engines::RunSweep(spec, data, *combos);
+  ASSERT_TRUE(fast.ok()) << fast.status().ToString();
+  for (std::size_t c = 0; c < combos->size(); ++c) {
+    const auto precise = RunPrecise(spec, data, (*combos)[c], LikeFast());
+    ASSERT_TRUE(precise.ok()) << precise.status().ToString();
+    const engines::Metrics& f = fast->results[c].metrics;
+    const engines::Metrics& p = precise->result.metrics;
+    SCOPED_TRACE("combination " + std::to_string(c));
+    EXPECT_LT(RelDiff(p.total_return, f.total_return), 5e-3);
+    EXPECT_LT(RelDiff(p.sharpe, f.sharpe), 5e-3);
+    EXPECT_LT(RelDiff(p.max_drawdown, f.max_drawdown), 5e-3);
+    EXPECT_LT(RelDiff(p.turnover, f.turnover), 5e-3);
+    EXPECT_GT(p.trades, 20);
+    if (same_trades) {
+      EXPECT_EQ(p.trades, f.trades);
+    }
+    EXPECT_NEAR(p.fees, f.fees, 1e-6 * f.fees);
+    // In fact far closer than the bound.
+    EXPECT_LT(RelDiff(precise->result.final_value, fast->results[c].final_value), exact);
+  }
+}
+
+// Two-stage consistency: configured like the fast engine (its fill price, no latency, no
+// participation cap, the same costs), the precise engine's key metrics are within 0.5% of the
+// fast engine's (they differ only by the rounding of quantities to 1e-6 units).
+TEST(PreciseRun, MatchesTheFastEngineWhenConfiguredLikeIt) {
+  const Panel data = Market(12, 600, 5);
+  for (const char* execution : {"next_open", "close"}) {
+    const std::string yaml =
+        std::string(R"(version: 1
+params:
+  fast: {values: [5, 10]}
+  slow: {values: [30]}
+signals:
+  long: Mean(close, ${fast}) > Mean(close, ${slow})
+  exit: Mean(close, ${fast}) < Mean(close, ${slow})
+costs: {fee_bps: 5, min_fee: 1, tax_bps: 10, slippage: {spread_bps: 4}}
+hold: {min_days: 3}
+cooldown_days: 2
+execution: {price: )") +
+        execution + (std::string(execution) == "close" ? ", assume_close_fill: true}" : "}");
+    SCOPED_TRACE(execution);
+    ExpectLikeTheFastEngine(Spec(yaml), data, 1e-6, true);
+  }
+}
+
+// The same for selection strategies, traded as target values: top-k and quantile with equal
+// weights, a weight cap, a minimum fee, taxes, spread and a holding period; buys of a rebalance
+// that cost more than the cash are scaled together, as in the weights engine. (With close fills
+// the weights engine books a decision's fills on the next bar, at this bar's close but with the
+// next bar's tradability; the precise engine fills at the close itself: docs/precise.md.)
+TEST(PreciseRun, SelectionsMatchTheWeightsEngine) {
+  const Panel data = Market(30, 500, 13);
+  {
+    for (const char* selection : {"{mode: topk, score: 'ROC(close, ${w})', topk: 5}",
+                                  "{mode: quantile, score: '-ROC(close, ${w})', quantile: 0.3}"}) {
+      const std::string yaml = fmt::format(R"(version: 1
+params:
+  w: {{values: [5, 20]}}
+rebalance: 5D
+selection: {}
+position: {{scheme: equal, max_weight: 0.15}}
+hold: {{min_days: 3}}
+costs: {{fee_bps: 5, min_fee: 1, tax_bps: 10, slippage: {{spread_bps: 4}}}}
+execution: {{price: next_open}}
+)",
+                                           selection);
+      SCOPED_TRACE(selection);
+      ExpectLikeTheFastEngine(Spec(yaml), data, 1e-8, false);
+    }
+  }
+}
+
+// A-share rules from the cn_stock pack on two real codes around the stamp-duty cut of
+// 2023-08-28: board lots of 100, commission 2.5 bps (minimum CNY 5), transfer fee 0.1 bps a
+// side, stamp duty on sells 10 bps before the cut and 5 bps from it; and the daily limits: a
+// +10% open is limit-up for the main board (600000) and blocks its buy, but not for ChiNext
+// (300750, +-20% since 2020-08-24).
+TEST(PreciseRun, AShareCostsLotsAndLimitsFromTheCnStockPack) {
+  std::vector<Timestamp> days;
+  for (int d : {21, 22, 23, 24, 25, 28, 29, 30, 31})
+    days.push_back(DateTimestamp(2023, 8, d));
+  const std::size_t T = days.size();
+  PanelBuilder b(Calendar(days), {"SH600000", "SZ300750"});
+  // Entries decided on bars 0 and 4, exits on bars 2 and 5 (fills the next bar's open).
+  const double go[] = {1, 0, 0, 0, 1, 0, 0, 0, 0}, stop[] = {0, 0, 1, 0, 0, 1, 0, 0, 0};
+  // Bar 1 opens at +10% on the previous close: limit-up for the main board only.
+  const double px[] = {10.00, 11.00, 11.10, 11.20, 11.00, 11.30, 11.40, 11.50, 11.60};
+  for (const char* f : {"open", "high", "low", "close", "volume", "go", "stop"}) {
+    const std::span<double> v = b.AddField(f);
+    for (std::size_t s = 0; s < 2; ++s) {
+      for (std::size_t t = 0; t < T; ++t) {
+        const std::string name = f;
+        v[s * T + t] = name == "volume" ? 1e7
+                       : name == "go"   ? go[t]
+                       : name == "stop" ? stop[t]
+                                        : px[t];
+      }
+    }
+  }
+  const Panel data = std::move(b).Build();
+  const strategy::StrategySpec spec = Spec(R"(version: 1
+signals: {long: 'go > 0', exit: 'stop > 0'}
+costs: {market: cn_stock}
+)");
+  const auto r = RunPrecise(spec, data, {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  // 600000: the bar-1 buy is refused at limit-up; its bar-5 buy fills. 300750 trades both.
+  int limit_rejects = 0;
+  for (const Order& o : r->orders)
+    limit_rejects += o.reject == RejectReason::kPriceLimit;
+  EXPECT_EQ(limit_rejects, 1);
+  ASSERT_EQ(r->fill_log.size(), 6u);
+  for (const Fill& f : r->fill_log) {
+    SCOPED_TRACE(FormatDate(f.time));
+    EXPECT_EQ(f.quantity % 100, 0);
+    const double value = f.price * static_cast<double>(f.quantity);
+    EXPECT_NEAR(f.commission, std::max(2.5e-4 * value, 5.0), 1e-6);
+    EXPECT_NEAR(f.transfer_fee, 1e-5 * value, 1e-6);
+    const double duty = f.side == Side::kBuy                  ? 0.0
+                        : f.time < DateTimestamp(2023, 8, 28) ? 1e-3 * value
+                                                              : 5e-4 * value;
+    EXPECT_NEAR(f.stamp_duty, duty, 1e-6);
+  }
+  // The first ChiNext round trip sells on 2023-08-24 at the old duty, the second on 08-29.
+  EXPECT_NEAR(r->costs.stamp_duty,
+              1e-3 * 11.20 * static_cast<double>(r->fill_log[1].quantity) +
+                  5e-4 * 11.40 * static_cast<double>(r->fill_log[4].quantity) +
+                  5e-4 * 11.40 * static_cast<double>(r->fill_log[5].quantity),
+              1e-6);
+}
+
+TEST(PreciseRun, CountsOrdersFillsAndCosts) {
+  const Panel data = Market(4, 300, 9);
+  const strategy::StrategySpec spec = Spec(R"(version: 1
+signals:
+  long: Mean(close, 5) > Mean(close, 20)
+  exit: Mean(close, 5) < Mean(close, 20)
+risk: {stop_loss: 0.03, take_profit: 0.05}
+costs: {fee_bps: 5, slippage: {spread_bps: 10}}
+)");
+  const strategy::ParamValues none;
+  const auto r = RunPrecise(spec, data, none);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->result.orders, static_cast<std::int64_t>(r->orders.size()));
+  EXPECT_EQ(r->fills, static_cast<std::int64_t>(r->fill_log.size()));
+  double commission = 0, slippage = 0;
+  for (const Fill& f : r->fill_log) {
+    commission += f.commission;
+    slippage += f.slippage_cost;
+  }
+  EXPECT_DOUBLE_EQ(r->costs.commission, commission);
+  EXPECT_DOUBLE_EQ(r->costs.slippage, slippage);
+  EXPECT_GT(slippage, 0);
+  // Stops and take-profits fire intrabar, and an OCO group leaves no orphan exits behind.
+  int stops = 0, targets = 0;
+  for (const engines::TradeRow& t : r->detail.trades) {
+    stops += t.exit_reason == "stop_loss";
+    targets += t.exit_reason == "take_profit";
+  }
+  EXPECT_GT(stops, 0);
+  EXPECT_GT(targets, 0);
+  for (const Order& o : r->orders) {
+    if (o.status == OrderStatus::kWorking) {
+      EXPECT_NE(r->fill_log.empty(), true);
+    }
+  }
+  // The equity identity: the final value is the initial capital plus the round trips' pnl and
+  // the open positions' value change.
+  EXPECT_GT(r->result.final_value, 0);
+}
+
+TEST(PreciseRun, RefusesWhatItCannotRunByName) {
+  const Panel data = Market(2, 50, 1);
+  const strategy::ParamValues none;
+  const auto shorts = RunPrecise(Spec(R"(version: 1
+signals: {long: 'close > 0', short: 'close < 0'}
+)"),
+                                 data, none);
+  EXPECT_EQ(shorts.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(shorts.status().message().find("signals.short"), std::string_view::npos);
+}
+
+}  // namespace
+}  // namespace qraft::precise
