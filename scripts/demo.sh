@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: ingest the bundled S&P 500 sample into a snapshot, print what Qraft knows about it,
-# evaluate a few factors and expressions on it, and sweep an example strategy.
+# evaluate a few factors and expressions on it, sweep an example strategy and re-run its best
+# candidates on the precise engine.
 # Needs nothing outside the clone. The store lives in .qraft-demo/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,12 @@ echo
 echo "== sweep: examples/strategies/ma_cross.yaml (EMA crossover, fast x slow, next-open fills, costs)"
 $qraft strategy check examples/strategies/ma_cross.yaml
 $qraft sweep examples/strategies/ma_cross.yaml --data "$id" --store "$store" --top 5 --out "$store/sweeps/ma_cross"
+echo
+echo "== precise engine: the best candidates order by order (docs/precise.md)"
+$qraft consistency "$store/sweeps/ma_cross" --store "$store" --candidates 3 --participation 0.05
+$qraft sensitivity "$store/sweeps/ma_cross" --store "$store" --top 3 --candidates 10 --components all
+$qraft backtest examples/strategies/ma_cross.yaml --data "$id" --store "$store" --engine precise \
+  --params fast=10 --params slow=30 --out "$store/backtests/ma_cross_precise"
 echo
 echo "== report"
 $qraft report "$store/sweeps/ma_cross"

@@ -288,21 +288,33 @@ class SelectionStrategy : public Strategy {
 };
 
 // The pack's daily limit prices of one symbol, per bar (kNoPrice where none): the previous
-// finite close x (1 +- limit), to the nearest tick.
+// finite close x (1 +- limit), to the nearest tick, with the limit of data::PriceLimitOn: the
+// ST limit where `is_st` (a data field; empty = never) is non-zero, none in the no-limit days
+// after a listing. The listing is the first bar with a close, when that is not the data's first
+// bar (a symbol with data from the start has an unknown listing: no exemption).
 void LimitPrices(const data::MarketSpec& pack, const Instrument& ins, const Calendar& cal,
-                 std::span<const double> close, std::vector<PriceTicks>* up,
-                 std::vector<PriceTicks>* down) {
-  const data::Schedule& limit = data::PriceLimitSchedule(pack, ins.symbol);
+                 std::span<const double> close, std::span<const double> is_st,
+                 std::vector<PriceTicks>* up, std::vector<PriceTicks>* down) {
   up->assign(cal.size(), kNoPrice);
   down->assign(cal.size(), kNoPrice);
   double prev = kNaN;
+  std::int64_t days = -1;  // trading days since the listing; -1 = unknown
   for (std::size_t t = 0; t < cal.size(); ++t) {
-    const double pct = data::ValueOn(limit, cal[t]);
+    if (std::isfinite(close[t])) {
+      if (days >= 0) {
+        ++days;
+      } else if (t > 0 && std::isnan(prev)) {
+        days = 0;
+      }
+    }
+    const bool st = !is_st.empty() && is_st[t] != 0 && !std::isnan(is_st[t]);
+    const double pct = data::PriceLimitOn(pack, ins.symbol, cal[t], st, days);
     if (std::isfinite(prev) && std::isfinite(pct)) {
       (*up)[t] = ins.ToTicks(prev * (1 + pct));
       (*down)[t] = ins.ToTicks(prev * (1 - pct));
     }
     if (std::isfinite(close[t])) prev = close[t];
+    if (days < 0 && std::isfinite(close[t])) days = -2;  // listed before the data: unknown
   }
 }
 
@@ -375,6 +387,12 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
   config.bar_duration = step;
   const bool lots = std::isfinite(pack.lot_size) && pack.lot_size >= 1;
   std::vector<std::vector<PriceTicks>> up(S), down(S);
+  std::span<const double> is_st;         // optional data field: non-zero on ST days
+  std::span<const double> funding_rate;  // optional data field: perpetual funding rates
+  if (const auto f = panel.FindField("funding_rate")) funding_rate = panel.field(*f);
+  std::vector<std::vector<Timestamp>> funding_time(S);
+  std::vector<std::vector<double>> funding_value(S);
+  if (const auto f = panel.FindField("is_st")) is_st = panel.field(*f);
   engines::PriceLimits flags;
   if (!options.intrabar_limits && data::HasPriceLimits(pack))
     flags = engines::DetectPriceLimits(pack, panel, close);
@@ -403,16 +421,33 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
                 .close = close.subspan(s * T, T)};
     if (!volume.empty()) b.volume = volume.subspan(s * T, T);
     if (options.intrabar_limits && data::HasPriceLimits(pack)) {
-      LimitPrices(pack, ins, cal, b.close, &up[s], &down[s]);
+      LimitPrices(pack, ins, cal, b.close, is_st.empty() ? is_st : is_st.subspan(s * T, T), &up[s],
+                  &down[s]);
       b.limit_up = up[s];
       b.limit_down = down[s];
     }
     if (!flags.up.empty()) b.no_buy = std::span(flags.up).subspan(s * T, T);
     if (!no_sell.empty()) b.no_sell = std::span(no_sell).subspan(s * T, T);
+    // Perpetual funding from the data field funding_rate: settled at each bar with a finite rate.
+    if (!funding_rate.empty()) {
+      for (std::size_t t = 0; t < T; ++t) {
+        if (std::isfinite(funding_rate[s * T + t])) {
+          funding_time[s].push_back(cal[t]);
+          funding_value[s].push_back(funding_rate[s * T + t]);
+        }
+      }
+      b.funding_time = funding_time[s];
+      b.funding_rate = funding_value[s];
+    }
     config.bars.push_back(b);
   }
   config.account.initial_cash = options.initial_capital;
   config.account.sell_after_days = pack.sell_after_days;
+  if (options.pack_ticks && std::isfinite(pack.margin)) {
+    // Futures and perpetuals: a margin account (the DSL's sleeves still size at 1x notional).
+    config.account.type = AccountConfig::Type::kMargin;
+    config.account.margin = pack.margin;
+  }
   const bool close_fill = spec.execution.price == strategy::Execution::Price::kClose;
   config.fill.market_fill =
       close_fill ? FillModel::MarketFill::kLastPrice : FillModel::MarketFill::kNextPrice;

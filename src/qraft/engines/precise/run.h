@@ -16,7 +16,9 @@
 //    cancels them. They trigger intrabar on the bar path (the fast engine checks them against
 //    its price series only);
 //  * hold.min_days and cooldown_days as in the fast engine, counted from fill bars;
-//  * a data field qraft_no_sell (kNoSellField), where non-zero, blocks sells on that bar.
+//  * a data field qraft_no_sell (kNoSellField), where non-zero, blocks sells on that bar; is_st
+//    (non-zero on ST days) selects the pack's ST limits; funding_rate (perpetuals) is settled on
+//    the bars where it is finite, on the position at the last price.
 // Costs: the pack's fee schedule (costs.market; precise::FeesFromPack) with the DSL's fee_bps,
 // min_fee and tax_bps overriding it, half the spread_bps per taker fill, impact alpha x
 // (quantity / bar volume)^beta, and the pack's lots, ticks, price limits and T+1. Latency:

@@ -169,6 +169,81 @@ costs: {market: cn_stock}
               1e-6);
 }
 
+// The first days after a listing have no limit (STAR: 5 days); ST names have their own limit
+// (main board +-5%, from the data field is_st).
+TEST(PreciseRun, NoLimitDaysAfterAListingAndStLimits) {
+  std::vector<Timestamp> days;
+  for (int d : {4, 5, 6, 7, 8, 11, 12, 13})
+    days.push_back(DateTimestamp(2024, 3, d));
+  const std::size_t T = days.size();
+  // 688981 lists on bar 1 and opens bar 2 at +25% (above STAR's 20%: no limit yet); 600001 is ST
+  // and opens bar 2 at +6% (above the ST 5%: limit-up); both buy on that open.
+  PanelBuilder b(Calendar(days), {"SH688981", "SH600001"});
+  const double star[] = {NAN, 20.0, 25.0, 25.5, 26.0, 26.0, 26.0, 26.0};
+  const double st[] = {5.00, 5.00, 5.30, 5.30, 5.30, 5.30, 5.30, 5.30};
+  for (const char* f : {"open", "high", "low", "close", "volume", "go", "is_st"}) {
+    const std::span<double> v = b.AddField(f);
+    for (std::size_t t = 0; t < T; ++t) {
+      const std::string name = f;
+      v[t] = name == "volume"  ? (std::isnan(star[t]) ? NAN : 1e7)
+             : name == "go"    ? (t == 1 ? 1 : 0)
+             : name == "is_st" ? 0
+                               : star[t];
+      v[T + t] = name == "volume"  ? 1e7
+                 : name == "go"    ? (t == 1 ? 1 : 0)
+                 : name == "is_st" ? 1
+                                   : st[t];
+    }
+  }
+  const auto r =
+      RunPrecise(Spec("version: 1\nsignals: {long: 'go > 0'}\ncosts: {market: cn_stock}\n"),
+                 std::move(b).Build(), {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->fill_log.size(), 1u);
+  EXPECT_EQ(r->symbols[static_cast<std::size_t>(r->fill_log[0].instrument)], "SH688981");
+  EXPECT_EQ(r->fill_log[0].market_price, 2500);  // 25.00 in ticks of 0.01
+  int limited = 0;
+  for (const Order& o : r->orders)
+    limited += o.reject == RejectReason::kPriceLimit;
+  EXPECT_EQ(limited, 1);
+}
+
+// A perpetual under the crypto_perp pack: a margin account, taker fees, and funding from the
+// data's funding_rate field, paid on the position at the last price before each settlement.
+TEST(PreciseRun, PerpetualFundingFromTheData) {
+  std::vector<Timestamp> days;
+  for (int d = 1; d <= 6; ++d)
+    days.push_back(DateTimestamp(2024, 1, d));
+  PanelBuilder b(Calendar(days), {"BTCUSDT"});
+  const double px[] = {40000, 41000, 42000, 43000, 44000, 45000};
+  const double rate[] = {NAN, NAN, 1e-4, NAN, -2e-4, NAN};
+  for (const char* f : {"open", "high", "low", "close", "volume", "go", "funding_rate"}) {
+    const std::span<double> v = b.AddField(f);
+    for (std::size_t t = 0; t < 6; ++t) {
+      const std::string name = f;
+      v[t] = name == "volume"         ? 1e4
+             : name == "go"           ? (t == 0)
+             : name == "funding_rate" ? rate[t]
+                                      : px[t];
+    }
+  }
+  PreciseOptions o;
+  o.initial_capital = 100'000;
+  const auto r =
+      RunPrecise(Spec("version: 1\nsignals: {long: 'go > 0'}\ncosts: {market: crypto_perp}\n"),
+                 std::move(b).Build(), {}, o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->fill_log.size(), 1u);
+  const Fill& f = r->fill_log[0];
+  const double q = static_cast<double>(f.quantity) * 0.001;  // BTC, step 0.001
+  EXPECT_NEAR(f.commission, 5e-4 * q * 41000, 1e-6);         // taker 5 bps
+  // Settled at bars 2 and 4's opens on the previous closes (41000, 43000).
+  EXPECT_NEAR(r->costs.funding, q * 41000 * 1e-4 - q * 43000 * 2e-4, 1e-9);
+  // Margin account: equity = cash + q (mark - entry) at the last open (next_open valuation).
+  EXPECT_NEAR(r->result.final_value,
+              100'000 - f.commission - r->costs.funding + q * (45000 - 41000), 1e-6);
+}
+
 TEST(PreciseRun, CountsOrdersFillsAndCosts) {
   const Panel data = Market(4, 300, 9);
   const strategy::StrategySpec spec = Spec(R"(version: 1
