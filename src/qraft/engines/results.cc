@@ -367,53 +367,6 @@ Result<CombinationResult> ReadCombination(const JsonFields& j, const nlohmann::j
   return r;
 }
 
-// RFC 4180 records of a whole file, each with the line it starts on.
-struct CsvRecord {
-  std::size_t line = 0;
-  std::vector<std::string> fields;
-};
-
-std::vector<CsvRecord> ParseCsv(std::string_view text) {
-  std::vector<CsvRecord> out;
-  std::size_t line = 1, i = 0;
-  while (i < text.size()) {
-    CsvRecord rec{line, {}};
-    std::string field;
-    bool quoted = false, end = false;
-    while (!end) {
-      if (i >= text.size()) break;
-      const char c = text[i++];
-      if (quoted) {
-        if (c == '"') {
-          if (i < text.size() && text[i] == '"') {
-            field += '"';
-            ++i;
-          } else {
-            quoted = false;
-          }
-        } else {
-          if (c == '\n') ++line;
-          field += c;
-        }
-      } else if (c == '"') {
-        quoted = true;
-      } else if (c == ',') {
-        rec.fields.push_back(std::move(field));
-        field.clear();
-      } else if (c == '\n' || c == '\r') {
-        if (c == '\r' && i < text.size() && text[i] == '\n') ++i;
-        ++line;
-        end = true;
-      } else {
-        field += c;
-      }
-    }
-    rec.fields.push_back(std::move(field));
-    if (!(rec.fields.size() == 1 && rec.fields[0].empty())) out.push_back(std::move(rec));
-  }
-  return out;
-}
-
 // Cell readers for one CSV file: errors name file:line and the column.
 class CsvCells {
  public:
@@ -489,7 +442,7 @@ Result<std::string> ReadCandidateFile(const fs::path& file) {
 
 Status ReadEquity(const fs::path& file, CandidateDetail& d, bool* date_only) {
   QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadCandidateFile(file));
-  const std::vector<CsvRecord> records = ParseCsv(text);
+  QRAFT_ASSIGN_OR_RETURN(const std::vector<CsvRecord> records, ParseCsvRecords(text, file));
   const CsvCells cells(file, kEquityHeader);
   QRAFT_RETURN_NOT_OK(cells.CheckHeader(records));
   d.curve.reserve(records.size() - 1);
@@ -511,7 +464,7 @@ Status ReadEquity(const fs::path& file, CandidateDetail& d, bool* date_only) {
 
 Status ReadTrades(const fs::path& file, CandidateDetail& d, bool* date_only) {
   QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadCandidateFile(file));
-  const std::vector<CsvRecord> records = ParseCsv(text);
+  QRAFT_ASSIGN_OR_RETURN(const std::vector<CsvRecord> records, ParseCsvRecords(text, file));
   const CsvCells cells(file, kTradesHeader);
   QRAFT_RETURN_NOT_OK(cells.CheckHeader(records));
   d.trades.reserve(records.size() - 1);
@@ -537,6 +490,50 @@ Status ReadTrades(const fs::path& file, CandidateDetail& d, bool* date_only) {
 }
 
 }  // namespace
+
+Result<std::vector<CsvRecord>> ParseCsvRecords(std::string_view text, const fs::path& file) {
+  std::vector<CsvRecord> out;
+  std::size_t line = 1, i = 0;
+  while (i < text.size()) {
+    CsvRecord rec{line, {}};
+    std::string field;
+    bool quoted = false, end = false;
+    while (!end && i < text.size()) {
+      const char c = text[i++];
+      if (quoted) {
+        if (c == '"') {
+          if (i < text.size() && text[i] == '"') {
+            field += '"';
+            ++i;
+          } else {
+            quoted = false;
+          }
+        } else {
+          line += c == '\n';
+          field += c;
+        }
+      } else if (c == '"') {
+        quoted = true;
+      } else if (c == ',') {
+        rec.fields.push_back(std::move(field));
+        field.clear();
+      } else if (c == '\n' || c == '\r') {
+        if (c == '\r' && i < text.size() && text[i] == '\n') ++i;
+        ++line;
+        end = true;
+      } else {
+        field += c;
+      }
+    }
+    if (quoted) {
+      return Status::InvalidArgument(
+          fmt::format("{}:{}: a quoted field is not closed", file.string(), rec.line));
+    }
+    rec.fields.push_back(std::move(field));
+    if (!(rec.fields.size() == 1 && rec.fields[0].empty())) out.push_back(std::move(rec));
+  }
+  return out;
+}
 
 std::string ParamsHash(const strategy::ParamValues& params) {
   // std::map iterates in key order and nlohmann::json objects are key-sorted, so the text is

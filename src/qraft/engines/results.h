@@ -64,6 +64,15 @@ struct SweepOutput {
   std::vector<CandidateDetail> details;  ///< kept curves and trades
 };
 
+/// RFC 4180 records of a whole CSV text, each with the line it starts on; blank lines are
+/// skipped. InvalidArgument "FILE:LINE: a quoted field is not closed".
+struct CsvRecord {
+  std::size_t line = 0;
+  std::vector<std::string> fields;
+};
+Result<std::vector<CsvRecord>> ParseCsvRecords(std::string_view text,
+                                               const std::filesystem::path& file);
+
 /// Writes the layout above. IOError naming the file on failure (earlier files may then exist in
 /// DIR, but none is half-written).
 Status WriteResultDir(const std::filesystem::path& dir, const SweepOutput& output);

@@ -2163,55 +2163,7 @@ bool Exists(const fs::path& file) {
   return fs::exists(file, ec);
 }
 
-// RFC 4180 records, each with the line it starts on.
-struct CsvRecord {
-  std::size_t line = 0;
-  std::vector<std::string> fields;
-};
-
-Result<std::vector<CsvRecord>> SplitCsv(std::string_view text, const fs::path& file) {
-  std::vector<CsvRecord> out;
-  std::size_t line = 1, i = 0;
-  while (i < text.size()) {
-    CsvRecord rec{line, {}};
-    std::string field;
-    bool quoted = false, end = false;
-    while (!end && i < text.size()) {
-      const char c = text[i++];
-      if (quoted) {
-        if (c == '"') {
-          if (i < text.size() && text[i] == '"') {
-            field += '"';
-            ++i;
-          } else {
-            quoted = false;
-          }
-        } else {
-          line += c == '\n';
-          field += c;
-        }
-      } else if (c == '"') {
-        quoted = true;
-      } else if (c == ',') {
-        rec.fields.push_back(std::move(field));
-        field.clear();
-      } else if (c == '\n' || c == '\r') {
-        if (c == '\r' && i < text.size() && text[i] == '\n') ++i;
-        ++line;
-        end = true;
-      } else {
-        field += c;
-      }
-    }
-    if (quoted) {
-      return Status::InvalidArgument(
-          fmt::format("{}:{}: a quoted field is not closed", file.string(), rec.line));
-    }
-    rec.fields.push_back(std::move(field));
-    if (!(rec.fields.size() == 1 && rec.fields[0].empty())) out.push_back(std::move(rec));
-  }
-  return out;
-}
+using engines::CsvRecord;
 
 // A CSV file with a header: columns found by name, cells checked; errors name file:line and
 // the column.
@@ -2221,7 +2173,7 @@ class CsvTable {
     QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadWhole(file));
     CsvTable t;
     t.file_ = file.string();
-    QRAFT_ASSIGN_OR_RETURN(t.records_, SplitCsv(text, file));
+    QRAFT_ASSIGN_OR_RETURN(t.records_, engines::ParseCsvRecords(text, file));
     if (t.records_.empty()) {
       return Status::InvalidArgument(fmt::format("{}: empty file (no header)", t.file_));
     }
