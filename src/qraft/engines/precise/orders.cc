@@ -26,8 +26,6 @@ std::string_view RejectReasonName(RejectReason r) {
       return "reduce_only";
     case RejectReason::kExchange:
       return "exchange";
-    case RejectReason::kTooLate:
-      return "too_late";
   }
   return "?";
 }

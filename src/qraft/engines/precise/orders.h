@@ -90,7 +90,6 @@ enum class RejectReason : std::uint8_t {
   kSuspended,           ///< no trading on the bar the order met (no price or no volume)
   kReduceOnly,          ///< a reduce-only order that would not reduce the position
   kExchange,            ///< refused by the exchange (an injected reject, stress scenarios)
-  kTooLate,             ///< a cancel or replace that arrived after the order was done
 };
 std::string_view RejectReasonName(RejectReason r);
 std::string_view OrderTypeName(OrderType t);
