@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -23,6 +24,7 @@
 #include <vector>
 
 #include "qraft/data/io/l2_io.h"
+#include "qraft/engines/precise/book_run.h"
 #include "qraft/engines/precise/order_book.h"
 
 namespace {
@@ -66,6 +68,7 @@ struct Stream {
   std::vector<L2Event> events;
   std::size_t updates = 0;  // book events
   std::size_t bytes = 0;    // compressed input
+  precise::Instrument ins;  // tick and size increment of the stream
 };
 
 bool IsBookEvent(const L2Event& e) {
@@ -113,6 +116,25 @@ std::int64_t ReplayMap(const Stream& s) {
     }
   }
   return checksum;
+}
+
+// The book engine with the quoting strategy of `qraft replay` (5 ms order latency, 2 ms data
+// latency, risk-averse queues) over one stream: every event is matched against the resting
+// quotes. Returns fills + orders (the checksum); *fills receives the fill count.
+std::int64_t Quote(const Stream& s, const precise::Instrument& ins, std::size_t* fills) {
+  precise::BookRunOptions o;
+  o.quote = {.size = 10, .max_position = 50, .offset = 0, .requote = 100'000'000};
+  o.latency.insert = o.latency.cancel = 5'000'000;
+  o.latency.market_data = 2'000'000;
+  o.account.type = precise::AccountConfig::Type::kMargin;
+  o.account.initial_cash = 1e9;
+  auto run = precise::RunQuoting(s.events, ins, o);
+  if (!run.ok()) {
+    std::fprintf(stderr, "l2_bench: %s\n", run.status().ToString().c_str());
+    std::exit(1);
+  }
+  *fills = run->fills.size();
+  return static_cast<std::int64_t>(run->fills.size() + run->orders.size());
 }
 
 // Best-first seconds of `repeat` timed calls of pass() after one untimed call (which warms the
@@ -167,6 +189,7 @@ int main(int argc, char** argv) {
     std::vector<fs::path> paths;
     Stream s;
     s.name = spec.name;
+    s.ins = {.symbol = spec.name, .tick_size = spec.tick, .size_increment = spec.size};
     for (const char* f : spec.files) {
       paths.push_back(dir / f);
       std::error_code ec;
@@ -217,18 +240,36 @@ int main(int argc, char** argv) {
                            m.front(), static_cast<double>(updates) / m.front(),
                            map_checksum == checksum ? "true" : "false");
   }
+  std::size_t fills = 0;
+  std::int64_t engine_checksum = 0;
+  const std::vector<double> engine = Time(
+      repeat,
+      [&] {
+        std::int64_t sum = 0;
+        fills = 0;
+        for (const Stream& s : streams) {
+          std::size_t f = 0;
+          sum += Quote(s, s.ins, &f);
+          fills += f;
+        }
+        return sum;
+      },
+      &engine_checksum);
+  const std::string engine_part =
+      fmt::format(R"(, "engine_best_s": {:.6f}, "engine_events_per_s": {:.0f}, "engine_fills": {})",
+                  engine.front(), static_cast<double>(events) / engine.front(), fills);
   std::printf(
       "%s\n",
       fmt::format(
           R"({{"benchmark": "l2_replay", "streams": {}, "events": {}, "book_updates": {}, )"
           R"("repeat": {}, "window_log2": {}, "best_s": {:.6f}, "median_s": {:.6f}, "updates_per_s": {:.0f}, )"
           R"("updates_per_s_median": {:.0f}, "events_per_s": {:.0f}, "checksum": {}, )"
-          R"("parse_s": {:.3f}, "parse_gz_mb_per_s": {:.1f}{}, "per_stream": {{{}}}}})",
+          R"("parse_s": {:.3f}, "parse_gz_mb_per_s": {:.1f}{}{}, "per_stream": {{{}}}}})",
           streams.size(), events, updates, repeat, g_window_log2, secs.front(),
           secs[secs.size() / 2], static_cast<double>(updates) / secs.front(),
           static_cast<double>(updates) / secs[secs.size() / 2],
           static_cast<double>(events) / secs.front(), checksum, parse_s,
-          static_cast<double>(bytes) / 1e6 / parse_s, map_part, per_stream)
+          static_cast<double>(bytes) / 1e6 / parse_s, map_part, engine_part, per_stream)
           .c_str());
   return 0;
 }

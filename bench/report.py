@@ -453,6 +453,11 @@ def issue5(by):
         ups = l2.get("updates_per_s", 0)
         targets.append(f"| L2 replay of the hftbacktest Binance captures: at least 2M book updates per second | "
                        f"{ups / 1e6:.1f} M/s | {verdict(ups >= 2e6)} |")
+        if "engine_events_per_s" in l2:
+            notes.append(f"- Book engine (`qraft replay`'s quoting strategy, 5 ms order and 2 ms data latency, "
+                         f"risk-averse queues) over the same {l2['events']:,} events: "
+                         f"{l2['engine_events_per_s'] / 1e6:.1f} M events/s ({fmt_s(l2['engine_best_s'])}, "
+                         f"{l2['engine_fills']:,} fills); no peer figure yet (hftbacktest is the natural one).")
     section = []
     if len(table) > 2 or notes:
         section = ["## Precise engine (issue 5), same run", "", *run_line(by, names), *table, "", *notes]

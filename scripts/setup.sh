@@ -12,6 +12,7 @@ packages=(
   libssl-dev zlib1g-dev libzstd-dev libzip-dev libxxhash-dev
   libtbb-dev libfmt-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libhowardhinnant-date-dev libfast-float-dev libsqlite3-dev
+  libboost-math-dev   # normal and t quantiles for the robust statistics
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
   chromium fonts-dejavu-core   # headless rendering check of `qraft report` (tests/integration)

@@ -57,3 +57,36 @@ def test_consistency_sensitivity_and_stress(qraft, tmp_path):
     assert stress["stressed"]["final_value"] < stress["baseline"]["final_value"]
     bad = qraft.run("stress", MA_CROSS, "--data", snap, "--scenario", "meteor", check=False)
     assert bad.returncode == 2 and "unknown stress scenario 'meteor'" in bad.stderr
+
+
+def test_replay_quotes_on_an_order_book(qraft, tmp_path):
+    """`qraft replay`: a quoting strategy on a real Binance L2 capture through the book engine."""
+    from conftest import SHARED, need_shared
+    need_shared()
+    capture = SHARED / "hftbacktest-l2" / "examples" / "usdm" / "btcusdt_20240808.gz"
+    args = ["replay", capture, "--tick", "0.1", "--size", "0.001", "--quote-size", "0.01",
+            "--latency-ms", "5", "--data-latency-ms", "2", "--maker-bps", "2", "--taker-bps", "5",
+            "--margin", "0.05"]
+    out = tmp_path / "rp"
+    ra = qraft.json(*args, "--out", out, store=False)
+    assert ra["symbol"] == "BTCUSDT" and ra["fills"] > 100 and ra["rejected"] == 0
+    assert ra["maker_units"] > ra["taker_units"] > 0
+    assert qraft.json(*args, store=False) == ra  # deterministic
+    fills = pq.read_table(out / "fills.parquet").to_pylist()
+    assert len(fills) == ra["fills"]
+    fees = sum(f["commission"] for f in fills)
+    assert abs(fees - ra["fees"]) < 1e-9
+    for f in fills:  # 2 bps maker, 5 bps taker
+        rate = 2e-4 if f["liquidity"] == "maker" else 5e-4
+        assert abs(f["commission"] - rate * f["price"] * f["quantity"]) < 1e-9
+    with open(out / "equity.csv", newline="") as fh:
+        equity = list(csv.DictReader(fh))
+    assert abs(float(equity[-1]["equity"]) - ra["final_equity"]) < 1e-6
+    import json
+    assert json.loads((out / "summary.json").read_text()) == ra
+    power = qraft.json(*args, "--queue", "power:3", store=False)
+    assert power["fills"] != ra["fills"]
+    bad = qraft.run(*args[:2], "--tick", "0.3", "--size", "0.001", check=False, store=False)
+    assert bad.returncode == 2 and "btcusdt_20240808.gz:" in bad.stderr
+    bad = qraft.run(*args, "--queue", "magic", check=False, store=False)
+    assert bad.returncode == 2 and "expected risk-averse or power:N" in bad.stderr

@@ -14,5 +14,6 @@ void RegisterStrategy(CLI::App& app, int* exit_code);
 void RegisterBacktest(CLI::App& app, int* exit_code);
 void RegisterReport(CLI::App& app, int* exit_code);
 void RegisterPrecise(CLI::App& app, int* exit_code);
+void RegisterReplay(CLI::App& app, int* exit_code);
 
 }  // namespace qraft::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   qraft::cli::RegisterBacktest(app, &exit_code);
   qraft::cli::RegisterReport(app, &exit_code);
   qraft::cli::RegisterPrecise(app, &exit_code);
+  qraft::cli::RegisterReplay(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

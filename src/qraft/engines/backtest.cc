@@ -415,16 +415,7 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
     if (!v) return Status::InvalidArgument("costs.slippage.impact needs the field volume");
     volume = panel.field(*v);
   }
-  std::span<const double> group;
-  if (spec.risk.group_max_weight) {
-    const auto g = panel.FindField(spec.risk.group_max_weight->field);
-    if (!g) {
-      return Status::InvalidArgument(
-          fmt::format("risk.group_max_weight.field '{}' is not a field of the data",
-                      spec.risk.group_max_weight->field));
-    }
-    group = panel.field(*g);
-  }
+  QRAFT_ASSIGN_OR_RETURN(const std::span<const double> group, GroupField(spec, panel));
   const std::vector<std::uint8_t> rebalance = RebalanceBars(spec.rebalance, panel.calendar());
   MetricsOptions metric_options = options.metrics;
   metric_options.initial_capital = options.initial_capital;
@@ -526,44 +517,8 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
                 add_bar(t, bar.account, bar.stock_value, bar.traded_money, bar.cost_money);
               }
             } else {
-              WeightsSimOptions o;
-              using Mode = strategy::Selection::Mode;
-              using Scheme = strategy::Position::Scheme;
-              o.select =
-                  spec.selection.mode == Mode::kQuantile    ? WeightsSimOptions::Select::kQuantile
-                  : spec.selection.mode == Mode::kThreshold ? WeightsSimOptions::Select::kThreshold
-                                                            : WeightsSimOptions::Select::kTopK;
-              o.topk = static_cast<std::int64_t>(spec.selection.topk.Resolve(params));
-              o.quantile = spec.selection.quantile.Resolve(params);
-              o.threshold = spec.selection.threshold.Resolve(params);
-              switch (spec.position.scheme) {
-                case Scheme::kEqual:
-                  o.scheme = WeightsSimOptions::Scheme::kEqual;
-                  break;
-                case Scheme::kScoreWeight:
-                  o.scheme = WeightsSimOptions::Scheme::kScoreWeight;
-                  break;
-                case Scheme::kInverseVol:
-                  o.scheme = WeightsSimOptions::Scheme::kInverseVol;
-                  break;
-                case Scheme::kVolTarget:
-                  o.scheme = WeightsSimOptions::Scheme::kVolTarget;
-                  break;
-              }
-              o.target_vol = Optional(spec.position.target_vol, params);
-              o.periods_per_year = metric_options.periods_per_year;
-              o.vol_window = static_cast<std::int64_t>(spec.position.vol_window.Resolve(params));
-              o.max_weight = Optional(spec.position.max_weight, params);
-              o.turnover_max = Optional(spec.risk.turnover_max, params);
-              o.group_max = spec.risk.group_max_weight
-                                ? spec.risk.group_max_weight->max.Resolve(params)
-                                : kNaN;
-              o.stop_loss = Optional(spec.risk.stop_loss, params);
-              o.take_profit = Optional(spec.risk.take_profit, params);
-              o.trailing_stop = Optional(spec.risk.trailing_stop, params);
-              o.max_drawdown = Optional(spec.risk.max_drawdown, params);
-              o.cooldown_bars = OptionalBars(spec.cooldown_bars, params, 0);
-              o.hold_min_bars = OptionalBars(spec.hold_min_bars, params, 0);
+              WeightsSimOptions o =
+                  SelectionWeightsOptions(spec, params, metric_options.periods_per_year);
               o.fee_rate = costs.fee;
               o.min_fee = costs.min_fee;
               o.sell_tax_rate = costs.tax;
@@ -1011,6 +966,58 @@ PriceLimits DetectPriceLimits(const data::MarketSpec& pack, const Panel& panel,
     }
   }
   return out;
+}
+
+WeightsSimOptions SelectionWeightsOptions(const StrategySpec& spec,
+                                          const strategy::ParamValues& params,
+                                          double periods_per_year) {
+  WeightsSimOptions o;
+  using Mode = strategy::Selection::Mode;
+  using Scheme = strategy::Position::Scheme;
+  o.select = spec.selection.mode == Mode::kQuantile    ? WeightsSimOptions::Select::kQuantile
+             : spec.selection.mode == Mode::kThreshold ? WeightsSimOptions::Select::kThreshold
+                                                       : WeightsSimOptions::Select::kTopK;
+  o.topk = static_cast<std::int64_t>(spec.selection.topk.Resolve(params));
+  o.quantile = spec.selection.quantile.Resolve(params);
+  o.threshold = spec.selection.threshold.Resolve(params);
+  switch (spec.position.scheme) {
+    case Scheme::kEqual:
+      o.scheme = WeightsSimOptions::Scheme::kEqual;
+      break;
+    case Scheme::kScoreWeight:
+      o.scheme = WeightsSimOptions::Scheme::kScoreWeight;
+      break;
+    case Scheme::kInverseVol:
+      o.scheme = WeightsSimOptions::Scheme::kInverseVol;
+      break;
+    case Scheme::kVolTarget:
+      o.scheme = WeightsSimOptions::Scheme::kVolTarget;
+      break;
+  }
+  o.target_vol = Optional(spec.position.target_vol, params);
+  o.periods_per_year = periods_per_year;
+  o.vol_window = static_cast<std::int64_t>(spec.position.vol_window.Resolve(params));
+  o.max_weight = Optional(spec.position.max_weight, params);
+  o.turnover_max = Optional(spec.risk.turnover_max, params);
+  o.group_max = spec.risk.group_max_weight ? spec.risk.group_max_weight->max.Resolve(params) : kNaN;
+  o.stop_loss = Optional(spec.risk.stop_loss, params);
+  o.take_profit = Optional(spec.risk.take_profit, params);
+  o.trailing_stop = Optional(spec.risk.trailing_stop, params);
+  o.max_drawdown = Optional(spec.risk.max_drawdown, params);
+  o.cooldown_bars = OptionalBars(spec.cooldown_bars, params, 0);
+  o.hold_min_bars = OptionalBars(spec.hold_min_bars, params, 0);
+  return o;
+}
+
+Result<std::span<const double>> GroupField(const StrategySpec& spec, const Panel& panel) {
+  if (!spec.risk.group_max_weight) return std::span<const double>();
+  const auto g = panel.FindField(spec.risk.group_max_weight->field);
+  if (!g) {
+    return Status::InvalidArgument(
+        fmt::format("risk.group_max_weight.field '{}' is not a field of the data",
+                    spec.risk.group_max_weight->field));
+  }
+  return panel.field(*g);
 }
 
 Result<Decisions> Decide(const StrategySpec& spec, const Panel& data,

@@ -74,6 +74,7 @@
 #include "qraft/core/time.h"
 #include "qraft/data/market.h"
 #include "qraft/engines/metrics.h"
+#include "qraft/engines/weights_sim.h"
 #include "qraft/strategy/dsl.h"
 
 namespace qraft::engines {
@@ -167,6 +168,15 @@ struct Decisions {
 };
 Result<Decisions> Decide(const strategy::StrategySpec& spec, const Panel& data,
                          const strategy::ParamValues& params);
+
+/// A selection strategy's selection, weighting and risk rules at `params` as the weights engine
+/// takes them (costs, lots and capital left at their defaults for the caller to set).
+WeightsSimOptions SelectionWeightsOptions(const strategy::StrategySpec& spec,
+                                          const strategy::ParamValues& params,
+                                          double periods_per_year);
+/// The data field risk.group_max_weight names (empty span without the rule); InvalidArgument
+/// when the data lacks it.
+Result<std::span<const double>> GroupField(const strategy::StrategySpec& spec, const Panel& panel);
 
 /// The indices of `ranked` results sorted by `objective` (a metric name; NaN last), descending,
 /// ties by combination order; at most `top`.

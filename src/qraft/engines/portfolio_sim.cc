@@ -30,11 +30,6 @@ bool NpIsClose(double a, double b) {
 }
 
 // Python's li[:n] length for a list of length len.
-std::size_t SliceHead(std::size_t len, std::int64_t n) {
-  if (n >= 0) return std::min<std::size_t>(len, static_cast<std::size_t>(n));
-  const auto drop = static_cast<std::size_t>(-n);
-  return drop >= len ? 0 : len - drop;
-}
 
 enum class Dir { kAny, kBuy, kSell };
 
@@ -50,7 +45,8 @@ struct Stock {
 
 class Sim {
  public:
-  Sim(const TopkDropoutInputs& in, const TopkDropoutOptions& o) : in_(in), o_(o) {
+  Sim(const TopkDropoutInputs& in, const TopkDropoutOptions& o)
+      : in_(in), o_(o), decision_(in.symbols, o) {
     const auto n = static_cast<std::size_t>(in.symbols);
     stocks_.resize(n);
     round_ = !std::isnan(o.trade_unit);
@@ -65,7 +61,6 @@ class Sim {
     } else {
       ranking_ = in.ranking;
     }
-    is_sell_.assign(n, 0);
   }
 
   double Close(std::int64_t s, std::int64_t t) const { return in_.close[Idx(s, t)]; }
@@ -199,32 +194,6 @@ class Sim {
     if (trades_ != nullptr) trades_->push_back(tr);
   }
 
-  // Sorted by score[., t-1] descending, NaN last, ties by symbol index.
-  void SortByScore(std::vector<std::int64_t>* v, std::int64_t t) const {
-    std::stable_sort(v->begin(), v->end(), [&](std::int64_t a, std::int64_t b) {
-      const double sa = in_.score[Idx(a, t - 1)];
-      const double sb = in_.score[Idx(b, t - 1)];
-      if (std::isnan(sa)) return false;
-      if (std::isnan(sb)) return true;
-      return sa > sb;
-    });
-  }
-
-  // Qlib's get_first_n with only_tradable: tradable ones, stopping once n are taken (so at
-  // least one when any is tradable); from the end when `reverse`.
-  std::vector<std::int64_t> FirstTradable(const std::vector<std::int64_t>& li, std::int64_t n,
-                                          std::int64_t t, bool reverse) const {
-    std::vector<std::int64_t> res;
-    for (std::size_t k = 0; k < li.size(); ++k) {
-      const std::int64_t s = reverse ? li[li.size() - 1 - k] : li[k];
-      if (!Tradable(s, t, Dir::kAny)) continue;
-      res.push_back(s);
-      if (static_cast<std::int64_t>(res.size()) >= n) break;
-    }
-    if (reverse) std::reverse(res.begin(), res.end());
-    return res;
-  }
-
   std::int32_t Step(std::int64_t t) {
     std::int32_t orders = 0;
     if (t < 1) return orders;
@@ -233,63 +202,15 @@ class Sim {
     const auto n_ranked = static_cast<std::size_t>(ranking_->offset[t] - ranking_->offset[t - 1]);
     if (n_ranked == 0) return orders;  // get_signal returns None: no decision
 
-    std::vector<std::int64_t>& last = last_;
-    last.assign(held_.begin(), held_.end());
-    SortByScore(&last, t);
-    const auto n_last = static_cast<std::int64_t>(last.size());
-    const std::int64_t n_today = o_.n_drop + o_.topk - n_last;
-    // Candidates: not held, finite score, best first; a prefix of them is all any rule reads.
-    std::size_t held_ranked = 0;
-    for (const std::int64_t s : held_)
-      held_ranked += !std::isnan(in_.score[Idx(s, t - 1)]);
-    const std::size_t n_candidates = n_ranked - held_ranked;
-    std::vector<std::int64_t>& today = today_;
-    today.clear();
-    if (o_.only_tradable) {
-      // Qlib's get_first_n: tradable ones, stopping once n_today are taken (at least one).
-      for (std::size_t k = 0; k < n_ranked; ++k) {
-        const std::int64_t s = ranked[k];
-        if (stocks_[static_cast<std::size_t>(s)].held || !Tradable(s, t, Dir::kAny)) continue;
-        today.push_back(s);
-        if (static_cast<std::int64_t>(today.size()) >= n_today) break;
-      }
-    } else {
-      const std::size_t take = SliceHead(n_candidates, n_today);
-      for (std::size_t k = 0; k < n_ranked && today.size() < take; ++k) {
-        const std::int64_t s = ranked[k];
-        if (!stocks_[static_cast<std::size_t>(s)].held) today.push_back(s);
-      }
-    }
-    std::vector<std::int64_t>& comb = comb_;
-    comb.assign(last.begin(), last.end());
-    comb.insert(comb.end(), today.begin(), today.end());
-    std::sort(comb.begin(), comb.end());
-    SortByScore(&comb, t);
-    std::vector<std::int64_t>& tail = tail_;
-    if (o_.only_tradable) {
-      tail = FirstTradable(comb, o_.n_drop, t, true);
-    } else {
-      // li[-n:]; n = 0 is li[-0:] = li.
-      const std::size_t k =
-          o_.n_drop == 0 ? comb.size()
-                         : std::min<std::size_t>(comb.size(), static_cast<std::size_t>(o_.n_drop));
-      tail.assign(comb.end() - static_cast<std::ptrdiff_t>(k), comb.end());
-    }
-    std::int64_t n_sell = 0;
-    for (std::int64_t s : last) {
-      if (std::find(tail.begin(), tail.end(), s) != tail.end()) {
-        is_sell_[static_cast<std::size_t>(s)] = 1;
-        ++n_sell;
-      }
-    }
-    const std::size_t n_buy = SliceHead(today.size(), n_sell + o_.topk - n_last);
+    decision_.Decide(
+        std::span<const std::int32_t>(ranked, n_ranked), held_, in_.score, in_.bars, t - 1,
+        [&](std::int64_t s) { return stocks_[static_cast<std::size_t>(s)].held; },
+        [&](std::int64_t s) { return Tradable(s, t, Dir::kAny); });
+    const std::size_t n_buy = decision_.buys().size();
 
-    // Sells in symbol order (a copy: dealing removes sold symbols from held_).
+    // Sells in symbol order (the decision's own list: dealing removes sold symbols from held_).
     const Dir sell_dir = o_.forbid_all_trade_at_limit ? Dir::kAny : Dir::kSell;
-    sells_.assign(held_.begin(), held_.end());
-    for (const std::int64_t s : sells_) {
-      if (!is_sell_[static_cast<std::size_t>(s)]) continue;
-      is_sell_[static_cast<std::size_t>(s)] = 0;
+    for (const std::int64_t s : decision_.sells()) {
       const Stock& st = stocks_[static_cast<std::size_t>(s)];
       if (!Tradable(s, t, sell_dir) || st.count < o_.hold_thresh) continue;
       if (Deal(s, t, false, st.amount)) ++orders;
@@ -300,8 +221,7 @@ class Sim {
     // Orders are computed from the cash after the sells, then dealt in order.
     std::vector<std::pair<std::int64_t, double>>& buys = buys_;
     buys.clear();
-    for (std::size_t k = 0; k < n_buy; ++k) {
-      const std::int64_t s = today[k];
+    for (const std::int64_t s : decision_.buys()) {
       if (!Tradable(s, t, buy_dir)) continue;
       buys.emplace_back(s, Round(value / DealPrice(s, t), s, t));
     }
@@ -379,9 +299,8 @@ class Sim {
   std::vector<TopkDropoutTrade>* trades_ = nullptr;
   ScoreRanking own_ranking_;
   const ScoreRanking* ranking_ = nullptr;
+  TopkDropoutDecision decision_;
   // Per-bar scratch, kept to avoid allocating on every bar.
-  std::vector<std::int64_t> last_, today_, comb_, tail_, sells_;
-  std::vector<std::uint8_t> is_sell_;
   std::vector<std::pair<std::int64_t, double>> buys_;
   bool round_ = true;
   double cash_ = 0.0;
@@ -425,6 +344,30 @@ ScoreRanking RankScores(std::span<const double> score, std::int64_t symbols, std
     }
   });
   return r;
+}
+
+TopkDropoutDecision::TopkDropoutDecision(std::int64_t symbols, const TopkDropoutOptions& options)
+    : o_(options) {
+  const auto n = static_cast<std::size_t>(symbols);
+  last_.reserve(n);
+  today_.reserve(n);
+  comb_.reserve(n);
+  tail_.reserve(n);
+  sell_.reserve(n);
+}
+
+void TopkDropoutDecision::SortByScore(std::vector<std::int64_t>* v, std::span<const double> score,
+                                      std::int64_t bars, std::int64_t b) const {
+  const auto at = [&](std::int64_t s) {
+    return score[static_cast<std::size_t>(s) * static_cast<std::size_t>(bars) +
+                 static_cast<std::size_t>(b)];
+  };
+  std::stable_sort(v->begin(), v->end(), [&](std::int64_t x, std::int64_t y) {
+    const double sx = at(x), sy = at(y);
+    if (std::isnan(sx)) return false;
+    if (std::isnan(sy)) return true;
+    return sx > sy;
+  });
 }
 
 Status ValidateTopkDropoutOptions(const TopkDropoutOptions& o) {

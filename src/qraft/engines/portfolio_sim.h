@@ -59,6 +59,8 @@
 // closed round trip (TopkDropoutTrade), at its exit.
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <span>
@@ -99,6 +101,39 @@ struct ScoreRanking {
 /// Ranks a symbol-major S x T score (NaN = no score), bars in parallel; deterministic.
 /// REQUIRES: score.size() == S * T, S < 2^31.
 ScoreRanking RankScores(std::span<const double> score, std::int64_t symbols, std::int64_t bars);
+
+/// TopkDropout's decision at one bar (the header's "Decision"): which held symbols to sell and
+/// which to buy, from the scores of the decision bar. SimulateTopkDropout and the precise
+/// engine's TopkDropout strategy share it, so both engines trade the same lists. Scratch is
+/// allocated once (O(S)); not thread-safe, one per simulation.
+class TopkDropoutDecision {
+ public:
+  TopkDropoutDecision(std::int64_t symbols, const TopkDropoutOptions& options);
+
+  /// Decides at score bar `b` of the symbol-major S x T `score`: `ranked` the symbols with a
+  /// finite score at b, best first (a ScoreRanking's bar); `held` the symbols held, ascending;
+  /// `is_held(s)` and, with options.only_tradable, `tradable(s)` (Qlib's any-direction check
+  /// on the dealing bar; ignored otherwise).
+  template <class IsHeld, class Tradable>
+  void Decide(std::span<const std::int32_t> ranked, std::span<const std::int64_t> held,
+              std::span<const double> score, std::int64_t bars, std::int64_t b, IsHeld&& is_held,
+              Tradable&& tradable);
+
+  /// The held symbols to sell, ascending (before tradability and hold_thresh).
+  std::span<const std::int64_t> sells() const { return sell_; }
+  /// The symbols to buy, best first; untradable ones among them still count in the split of
+  /// the cash (value = cash x risk_degree / buys().size()).
+  std::span<const std::int64_t> buys() const { return {today_.data(), n_buy_}; }
+
+ private:
+  // Sorted by score at b descending, NaN last, ties by symbol index (stable on ascending input).
+  void SortByScore(std::vector<std::int64_t>* v, std::span<const double> score, std::int64_t bars,
+                   std::int64_t b) const;
+
+  const TopkDropoutOptions& o_;
+  std::vector<std::int64_t> last_, today_, comb_, tail_, sell_;
+  std::size_t n_buy_ = 0;
+};
 
 /// Inputs, all symbol-major S x T (x[s * T + t]); optional ones may be empty.
 struct TopkDropoutInputs {
@@ -158,5 +193,75 @@ Status SimulateTopkDropout(const TopkDropoutInputs& inputs, const TopkDropoutOpt
                            TopkDropoutResult* result, std::span<TopkDropoutBar> report = {},
                            std::span<double> amounts = {}, MetricsAccumulator* metrics = nullptr,
                            std::vector<TopkDropoutTrade>* trades = nullptr);
+
+// ---- TopkDropoutDecision::Decide ----------------------------------------------------------------
+
+namespace detail {
+/// Python's li[:n] length for a list of `len` (a negative n drops that many from the end).
+inline std::size_t SliceHead(std::size_t len, std::int64_t n) {
+  if (n >= 0) return std::min<std::size_t>(len, static_cast<std::size_t>(n));
+  const auto drop = static_cast<std::size_t>(-n);
+  return drop >= len ? 0 : len - drop;
+}
+}  // namespace detail
+
+template <class IsHeld, class Tradable>
+void TopkDropoutDecision::Decide(std::span<const std::int32_t> ranked,
+                                 std::span<const std::int64_t> held, std::span<const double> score,
+                                 std::int64_t bars, std::int64_t b, IsHeld&& is_held,
+                                 Tradable&& tradable) {
+  const auto at = [&](std::int64_t s) {
+    return score[static_cast<std::size_t>(s) * static_cast<std::size_t>(bars) +
+                 static_cast<std::size_t>(b)];
+  };
+  last_.assign(held.begin(), held.end());
+  SortByScore(&last_, score, bars, b);
+  const auto n_last = static_cast<std::int64_t>(last_.size());
+  const std::int64_t n_today = o_.n_drop + o_.topk - n_last;
+  // Candidates: not held, finite score, best first; a prefix of them is all any rule reads.
+  std::size_t held_ranked = 0;
+  for (const std::int64_t s : held)
+    held_ranked += !std::isnan(at(s));
+  const std::size_t n_candidates = ranked.size() - held_ranked;
+  today_.clear();
+  if (o_.only_tradable) {
+    // Qlib's get_first_n: tradable ones, stopping once n_today are taken (at least one).
+    for (const std::int32_t s : ranked) {
+      if (is_held(s) || !tradable(s)) continue;
+      today_.push_back(s);
+      if (static_cast<std::int64_t>(today_.size()) >= n_today) break;
+    }
+  } else {
+    const std::size_t take = detail::SliceHead(n_candidates, n_today);
+    for (std::size_t k = 0; k < ranked.size() && today_.size() < take; ++k) {
+      if (!is_held(ranked[k])) today_.push_back(ranked[k]);
+    }
+  }
+  comb_.assign(last_.begin(), last_.end());
+  comb_.insert(comb_.end(), today_.begin(), today_.end());
+  std::sort(comb_.begin(), comb_.end());
+  SortByScore(&comb_, score, bars, b);
+  tail_.clear();
+  if (o_.only_tradable) {
+    // The last n_drop tradable ones (at least one when any is).
+    for (std::size_t k = comb_.size(); k-- > 0;) {
+      if (!tradable(comb_[k])) continue;
+      tail_.push_back(comb_[k]);
+      if (static_cast<std::int64_t>(tail_.size()) >= o_.n_drop) break;
+    }
+  } else {
+    // li[-n:]; n = 0 is li[-0:] = li.
+    const std::size_t k =
+        o_.n_drop == 0 ? comb_.size()
+                       : std::min<std::size_t>(comb_.size(), static_cast<std::size_t>(o_.n_drop));
+    tail_.assign(comb_.end() - static_cast<std::ptrdiff_t>(k), comb_.end());
+  }
+  sell_.clear();
+  for (const std::int64_t s : held) {
+    if (std::find(tail_.begin(), tail_.end(), s) != tail_.end()) sell_.push_back(s);
+  }
+  n_buy_ =
+      detail::SliceHead(today_.size(), static_cast<std::int64_t>(sell_.size()) + o_.topk - n_last);
+}
 
 }  // namespace qraft::engines

@@ -49,22 +49,10 @@ class Sim {
         S_(static_cast<std::size_t>(in.symbols)),
         T_(in.bars),
         lots_(Finite(o.lot_size) && o.lot_size > 0.0),
-        needs_vol_(o.scheme == WeightsSimOptions::Scheme::kInverseVol ||
-                   o.scheme == WeightsSimOptions::Scheme::kVolTarget) {
+        weights_(in, o) {
     pos_.resize(S_);
     weight_.assign(S_, 0.0);
     delta_.assign(S_, 0.0);
-    cand_.reserve(S_);
-    sel_.reserve(S_);
-    base_.assign(S_, 0.0);
-    w_.assign(S_, 0.0);
-    frozen_.assign(S_, 0);
-    sigma_.assign(S_, 0.0);
-    group_order_.reserve(S_);
-    gid_.assign(S_, -1);
-    group_sum_.assign(S_, 0.0);
-    group_capped_.assign(S_, 0);
-    if (needs_vol_) basket_.assign(static_cast<std::size_t>(o.vol_window), 0.0);
     cash_ = o.init_cash;
     peak_ = o.init_cash;
   }
@@ -413,32 +401,12 @@ class Sim {
     }
   }
 
-  // ---- step 5: decisions --------------------------------------------------------------------
-
-  // Sample std of the vol_window returns ending at t; false without a full window or sigma 0.
-  bool Sigma(std::size_t s, std::int64_t t, double* sigma) const {
-    const std::int64_t w = o_.vol_window;
-    if (t < w) return false;
-    double sum = 0.0;
-    for (std::int64_t k = t - w + 1; k <= t; ++k) {
-      const double c0 = Close(s, k - 1);
-      const double c1 = Close(s, k);
-      if (!(Finite(c0) && c0 > 0.0 && Finite(c1) && c1 > 0.0)) return false;
-      sum += c1 / c0 - 1.0;
-    }
-    const double mean = sum / static_cast<double>(w);
-    double ss = 0.0;
-    for (std::int64_t k = t - w + 1; k <= t; ++k) {
-      const double r = Close(s, k) / Close(s, k - 1) - 1.0 - mean;
-      ss += r * r;
-    }
-    *sigma = std::sqrt(ss / static_cast<double>(w - 1));
-    return *sigma > 0.0 && Finite(*sigma);
-  }
+  // ---- step 5: decisions (the weights: TargetWeights) -----------------------------------
 
   void Decide(std::int64_t t, double equity) {
     bool any_score = false;
-    cand_.clear();
+    std::vector<std::size_t>& cand = weights_.candidates();
+    cand.clear();
     for (std::size_t s = 0; s < S_; ++s) {
       const double sc = in_.score[Idx(s, t)];
       if (!Finite(sc)) continue;
@@ -447,197 +415,18 @@ class Sim {
       if (p.exiting || p.blocked_until >= t) continue;
       const double c = Close(s, t);
       if (!(Finite(c) && c > 0.0)) continue;
-      cand_.push_back(s);
+      cand.push_back(s);
     }
     if (!any_score) return;  // no data: keep the positions
-    Select(t);
-    Weigh(t);
+    weights_.Compute(t);
     std::fill(weight_.begin(), weight_.end(), 0.0);
-    for (std::size_t i = 0; i < sel_.size(); ++i)
-      weight_[sel_[i]] = w_[i];
+    const std::span<const std::size_t> sel = weights_.selected();
+    const std::span<const double> w = weights_.weights();
+    for (std::size_t i = 0; i < sel.size(); ++i)
+      weight_[sel[i]] = w[i];
     pending_rebalance_ = true;
     decision_equity_ = equity;
     ++result_->rebalances;
-  }
-
-  // sel_ = the selected symbols in rank order (score descending, then symbol index: a strict
-  // total order, so partial and full sorts agree); sigma_ filled for them with vol schemes.
-  // Only as much of cand_ is sorted as the selection reads.
-  void Select(std::int64_t t) {
-    sel_.clear();
-    using Sel = WeightsSimOptions::Select;
-    auto before = [&](std::size_t a, std::size_t b) {
-      const double sa = in_.score[Idx(a, t)];
-      const double sb = in_.score[Idx(b, t)];
-      return sa > sb || (sa == sb && a < b);
-    };
-    auto valid = [&](std::size_t s) { return !needs_vol_ || Sigma(s, t, &sigma_[s]); };
-    const auto first = cand_.begin();
-    switch (o_.select) {
-      case Sel::kTopK: {
-        // Rank the first topk; names skipped for want of a volatility window make the walk go
-        // on, and the ranked prefix at least doubles each time the walk reaches its end.
-        std::size_t ranked = 0;
-        auto rank_more = [&] {
-          const std::size_t want = std::max<std::size_t>(static_cast<std::size_t>(o_.topk), ranked);
-          const std::size_t upto = std::min(cand_.size(), ranked + want);
-          std::partial_sort(first + static_cast<std::ptrdiff_t>(ranked),
-                            first + static_cast<std::ptrdiff_t>(upto), cand_.end(), before);
-          ranked = upto;
-        };
-        for (std::size_t i = 0; i < cand_.size(); ++i) {
-          if (static_cast<std::int64_t>(sel_.size()) >= o_.topk) break;
-          if (i == ranked) rank_more();
-          if (valid(cand_[i])) sel_.push_back(cand_[i]);
-        }
-        break;
-      }
-      case Sel::kThreshold: {
-        const auto pass = std::partition(first, cand_.end(), [&](std::size_t s) {
-          return in_.score[Idx(s, t)] >= o_.threshold;
-        });
-        std::sort(first, pass, before);
-        for (auto it = first; it != pass; ++it) {
-          if (valid(*it)) sel_.push_back(*it);
-        }
-        break;
-      }
-      case Sel::kQuantile: {
-        std::sort(first, cand_.end(), before);
-        for (std::size_t s : cand_) {
-          if (valid(s)) sel_.push_back(s);
-        }
-        const double n = static_cast<double>(sel_.size());
-        const auto keep = static_cast<std::size_t>(std::ceil(o_.quantile * n - 1e-9));
-        sel_.resize(std::min(sel_.size(), keep));
-        break;
-      }
-    }
-  }
-
-  // w_[i] = the final weight of sel_[i].
-  void Weigh(std::int64_t t) {
-    const std::size_t n = sel_.size();
-    if (n == 0) return;
-    using Sch = WeightsSimOptions::Scheme;
-    double total = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::size_t s = sel_[i];
-      double b = 1.0;
-      if (o_.scheme == Sch::kScoreWeight) b = std::max(in_.score[Idx(s, t)], 0.0);
-      if (needs_vol_) b = 1.0 / sigma_[s];
-      base_[i] = b;
-      total += b;
-    }
-    if (total <= 0.0) {  // score_weight with no positive score: equal
-      for (std::size_t i = 0; i < n; ++i)
-        base_[i] = 1.0;
-    }
-    Cap(t);
-    if (o_.scheme == Sch::kVolTarget) {
-      const std::int64_t w = o_.vol_window;
-      double sum = 0.0;
-      for (std::int64_t j = 0; j < w; ++j) {
-        const std::int64_t k = t - w + 1 + j;
-        double r = 0.0;
-        for (std::size_t i = 0; i < n; ++i)
-          r += w_[i] * (Close(sel_[i], k) / Close(sel_[i], k - 1) - 1.0);
-        basket_[static_cast<std::size_t>(j)] = r;
-        sum += r;
-      }
-      const double mean = sum / static_cast<double>(w);
-      double ss = 0.0;
-      for (double r : basket_)
-        ss += (r - mean) * (r - mean);
-      const double vol =
-          std::sqrt(ss / static_cast<double>(w - 1)) * std::sqrt(o_.periods_per_year);
-      const double f = vol > 0.0 ? std::min(1.0, o_.target_vol / vol) : 1.0;
-      for (std::size_t i = 0; i < n; ++i)
-        w_[i] *= f;
-    }
-  }
-
-  // Water-filling of the gross (1) under the per-name and per-group caps: see the header.
-  void Cap(std::int64_t t) {
-    const std::size_t n = sel_.size();
-    const bool name_cap = Finite(o_.max_weight);
-    const bool group_cap = Finite(o_.group_max);
-    std::fill_n(frozen_.begin(), n, std::uint8_t{0});
-    std::size_t groups = 0;
-    if (group_cap) groups = GroupIds(t);
-    std::fill_n(group_capped_.begin(), groups, std::uint8_t{0});
-    // Each pass freezes at least one name or caps one group: at most n + groups + 1 passes.
-    for (std::size_t pass = 0; pass <= n + groups; ++pass) {
-      double fixed = 0.0;
-      double free_base = 0.0;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (frozen_[i] != 0) {
-          fixed += w_[i];
-        } else {
-          free_base += base_[i];
-        }
-      }
-      const double budget = std::max(1.0 - fixed, 0.0);
-      const double scale = free_base > 0.0 ? budget / free_base : 0.0;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (frozen_[i] == 0) w_[i] = base_[i] * scale;
-      }
-      bool changed = false;
-      if (name_cap) {
-        for (std::size_t i = 0; i < n; ++i) {
-          if (frozen_[i] == 0 && w_[i] > o_.max_weight) {
-            w_[i] = o_.max_weight;
-            frozen_[i] = 1;
-            changed = true;
-          }
-        }
-      }
-      if (changed) continue;
-      if (group_cap) {
-        std::fill_n(group_sum_.begin(), groups, 0.0);
-        for (std::size_t i = 0; i < n; ++i) {
-          if (gid_[i] >= 0) group_sum_[static_cast<std::size_t>(gid_[i])] += w_[i];
-        }
-        for (std::size_t g = 0; g < groups; ++g) {
-          if (group_capped_[g] != 0 || !(group_sum_[g] > o_.group_max)) continue;
-          group_capped_[g] = 1;
-          changed = true;
-          const double f = o_.group_max / group_sum_[g];
-          for (std::size_t i = 0; i < n; ++i) {
-            if (gid_[i] != static_cast<std::int64_t>(g)) continue;
-            w_[i] *= f;
-            frozen_[i] = 1;
-          }
-        }
-      }
-      if (!changed) break;
-    }
-  }
-
-  // gid_[i] = dense id of sel_[i]'s group code at t (-1 for NaN); returns the number of groups.
-  std::size_t GroupIds(std::int64_t t) {
-    const std::size_t n = sel_.size();
-    group_order_.clear();
-    for (std::size_t i = 0; i < n; ++i) {
-      gid_[i] = -1;
-      if (Finite(in_.group[Idx(sel_[i], t)])) group_order_.push_back(i);
-    }
-    std::sort(group_order_.begin(), group_order_.end(), [&](std::size_t a, std::size_t b) {
-      const double ga = in_.group[Idx(sel_[a], t)];
-      const double gb = in_.group[Idx(sel_[b], t)];
-      return ga < gb || (ga == gb && a < b);
-    });
-    std::int64_t id = -1;
-    double last = kNaN;
-    for (std::size_t i : group_order_) {
-      const double g = in_.group[Idx(sel_[i], t)];
-      if (id < 0 || g != last) {
-        ++id;
-        last = g;
-      }
-      gid_[i] = id;
-    }
-    return static_cast<std::size_t>(id + 1);
   }
 
   const WeightsSimInputs& in_;
@@ -645,15 +434,11 @@ class Sim {
   const std::size_t S_;
   const std::int64_t T_;
   const bool lots_;
-  const bool needs_vol_;
 
   std::vector<Pos> pos_;
   std::vector<double> weight_;  // per symbol, the pending rebalance's target weights
   std::vector<double> delta_;   // per symbol, shares to trade on the fill bar
-  std::vector<std::size_t> cand_, sel_, group_order_;
-  std::vector<double> base_, w_, sigma_, group_sum_, basket_;
-  std::vector<std::uint8_t> frozen_, group_capped_;
-  std::vector<std::int64_t> gid_;
+  TargetWeights weights_;
 
   double cash_ = 0.0;
   double peak_ = 0.0;
@@ -681,6 +466,232 @@ bool NanOr(double x, double lo, double hi, bool lo_open, bool hi_open) {
 }
 
 }  // namespace
+
+// ---- TargetWeights: step 5's selection and weights -------------------------------------------
+
+TargetWeights::TargetWeights(const WeightsSimInputs& inputs, const WeightsSimOptions& options)
+    : in_(inputs),
+      o_(options),
+      T_(inputs.bars),
+      needs_vol_(options.scheme == WeightsSimOptions::Scheme::kInverseVol ||
+                 options.scheme == WeightsSimOptions::Scheme::kVolTarget) {
+  const auto S = static_cast<std::size_t>(inputs.symbols);
+  cand_.reserve(S);
+  sel_.reserve(S);
+  base_.assign(S, 0.0);
+  w_.assign(S, 0.0);
+  frozen_.assign(S, 0);
+  sigma_.assign(S, 0.0);
+  group_order_.reserve(S);
+  gid_.assign(S, -1);
+  group_sum_.assign(S, 0.0);
+  group_capped_.assign(S, 0);
+  if (needs_vol_) basket_.assign(static_cast<std::size_t>(options.vol_window), 0.0);
+}
+
+void TargetWeights::Compute(std::int64_t t) {
+  Select(t);
+  Weigh(t);
+}
+
+// Sample std of the vol_window returns ending at t; false without a full window or sigma 0.
+bool TargetWeights::Sigma(std::size_t s, std::int64_t t, double* sigma) const {
+  const std::int64_t w = o_.vol_window;
+  if (t < w) return false;
+  double sum = 0.0;
+  for (std::int64_t k = t - w + 1; k <= t; ++k) {
+    const double c0 = Close(s, k - 1);
+    const double c1 = Close(s, k);
+    if (!(Finite(c0) && c0 > 0.0 && Finite(c1) && c1 > 0.0)) return false;
+    sum += c1 / c0 - 1.0;
+  }
+  const double mean = sum / static_cast<double>(w);
+  double ss = 0.0;
+  for (std::int64_t k = t - w + 1; k <= t; ++k) {
+    const double r = Close(s, k) / Close(s, k - 1) - 1.0 - mean;
+    ss += r * r;
+  }
+  *sigma = std::sqrt(ss / static_cast<double>(w - 1));
+  return *sigma > 0.0 && Finite(*sigma);
+}
+
+// sel_ = the selected symbols in rank order (score descending, then symbol index: a strict
+// total order, so partial and full sorts agree); sigma_ filled for them with vol schemes.
+// Only as much of cand_ is sorted as the selection reads.
+void TargetWeights::Select(std::int64_t t) {
+  sel_.clear();
+  using Sel = WeightsSimOptions::Select;
+  auto before = [&](std::size_t a, std::size_t b) {
+    const double sa = in_.score[Idx(a, t)];
+    const double sb = in_.score[Idx(b, t)];
+    return sa > sb || (sa == sb && a < b);
+  };
+  auto valid = [&](std::size_t s) { return !needs_vol_ || Sigma(s, t, &sigma_[s]); };
+  const auto first = cand_.begin();
+  switch (o_.select) {
+    case Sel::kTopK: {
+      // Rank the first topk; names skipped for want of a volatility window make the walk go
+      // on, and the ranked prefix at least doubles each time the walk reaches its end.
+      std::size_t ranked = 0;
+      auto rank_more = [&] {
+        const std::size_t want = std::max<std::size_t>(static_cast<std::size_t>(o_.topk), ranked);
+        const std::size_t upto = std::min(cand_.size(), ranked + want);
+        std::partial_sort(first + static_cast<std::ptrdiff_t>(ranked),
+                          first + static_cast<std::ptrdiff_t>(upto), cand_.end(), before);
+        ranked = upto;
+      };
+      for (std::size_t i = 0; i < cand_.size(); ++i) {
+        if (static_cast<std::int64_t>(sel_.size()) >= o_.topk) break;
+        if (i == ranked) rank_more();
+        if (valid(cand_[i])) sel_.push_back(cand_[i]);
+      }
+      break;
+    }
+    case Sel::kThreshold: {
+      const auto pass = std::partition(
+          first, cand_.end(), [&](std::size_t s) { return in_.score[Idx(s, t)] >= o_.threshold; });
+      std::sort(first, pass, before);
+      for (auto it = first; it != pass; ++it) {
+        if (valid(*it)) sel_.push_back(*it);
+      }
+      break;
+    }
+    case Sel::kQuantile: {
+      std::sort(first, cand_.end(), before);
+      for (std::size_t s : cand_) {
+        if (valid(s)) sel_.push_back(s);
+      }
+      const double n = static_cast<double>(sel_.size());
+      const auto keep = static_cast<std::size_t>(std::ceil(o_.quantile * n - 1e-9));
+      sel_.resize(std::min(sel_.size(), keep));
+      break;
+    }
+  }
+}
+
+// w_[i] = the final weight of sel_[i].
+void TargetWeights::Weigh(std::int64_t t) {
+  const std::size_t n = sel_.size();
+  if (n == 0) return;
+  using Sch = WeightsSimOptions::Scheme;
+  double total = 0.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t s = sel_[i];
+    double b = 1.0;
+    if (o_.scheme == Sch::kScoreWeight) b = std::max(in_.score[Idx(s, t)], 0.0);
+    if (needs_vol_) b = 1.0 / sigma_[s];
+    base_[i] = b;
+    total += b;
+  }
+  if (total <= 0.0) {  // score_weight with no positive score: equal
+    for (std::size_t i = 0; i < n; ++i)
+      base_[i] = 1.0;
+  }
+  Cap(t);
+  if (o_.scheme == Sch::kVolTarget) {
+    const std::int64_t w = o_.vol_window;
+    double sum = 0.0;
+    for (std::int64_t j = 0; j < w; ++j) {
+      const std::int64_t k = t - w + 1 + j;
+      double r = 0.0;
+      for (std::size_t i = 0; i < n; ++i)
+        r += w_[i] * (Close(sel_[i], k) / Close(sel_[i], k - 1) - 1.0);
+      basket_[static_cast<std::size_t>(j)] = r;
+      sum += r;
+    }
+    const double mean = sum / static_cast<double>(w);
+    double ss = 0.0;
+    for (double r : basket_)
+      ss += (r - mean) * (r - mean);
+    const double vol = std::sqrt(ss / static_cast<double>(w - 1)) * std::sqrt(o_.periods_per_year);
+    const double f = vol > 0.0 ? std::min(1.0, o_.target_vol / vol) : 1.0;
+    for (std::size_t i = 0; i < n; ++i)
+      w_[i] *= f;
+  }
+}
+
+// Water-filling of the gross (1) under the per-name and per-group caps: see the header.
+void TargetWeights::Cap(std::int64_t t) {
+  const std::size_t n = sel_.size();
+  const bool name_cap = Finite(o_.max_weight);
+  const bool group_cap = Finite(o_.group_max);
+  std::fill_n(frozen_.begin(), n, std::uint8_t{0});
+  std::size_t groups = 0;
+  if (group_cap) groups = GroupIds(t);
+  std::fill_n(group_capped_.begin(), groups, std::uint8_t{0});
+  // Each pass freezes at least one name or caps one group: at most n + groups + 1 passes.
+  for (std::size_t pass = 0; pass <= n + groups; ++pass) {
+    double fixed = 0.0;
+    double free_base = 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (frozen_[i] != 0) {
+        fixed += w_[i];
+      } else {
+        free_base += base_[i];
+      }
+    }
+    const double budget = std::max(1.0 - fixed, 0.0);
+    const double scale = free_base > 0.0 ? budget / free_base : 0.0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (frozen_[i] == 0) w_[i] = base_[i] * scale;
+    }
+    bool changed = false;
+    if (name_cap) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (frozen_[i] == 0 && w_[i] > o_.max_weight) {
+          w_[i] = o_.max_weight;
+          frozen_[i] = 1;
+          changed = true;
+        }
+      }
+    }
+    if (changed) continue;
+    if (group_cap) {
+      std::fill_n(group_sum_.begin(), groups, 0.0);
+      for (std::size_t i = 0; i < n; ++i) {
+        if (gid_[i] >= 0) group_sum_[static_cast<std::size_t>(gid_[i])] += w_[i];
+      }
+      for (std::size_t g = 0; g < groups; ++g) {
+        if (group_capped_[g] != 0 || !(group_sum_[g] > o_.group_max)) continue;
+        group_capped_[g] = 1;
+        changed = true;
+        const double f = o_.group_max / group_sum_[g];
+        for (std::size_t i = 0; i < n; ++i) {
+          if (gid_[i] != static_cast<std::int64_t>(g)) continue;
+          w_[i] *= f;
+          frozen_[i] = 1;
+        }
+      }
+    }
+    if (!changed) break;
+  }
+}
+
+// gid_[i] = dense id of sel_[i]'s group code at t (-1 for NaN); returns the number of groups.
+std::size_t TargetWeights::GroupIds(std::int64_t t) {
+  const std::size_t n = sel_.size();
+  group_order_.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    gid_[i] = -1;
+    if (Finite(in_.group[Idx(sel_[i], t)])) group_order_.push_back(i);
+  }
+  std::sort(group_order_.begin(), group_order_.end(), [&](std::size_t a, std::size_t b) {
+    const double ga = in_.group[Idx(sel_[a], t)];
+    const double gb = in_.group[Idx(sel_[b], t)];
+    return ga < gb || (ga == gb && a < b);
+  });
+  std::int64_t id = -1;
+  double last = kNaN;
+  for (std::size_t i : group_order_) {
+    const double g = in_.group[Idx(sel_[i], t)];
+    if (id < 0 || g != last) {
+      ++id;
+      last = g;
+    }
+    gid_[i] = id;
+  }
+  return static_cast<std::size_t>(id + 1);
+}
 
 std::string_view WeightsSimExitName(WeightsSimExit reason) {
   switch (reason) {

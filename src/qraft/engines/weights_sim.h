@@ -232,6 +232,48 @@ struct WeightsSimResult {
   std::int64_t drawdown_halts = 0;  ///< times the breaker fired
 };
 
+/// Step 5's target weights (selection, base weights, caps, volatility target; the header
+/// comment), for a caller that decides which names are eligible: the weights engine (no pending
+/// exit, no stop block) and the precise engine's selection strategy share it, so the two engines
+/// aim at the same portfolio. Reads inputs.score, close and group, and options' selection,
+/// scheme, vol_window, target_vol, periods_per_year, max_weight and group_max; both must outlive
+/// it and be valid (SimulateWeights' checks). Allocates O(S) once, nothing per call.
+/// Not thread-safe: one per simulation.
+class TargetWeights {
+ public:
+  TargetWeights(const WeightsSimInputs& inputs, const WeightsSimOptions& options);
+
+  /// The caller fills this with the names eligible at the decision bar (finite score, finite
+  /// close > 0, and its own conditions); Compute reorders it.
+  std::vector<std::size_t>& candidates() { return cand_; }
+  /// Computes the weights at decision bar t over candidates().
+  void Compute(std::int64_t t);
+  /// The selected names in rank order (score descending, ties by symbol index) and their
+  /// weights (fractions of equity), valid until the next Compute.
+  std::span<const std::size_t> selected() const { return sel_; }
+  std::span<const double> weights() const { return {w_.data(), sel_.size()}; }
+
+ private:
+  std::size_t Idx(std::size_t s, std::int64_t t) const {
+    return s * static_cast<std::size_t>(T_) + static_cast<std::size_t>(t);
+  }
+  double Close(std::size_t s, std::int64_t t) const { return in_.close[Idx(s, t)]; }
+  bool Sigma(std::size_t s, std::int64_t t, double* sigma) const;
+  void Select(std::int64_t t);
+  void Weigh(std::int64_t t);
+  void Cap(std::int64_t t);
+  std::size_t GroupIds(std::int64_t t);
+
+  const WeightsSimInputs& in_;
+  const WeightsSimOptions& o_;
+  const std::int64_t T_;
+  const bool needs_vol_;
+  std::vector<std::size_t> cand_, sel_, group_order_;
+  std::vector<double> base_, w_, sigma_, group_sum_, basket_;
+  std::vector<std::uint8_t> frozen_, group_capped_;
+  std::vector<std::int64_t> gid_;
+};
+
 /// Runs the strategy. `report` is empty or of length T; `trades`, if not null, is cleared and
 /// receives the round trips; `metrics`, if not null, is fed as above; `positions` is empty or
 /// S x T symbol-major and receives the shares held at each bar's end. InvalidArgument for bad

@@ -1141,4 +1141,35 @@ Result<L2Data> ReadBinanceDepthCsv(const fs::path& snapshot_path, const fs::path
   return out;
 }
 
+Result<L2Format> ParseL2Format(std::string_view name) {
+  if (name == "binance") return L2Format::kBinance;
+  if (name == "tardis") return L2Format::kTardis;
+  if (name == "tardis-snapshot") return L2Format::kTardisSnapshot;
+  if (name == "binance-csv") return L2Format::kBinanceCsv;
+  return Status::InvalidArgument(fmt::format(
+      "unknown order-book format '{}': expected binance, tardis, tardis-snapshot or binance-csv",
+      name));
+}
+
+Result<L2Data> ReadL2(L2Format format, const std::vector<std::filesystem::path>& paths,
+                      const L2ReadOptions& options) {
+  const std::size_t want = format == L2Format::kBinanceCsv ? 2 : 1;
+  if (paths.empty() || (format != L2Format::kBinance && paths.size() != want)) {
+    return Status::InvalidArgument(
+        fmt::format("order-book data: {} file(s) given, this format reads {}", paths.size(),
+                    format == L2Format::kBinance ? "one or more" : std::to_string(want)));
+  }
+  switch (format) {
+    case L2Format::kBinance:
+      return ReadBinanceCapture(paths, options);
+    case L2Format::kTardis:
+      return ReadTardisIncrementalL2(paths[0], options);
+    case L2Format::kTardisSnapshot:
+      return ReadTardisBookSnapshot(paths[0], options);
+    case L2Format::kBinanceCsv:
+      return ReadBinanceDepthCsv(paths[0], paths[1], options);
+  }
+  return Status::Internal("ReadL2: unknown format");
+}
+
 }  // namespace qraft::data::io

@@ -159,4 +159,15 @@ Result<L2Data> ReadBinanceDepthCsv(const std::filesystem::path& snapshot_path,
                                    const std::filesystem::path& updates_path,
                                    const L2ReadOptions& options);
 
+/// The formats above, by name: "binance" (websocket captures), "tardis" (incremental_book_L2),
+/// "tardis-snapshot" (book_snapshot_N), "binance-csv" (snapshot and update CSVs).
+enum class L2Format : std::uint8_t { kBinance, kTardis, kTardisSnapshot, kBinanceCsv };
+/// InvalidArgument naming the known formats for anything else.
+Result<L2Format> ParseL2Format(std::string_view name);
+
+/// Reads `paths` in `format`: any number of Binance capture files (one stream), one Tardis file,
+/// or the Binance CSV pair (snapshot file, then update file). InvalidArgument for a wrong count.
+Result<L2Data> ReadL2(L2Format format, const std::vector<std::filesystem::path>& paths,
+                      const L2ReadOptions& options);
+
 }  // namespace qraft::data::io

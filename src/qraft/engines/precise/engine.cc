@@ -177,6 +177,7 @@ Status Engine::Run(Strategy& strategy) {
       for (const Side side : {Side::kSell, Side::kBuy}) {
         pass_side_ = side;
         if (side == Side::kBuy) {
+          buy_pass_cash_ = account_.cash();
           std::vector<std::pair<OrderId, PriceTicks>> batch;
           for (std::size_t i = 0; i < N; ++i) {
             if (!state_[i].has_bar) continue;
@@ -272,6 +273,7 @@ void Engine::MatchImmediate() {
   for (const Side side : {Side::kSell, Side::kBuy}) {
     pass_side_ = side;
     if (side == Side::kBuy) {
+      buy_pass_cash_ = account_.cash();
       std::vector<std::pair<OrderId, PriceTicks>> batch;
       for (const OrderId id : ids)
         batch.emplace_back(id, last_[static_cast<std::size_t>(
@@ -355,9 +357,12 @@ void Engine::Arrive(OrderId id) {
     return Finish(o, OrderStatus::kRejected, RejectReason::kInvalid);
   }
   const Instrument& ins = config_.instruments[i];
-  const bool sized_at_fill = r.notional > 0 || r.target_value >= 0;
-  if (sized_at_fill ? (r.type != OrderType::kMarket || r.quantity != 0 ||
-                       (r.notional > 0 && (r.side != Side::kBuy || r.target_value >= 0)))
+  const int sizings = (r.notional > 0) + (r.target_value >= 0) + (r.cash_share > 0);
+  const bool sized_at_fill = sizings > 0;
+  const bool buy_only = r.notional > 0 || r.cash_share > 0;
+  if (sized_at_fill ? (sizings > 1 || r.quantity != 0 || (buy_only && r.side != Side::kBuy) ||
+                       (r.cash_share > 0 ? !IsMarketLike(r.type) || r.cash_share > 1
+                                         : r.type != OrderType::kMarket))
                     : r.quantity <= 0) {
     return Finish(o, OrderStatus::kRejected, RejectReason::kInvalid);
   }
@@ -527,7 +532,7 @@ void Engine::TryAt(Order& o, PriceTicks from, PriceTicks to, Quantity volume, bo
     return;  // resting orders wait; a triggered stop tries again at the next point
   }
   const Instrument& ins = config_.instruments[i];
-  if (o.request.quantity == 0) {  // sized at its fill: notional or target_value
+  if (o.request.quantity == 0) {  // sized at its fill: notional, target_value or cash_share
     if (r.any_side) {
       // Sells and buys are matched in separate passes over a price point: the order waits for
       // the pass of the side its target needs.
@@ -553,9 +558,9 @@ void Engine::TryAt(Order& o, PriceTicks from, PriceTicks to, Quantity volume, bo
     remaining = std::min(remaining, reducible);
   }
   Quantity q = config_.fill.Cap(volume, remaining);
-  if (r.target_value >= 0 && r.side == Side::kBuy) {
-    // A batch-scaled target buy that a minimum fee or rounding still leaves above the cash is
-    // cut to what the cash pays.
+  if ((r.target_value >= 0 || r.cash_share > 0) && r.side == Side::kBuy) {
+    // A batch-scaled target buy, or a cash-share buy, that a minimum fee or rounding still
+    // leaves above the cash is cut to what the cash pays (Qlib's Exchange does the same).
     q = std::min(q, Affordable(ins, p, volume, account_.cash()));
     if (q == 0) {
       return Finish(o, o.filled > 0 ? OrderStatus::kCancelled : OrderStatus::kRejected,
@@ -595,6 +600,12 @@ Quantity Engine::SizeAtFill(const Order& o, PriceTicks p, Quantity volume) {
   const auto i = static_cast<std::size_t>(r.instrument);
   const Instrument& ins = config_.instruments[i];
   if (r.notional > 0) return Affordable(ins, p, volume, std::min(r.notional, account_.cash()));
+  if (r.cash_share > 0) {
+    const double lot_value =
+        ins.Price(p) * ins.size_increment * ins.multiplier * static_cast<double>(ins.lot);
+    return static_cast<Quantity>(std::floor(r.cash_share * buy_pass_cash_ / lot_value + 1e-9)) *
+           ins.lot;
+  }
   const Quantity target = TargetQuantity(o, p);
   const Quantity delta = target - account_.position(i).quantity;
   if (target != 0 && ins.Notional(p, std::llabs(delta)) <= r.min_notional) return 0;  // dust

@@ -198,7 +198,7 @@ class Engine {
   Quantity TargetQuantity(const Order& o, PriceTicks p) const;
   // The side a target_value order needs at market price p.
   Side TargetSide(const Order& o, PriceTicks p) const;
-  // The quantity of a notional or target_value order at market price p.
+  // The quantity of a notional, target_value or cash_share order at market price p.
   Quantity SizeAtFill(const Order& o, PriceTicks p, Quantity volume);
   // The most whole lots a taker buy at p can take with `budget`, fees included.
   Quantity Affordable(const Instrument& ins, PriceTicks p, Quantity volume, double budget);
@@ -242,6 +242,7 @@ class Engine {
   std::size_t bar_ = 0;          // the bar being replayed
   bool closed_ = false;          // its close point has been replayed
   Side pass_side_ = Side::kBuy;  // the side being matched (immediate fills: either)
+  double buy_pass_cash_ = 0;     // the cash when the buys of the current point started
   BarSeriesOut series_;
   double bar_traded_ = 0, bar_fees_ = 0, funding_ = 0;
   std::int64_t late_cancels_ = 0;

@@ -248,6 +248,42 @@ TEST(Engine, MarketOnOpenAndOnCloseUseTheTradingDay) {
   EXPECT_EQ(e->fills()[1].market_price, P(11.0));  // day 2's first open
 }
 
+// Cash-share buys are sized at their fill from the cash after the same point's sells: X is sold
+// short at 10.4 (1,040 back, 1,050 of cash), then two buys of half the cash each take Y at 20.
+TEST(Engine, CashShareBuysSplitTheCashAfterTheSells) {
+  Bars b;
+  b.Add(10, 10.5, 9.5, 10.2);
+  b.Add(10.4, 10.9, 10.1, 10.8);
+  std::vector<double> y = {20, 20};
+  EngineConfig c = b.Config();
+  c.instruments.push_back(Instrument{.symbol = "Y", .lot = 10});
+  c.bars.push_back(BarSeries{.open = y, .high = y, .low = y, .close = y, .volume = b.volume});
+  c.account.initial_cash = 10;
+  c.account.allow_short = true;
+  Script s;
+  s.on_bar[0] = [](Engine& e) {
+    e.Submit(Market(Side::kSell, 100));  // a short: 1,040 of proceeds at the next open
+    for (int k = 0; k < 2; ++k) {
+      e.Submit(OrderRequest{
+          .instrument = 1, .side = Side::kBuy, .type = OrderType::kMarket, .cash_share = 0.5});
+    }
+    e.Submit(OrderRequest{.side = Side::kSell, .type = OrderType::kMarket, .cash_share = 0.5});
+    e.Submit(OrderRequest{.instrument = 1,
+                          .side = Side::kBuy,
+                          .type = OrderType::kLimit,
+                          .cash_share = 0.5,
+                          .limit = 2000});
+  };
+  auto e = Replay(c, s);
+  ASSERT_EQ(e->fills().size(), 3u);
+  // 0.5 x 1,050 / 20 = 26.25 shares, 20 in whole lots of 10, for each buy.
+  EXPECT_EQ(e->fills()[1].quantity, 20);
+  EXPECT_EQ(e->fills()[2].quantity, 20);
+  EXPECT_NEAR(e->account().cash(), 1050 - 800, 1e-9);
+  EXPECT_EQ(e->order(4).reject, RejectReason::kInvalid);  // a sell
+  EXPECT_EQ(e->order(5).reject, RejectReason::kInvalid);  // a limit order
+}
+
 TEST(Engine, ParticipationCapGivesPartialFillsAndFokOrIocCancel) {
   Bars b;
   b.Add(10, 10, 10, 10, 400);

@@ -28,7 +28,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <map>
 #include <span>
 #include <vector>
@@ -37,9 +36,6 @@
 #include "qraft/engines/precise/types.h"
 
 namespace qraft::precise {
-
-/// "No price": the best price of an empty side.
-inline constexpr PriceTicks kNoPrice = std::numeric_limits<PriceTicks>::min();
 
 struct BookLevel {
   PriceTicks price = kNoPrice;

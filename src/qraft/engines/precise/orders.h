@@ -41,12 +41,16 @@
 //  trades whichever way the target needs (its side is then set at the fill); a trade worth at
 //  most `min_notional` at the market price is dropped (it ends cancelled), unless it closes the
 //  whole position. The fast engine's target weights are traded this way.
+//  `cash_share` in (0, 1] (market, market-on-open and market-on-close buys) sizes the order at
+//  its fill to Lots(cash_share x C / p): C is the cash when the buys of its price point start
+//  (after that point's sells), p the market price, fees on top; what the cash cannot pay is cut.
+//  Qlib's TopkDropout buys are sized so: value = cash after the sells x risk_degree / number of
+//  buys.
 //
 // Thread-safety: plain values.
 #pragma once
 
 #include <cstdint>
-#include <limits>
 #include <string_view>
 
 #include "qraft/core/time.h"
@@ -96,8 +100,6 @@ std::string_view OrderTypeName(OrderType t);
 std::string_view TimeInForceName(TimeInForce t);
 std::string_view OrderStatusName(OrderStatus s);
 
-inline constexpr PriceTicks kNoPrice = std::numeric_limits<PriceTicks>::min();
-
 /// What a strategy asks for.
 struct OrderRequest {
   std::int32_t instrument = 0;  ///< index into the engine's instruments
@@ -109,6 +111,7 @@ struct OrderRequest {
   double target_value = -1;  ///< >= 0: market orders trading toward a position worth this much
   bool any_side = false;     ///< target_value orders: trade whichever way the target needs
   double min_notional = 0;   ///< target_value orders worth at most this are dropped (dust)
+  double cash_share = 0;     ///< (0, 1]: market(-on-open/close) buys spending this share of cash
   std::int32_t algo_bars = 0;   ///< kTwap / kVwap: the window, in bars (>= 1)
   std::int32_t vwap_days = 20;  ///< kVwap: days of volume history for the profile
   bool algo_finish = true;      ///< kTwap / kVwap: a final market child takes what is left

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 namespace qraft::precise {
 
@@ -13,6 +15,18 @@ Result<QueueModel> QueueModel::PowerProb(double n) {
         fmt::format("queue model power {} must be in (0, 64] (f(x) = x^n)", n));
   }
   return QueueModel(Kind::kPowerProb, n);
+}
+
+Result<QueueModel> QueueModel::Parse(std::string_view text) {
+  if (text == "risk-averse") return RiskAverse();
+  if (text.starts_with("power:")) {
+    const std::string n(text.substr(6));
+    char* end = nullptr;
+    const double v = std::strtod(n.c_str(), &end);
+    if (!n.empty() && end == n.c_str() + n.size()) return PowerProb(v);
+  }
+  return Status::InvalidArgument(
+      fmt::format("queue model '{}': expected risk-averse or power:N (e.g. power:2)", text));
 }
 
 Quantity QueueModel::OnTrade(QueuePosition& q, Quantity trade_qty) const {

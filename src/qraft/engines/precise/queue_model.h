@@ -45,6 +45,8 @@
 // Thread-safety: QueueModel is an immutable value; each QueuePosition belongs to one order.
 #pragma once
 
+#include <string_view>
+
 #include "qraft/core/status.h"
 #include "qraft/engines/precise/types.h"
 
@@ -66,6 +68,8 @@ class QueueModel {
   /// decrease in proportion to the queue ahead and behind; larger n sends more of it behind us
   /// while we are near the front (hftbacktest's documentation compares n = 2, 3).
   static Result<QueueModel> PowerProb(double n);
+  /// "risk-averse" or "power:N" (e.g. "power:2"); InvalidArgument naming the forms otherwise.
+  static Result<QueueModel> Parse(std::string_view text);
 
   Kind kind() const { return kind_; }
   double power() const { return power_; }

@@ -25,6 +25,14 @@ TEST(QueueModel, PowerMustBePositive) {
   EXPECT_EQ(QueueModel::RiskAverse().kind(), QueueModel::Kind::kRiskAverse);
 }
 
+TEST(QueueModel, ParsesItsNames) {
+  EXPECT_EQ(QueueModel::Parse("risk-averse")->kind(), QueueModel::Kind::kRiskAverse);
+  EXPECT_EQ(QueueModel::Parse("power:2.5")->power(), 2.5);
+  for (const char* bad : {"power:", "power:x", "power:0", "prob", ""}) {
+    EXPECT_EQ(QueueModel::Parse(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+}
+
 // One sequence, both models. Level 10, we join with 2; 2 join behind us; the level drops to 8
 // (cancels); a trade of 3; the level drops to 4 (3 of it the trade, 1 a cancel); trades of 4, 1, 5.
 TEST(QueueModel, RiskAverseAdvancesOnlyOnTrades) {

@@ -10,6 +10,7 @@
 #include "qraft/core/version.h"
 #include "qraft/data/io/arrow_io.h"
 #include "qraft/data/market.h"
+#include "qraft/engines/portfolio_sim.h"
 #include "qraft/engines/study.h"
 
 namespace qraft::precise {
@@ -51,6 +52,24 @@ std::size_t BarOf(std::span<const Timestamp> calendar, Timestamp t) {
   const auto it = std::upper_bound(calendar.begin(), calendar.end(), t);
   return it == calendar.begin() ? 0 : static_cast<std::size_t>(it - calendar.begin()) - 1;
 }
+
+// Each symbol's entry bar: the bar of the fill that opened its long position (-1 while flat).
+class EntryBars {
+ public:
+  explicit EntryBars(std::size_t symbols) : bar_(symbols, -1) {}
+  void OnFill(const Fill& f, const Engine& engine) {
+    const auto s = static_cast<std::size_t>(f.instrument);
+    const Quantity q = engine.account().position(s).quantity;
+    if (f.side == Side::kBuy && q == f.quantity) {
+      bar_[s] = static_cast<std::int64_t>(BarOf(engine.config().calendar, f.time));
+    }
+    if (q == 0) bar_[s] = -1;
+  }
+  std::int64_t& operator[](std::size_t s) { return bar_[s]; }
+
+ private:
+  std::vector<std::int64_t> bar_;
+};
 
 // The decisions of the fast engine traded order by order (see run.h).
 class SignalStrategy : public Strategy {
@@ -188,55 +207,47 @@ class SignalStrategy : public Strategy {
   std::int64_t episodes_ = 0;
 };
 
-// A selection strategy (topk, quantile, threshold; equal weights) traded as target values: at
-// the close of each rebalance bar with a finite score, the eligible names (finite score, finite
-// close > 0) ranked by score (ties by symbol) are selected, weighted 1/n capped at max_weight,
+// A selection strategy (topk, quantile, threshold; any weight scheme and caps) traded as target
+// values: at the close of each rebalance bar with a finite score, the weights engine's
+// engines::TargetWeights picks and weighs the eligible names (finite score, finite close > 0),
 // and every symbol gets a market order toward weight x equity (0 for the others), sized at its
-// fill price (OrderRequest::target_value; the fast engine's weights engine sizes the same way).
-// A name bought less than hold.min_days fill bars ago is only ever bought, never sold.
+// fill price (OrderRequest::target_value; the weights engine sizes the same way). A name bought
+// less than hold.min_days fill bars ago is only ever bought, never sold.
 class SelectionStrategy : public Strategy {
  public:
   struct Rules {
-    strategy::Selection::Mode mode = strategy::Selection::Mode::kTopK;
-    double topk = 0, quantile = 0, threshold = 0, max_weight = kNaN;
     std::int64_t hold_bars = 0;
     std::size_t shift = 1;
   };
-  SelectionStrategy(const engines::Decisions& d, std::span<const double> close, std::size_t S,
-                    std::size_t T, const Rules& rules)
-      : d_(d), close_(close), S_(S), T_(T), rules_(rules), entry_bar_(S, -1), in_flight_(S, 0) {}
+  /// `inputs` (score, close, group) and `options` (selection and weights) must outlive it.
+  SelectionStrategy(const engines::Decisions& d, const engines::WeightsSimInputs& inputs,
+                    const engines::WeightsSimOptions& options, const Rules& rules)
+      : d_(d),
+        close_(inputs.close),
+        S_(static_cast<std::size_t>(inputs.symbols)),
+        T_(static_cast<std::size_t>(inputs.bars)),
+        rules_(rules),
+        weights_(inputs, options),
+        entry_bar_(S_),
+        in_flight_(S_, 0) {}
 
   void OnBar(std::size_t t, Engine& engine) override {
     if (!d_.rebalance.empty() && d_.rebalance[t] == 0) return;
-    std::vector<std::size_t> eligible;
+    std::vector<std::size_t>& eligible = weights_.candidates();
+    eligible.clear();
+    bool any_score = false;
     for (std::size_t s = 0; s < S_; ++s) {
       const double score = d_.score[s * T_ + t], c = close_[s * T_ + t];
-      if (std::isfinite(score) && std::isfinite(c) && c > 0) eligible.push_back(s);
+      if (!std::isfinite(score)) continue;
+      any_score = true;
+      if (std::isfinite(c) && c > 0) eligible.push_back(s);
     }
-    if (eligible.empty()) return;  // no data: positions are kept
-    std::stable_sort(eligible.begin(), eligible.end(), [&](std::size_t a, std::size_t b) {
-      return d_.score[a * T_ + t] > d_.score[b * T_ + t];
-    });
-    const double n = static_cast<double>(eligible.size());
-    std::size_t take = eligible.size();
-    using Mode = strategy::Selection::Mode;
-    if (rules_.mode == Mode::kTopK) {
-      take = std::min(take, static_cast<std::size_t>(rules_.topk));
-    } else if (rules_.mode == Mode::kQuantile) {
-      take = static_cast<std::size_t>(std::ceil(rules_.quantile * n - 1e-9));
-    } else {
-      take = static_cast<std::size_t>(
-          std::count_if(eligible.begin(), eligible.end(),
-                        [&](std::size_t s) { return d_.score[s * T_ + t] >= rules_.threshold; }));
-      // Ranked by score, so the names at or above the threshold come first.
-    }
+    if (!any_score) return;  // no data: positions are kept
+    weights_.Compute(static_cast<std::int64_t>(t));
     std::vector<double> weight(S_, 0.0);
-    if (take > 0) {
-      double w = 1.0 / static_cast<double>(take);
-      if (std::isfinite(rules_.max_weight)) w = std::min(w, rules_.max_weight);
-      for (std::size_t k = 0; k < take; ++k)
-        weight[eligible[k]] = w;
-    }
+    const std::span<const std::size_t> selected = weights_.selected();
+    for (std::size_t k = 0; k < selected.size(); ++k)
+      weight[selected[k]] = weights_.weights()[k];
     const double equity = engine.equity();
     const auto fill_bar = static_cast<std::int64_t>(t + rules_.shift);
     // Orders that may sell go first (with fills at once at the close, the order they fill in).
@@ -263,12 +274,8 @@ class SelectionStrategy : public Strategy {
   }
 
   void OnFill(const Fill& f, Engine& engine) override {
+    entry_bar_.OnFill(f, engine);
     const auto s = static_cast<std::size_t>(f.instrument);
-    const Quantity q = engine.account().position(s).quantity;
-    if (f.side == Side::kBuy && q == f.quantity) {
-      entry_bar_[s] = static_cast<std::int64_t>(BarOf(engine.config().calendar, f.time));
-    }
-    if (q == 0) entry_bar_[s] = -1;
     if (engine.order(f.order).status == OrderStatus::kFilled && in_flight_[s] == f.order)
       in_flight_[s] = 0;
   }
@@ -283,8 +290,83 @@ class SelectionStrategy : public Strategy {
   std::span<const double> close_;
   std::size_t S_, T_;
   Rules rules_;
-  std::vector<std::int64_t> entry_bar_;
+  engines::TargetWeights weights_;
+  EntryBars entry_bar_;
   std::vector<OrderId> in_flight_;
+};
+
+// Qlib's TopkDropout (selection.n_drop) order by order. At the close of bar t the weights
+// engine's twin, engines::TopkDropoutDecision, decides on bar t's scores (the fast engine uses
+// them to deal bar t + 1): each held name to sell gets an order for its whole position, unless
+// it was bought fewer than hold_thresh bars before the fill bar; each name to buy a buy of
+// risk_degree / |buys| of the cash after the sells (OrderRequest::cash_share). Orders that meet
+// a suspended or limit-locked bar are refused, as Qlib skips them. Execution next_open: market
+// orders at bar t + 1's open; close: market-on-close orders at bar t + 1's close (Qlib's deal).
+class DropoutStrategy : public Strategy {
+ public:
+  DropoutStrategy(const engines::Decisions& d, const engines::TopkDropoutOptions& options,
+                  std::size_t S, std::size_t T, bool close_fill)
+      : d_(d),
+        o_(options),
+        S_(S),
+        T_(T),
+        type_(close_fill ? OrderType::kMarketOnClose : OrderType::kMarket),
+        ranking_(engines::RankScores(d.score, static_cast<std::int64_t>(S),
+                                     static_cast<std::int64_t>(T))),
+        decision_(static_cast<std::int64_t>(S), options),
+        entry_bar_(S) {}
+
+  void OnBar(std::size_t t, Engine& engine) override {
+    const std::span<const std::int32_t> ranked(
+        ranking_.order.data() + ranking_.offset[t],
+        static_cast<std::size_t>(ranking_.offset[t + 1] - ranking_.offset[t]));
+    if (ranked.empty()) return;  // no scores: no decision (Qlib's get_signal returns None)
+    held_.clear();
+    for (std::size_t s = 0; s < S_; ++s) {
+      if (engine.account().position(s).quantity <= 0) continue;
+      held_.push_back(static_cast<std::int64_t>(s));
+      // Bought at this bar's close: the fill is delivered after this call.
+      if (entry_bar_[s] < 0) entry_bar_[s] = static_cast<std::int64_t>(t);
+    }
+    decision_.Decide(
+        ranked, held_, d_.score, static_cast<std::int64_t>(T_), static_cast<std::int64_t>(t),
+        [&](std::int64_t s) {
+          return engine.account().position(static_cast<std::size_t>(s)).quantity > 0;
+        },
+        [](std::int64_t) { return true; });
+    const auto fill_bar = static_cast<std::int64_t>(t + 1);
+    for (const std::int64_t s : decision_.sells()) {
+      const auto i = static_cast<std::size_t>(s);
+      if (fill_bar - entry_bar_[i] < o_.hold_thresh) continue;
+      engine.Submit(OrderRequest{.instrument = static_cast<std::int32_t>(s),
+                                 .side = Side::kSell,
+                                 .type = type_,
+                                 .tif = TimeInForce::kDay,
+                                 .quantity = engine.account().position(i).quantity,
+                                 .tag = kRebalance});
+    }
+    const std::span<const std::int64_t> buys = decision_.buys();
+    for (const std::int64_t s : buys) {
+      engine.Submit(OrderRequest{.instrument = static_cast<std::int32_t>(s),
+                                 .side = Side::kBuy,
+                                 .type = type_,
+                                 .tif = TimeInForce::kDay,
+                                 .cash_share = o_.risk_degree / static_cast<double>(buys.size()),
+                                 .tag = kRebalance});
+    }
+  }
+
+  void OnFill(const Fill& f, Engine& engine) override { entry_bar_.OnFill(f, engine); }
+
+ private:
+  const engines::Decisions& d_;
+  engines::TopkDropoutOptions o_;
+  std::size_t S_, T_;
+  OrderType type_;
+  engines::ScoreRanking ranking_;
+  engines::TopkDropoutDecision decision_;
+  EntryBars entry_bar_;
+  std::vector<std::int64_t> held_;
 };
 
 // The pack's daily limit prices of one symbol, per bar (kNoPrice where none): the previous
@@ -325,13 +407,9 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
                                  const PreciseOptions& options) {
   const bool selection = spec.selection.mode != strategy::Selection::Mode::kAllSignals;
   if (selection) {
-    if (spec.selection.n_drop) return Unsupported("selection.n_drop (TopkDropout)");
-    if (spec.position.scheme != strategy::Position::Scheme::kEqual)
-      return Unsupported("position.scheme other than equal");
     const strategy::Risk& r = spec.risk;
-    if (r.stop_loss || r.take_profit || r.trailing_stop || r.max_drawdown || r.turnover_max ||
-        r.group_max_weight)
-      return Unsupported("risk rules with a selection");
+    if (r.stop_loss || r.take_profit || r.trailing_stop || r.max_drawdown || r.turnover_max)
+      return Unsupported("stops, max_drawdown and turnover_max with a selection");
     if (spec.cooldown_bars) return Unsupported("cooldown_days with a selection");
   }
   if (!spec.signals.short_entry.empty() || !spec.signals.short_exit.empty()) {
@@ -469,16 +547,26 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
 
   const auto hold_bars = static_cast<std::int64_t>(Resolve(spec.hold_min_bars, params, 0));
   const std::size_t shift = close_fill ? 0 : 1;
-  if (selection) {
-    SelectionStrategy strategy(
-        decisions, close, S, T,
-        SelectionStrategy::Rules{.mode = spec.selection.mode,
-                                 .topk = spec.selection.topk.Resolve(params),
-                                 .quantile = spec.selection.quantile.Resolve(params),
-                                 .threshold = spec.selection.threshold.Resolve(params),
-                                 .max_weight = Resolve(spec.position.max_weight, params, kNaN),
-                                 .hold_bars = hold_bars,
-                                 .shift = shift});
+  if (spec.selection.n_drop) {
+    engines::TopkDropoutOptions o;
+    o.topk = static_cast<std::int64_t>(spec.selection.topk.Resolve(params));
+    o.n_drop = static_cast<std::int64_t>(spec.selection.n_drop->Resolve(params));
+    o.hold_thresh = spec.hold_min_bars ? hold_bars : o.hold_thresh;
+    QRAFT_RETURN_NOT_OK(engines::ValidateTopkDropoutOptions(o));
+    DropoutStrategy strategy(decisions, o, S, T, close_fill);
+    QRAFT_RETURN_NOT_OK(engine->Run(strategy));
+  } else if (selection) {
+    const engines::WeightsSimOptions weigh =
+        engines::SelectionWeightsOptions(spec, params, metric_options.periods_per_year);
+    QRAFT_RETURN_NOT_OK(engines::ValidateWeightsSimOptions(weigh));
+    QRAFT_ASSIGN_OR_RETURN(const std::span<const double> group, engines::GroupField(spec, panel));
+    const engines::WeightsSimInputs inputs{.symbols = static_cast<std::int64_t>(S),
+                                           .bars = static_cast<std::int64_t>(T),
+                                           .score = decisions.score,
+                                           .close = close,
+                                           .group = group};
+    SelectionStrategy strategy(decisions, inputs, weigh,
+                               SelectionStrategy::Rules{.hold_bars = hold_bars, .shift = shift});
     QRAFT_RETURN_NOT_OK(engine->Run(strategy));
   } else {
     SignalStrategy strategy(
@@ -676,7 +764,10 @@ std::string CsvOf(const Columns& columns) {
   return fmt::to_string(out);
 }
 
-Status WriteTable(const std::filesystem::path& dir, std::string_view name, const Columns& columns) {
+}  // namespace
+
+Status WriteTableFiles(const std::filesystem::path& dir, std::string_view name,
+                       const std::vector<data::io::TableColumn>& columns) {
   QRAFT_RETURN_NOT_OK(WriteFileAtomically(dir / fmt::format("{}.csv", name), CsvOf(columns)));
   const std::filesystem::path path = dir / fmt::format("{}.parquet", name);
   const std::filesystem::path tmp = TempSibling(path);
@@ -687,8 +778,6 @@ Status WriteTable(const std::filesystem::path& dir, std::string_view name, const
   }
   return PublishFile(tmp, path);
 }
-
-}  // namespace
 
 Status WritePreciseLogs(const std::filesystem::path& dir, const PreciseResult& result, bool daily) {
   auto time = [&](Timestamp t) {
@@ -721,24 +810,24 @@ Status WritePreciseLogs(const std::filesystem::path& dir, const PreciseResult& r
       fees.push_back(o.fees);
       tag.push_back(r.tag);
     }
-    QRAFT_RETURN_NOT_OK(WriteTable(dir, "orders",
-                                   Columns{{"id", id},
-                                           {"submitted", submitted},
-                                           {"done", done},
-                                           {"symbol", sym},
-                                           {"side", side},
-                                           {"type", type},
-                                           {"tif", tif},
-                                           {"quantity", quantity},
-                                           {"notional", notional},
-                                           {"limit", limit},
-                                           {"stop", stop},
-                                           {"status", status},
-                                           {"reject", reject},
-                                           {"filled", filled},
-                                           {"avg_price", avg_price},
-                                           {"fees", fees},
-                                           {"tag", tag}}));
+    QRAFT_RETURN_NOT_OK(WriteTableFiles(dir, "orders",
+                                        Columns{{"id", id},
+                                                {"submitted", submitted},
+                                                {"done", done},
+                                                {"symbol", sym},
+                                                {"side", side},
+                                                {"type", type},
+                                                {"tif", tif},
+                                                {"quantity", quantity},
+                                                {"notional", notional},
+                                                {"limit", limit},
+                                                {"stop", stop},
+                                                {"status", status},
+                                                {"reject", reject},
+                                                {"filled", filled},
+                                                {"avg_price", avg_price},
+                                                {"fees", fees},
+                                                {"tag", tag}}));
   }
   std::vector<std::int64_t> order;
   std::vector<std::string> t, sym, side, liquidity;
@@ -759,20 +848,20 @@ Status WritePreciseLogs(const std::filesystem::path& dir, const PreciseResult& r
     exchange.push_back(f.exchange_fee);
     slippage.push_back(f.slippage_cost);
   }
-  return WriteTable(dir, "fills",
-                    Columns{{"order", order},
-                            {"time", t},
-                            {"symbol", sym},
-                            {"side", side},
-                            {"liquidity", liquidity},
-                            {"quantity", quantity},
-                            {"market_price", market},
-                            {"price", price},
-                            {"commission", commission},
-                            {"stamp_duty", stamp},
-                            {"transfer_fee", transfer},
-                            {"exchange_fee", exchange},
-                            {"slippage", slippage}});
+  return WriteTableFiles(dir, "fills",
+                         Columns{{"order", order},
+                                 {"time", t},
+                                 {"symbol", sym},
+                                 {"side", side},
+                                 {"liquidity", liquidity},
+                                 {"quantity", quantity},
+                                 {"market_price", market},
+                                 {"price", price},
+                                 {"commission", commission},
+                                 {"stamp_duty", stamp},
+                                 {"transfer_fee", transfer},
+                                 {"exchange_fee", exchange},
+                                 {"slippage", slippage}});
 }
 
 }  // namespace qraft::precise

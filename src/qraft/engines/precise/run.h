@@ -24,17 +24,23 @@
 // (quantity / bar volume)^beta, and the pack's lots, ticks, price limits and T+1. Latency:
 // costs.slippage.latency_ms delays every order (PreciseOptions::latency for more).
 //
-// Not supported yet (Unimplemented, by name): short signals, selection strategies (top-k,
-// quantile, threshold), execution.price vwap.
+// Selection strategies (top-k, quantile, threshold): engines::TargetWeights' portfolio at each
+// rebalance, every name traded toward weight x equity by target-value orders; TopkDropout
+// (n_drop): engines::TopkDropoutDecision's lists, buys sized by cash_share (docs/precise.md).
+//
+// Not supported yet (Unimplemented, by name): short signals; stops, max_drawdown, turnover_max
+// and cooldown with a selection; execution.price vwap.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "qraft/core/panel.h"
 #include "qraft/core/status.h"
+#include "qraft/data/io/arrow_io.h"
 #include "qraft/data/store.h"
 #include "qraft/engines/backtest.h"
 #include "qraft/engines/precise/engine.h"
@@ -126,5 +132,10 @@ Status WritePreciseResultDir(const std::filesystem::path& dir, const PreciseStud
 /// fills.csv and their Parquet twins (orders.parquet, fills.parquet), each published
 /// atomically. Columns: docs/precise.md. Times as ISO-8601 dates when `daily`, else UTC.
 Status WritePreciseLogs(const std::filesystem::path& dir, const PreciseResult& result, bool daily);
+
+/// Writes `columns` as DIR/NAME.csv (NaN as an empty cell) and DIR/NAME.parquet (NaN as null),
+/// each published atomically; `dir` must exist.
+Status WriteTableFiles(const std::filesystem::path& dir, std::string_view name,
+                       const std::vector<data::io::TableColumn>& columns);
 
 }  // namespace qraft::precise

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "qraft/data/synth.h"
@@ -107,6 +108,70 @@ execution: {{price: next_open}}
       SCOPED_TRACE(selection);
       ExpectLikeTheFastEngine(Spec(yaml), data, 1e-8, false);
     }
+  }
+}
+
+// Qlib's TopkDropout on the precise engine: the same sell and buy lists (the shared
+// engines::TopkDropoutDecision), buys of risk_degree / |buys| of the cash after the sells, dealt
+// at the next open or, with close, by market-on-close orders at the next bar's close (Qlib's
+// deal on the previous bar's score).
+TEST(PreciseRun, TopkDropoutMatchesTheFastEngine) {
+  const Panel data = Market(30, 400, 17);
+  for (const char* execution : {"next_open", "close, assume_close_fill: true"}) {
+    const std::string yaml = fmt::format(R"(version: 1
+params:
+  w: {{values: [5, 20]}}
+  n: {{values: [1, 3]}}
+selection: {{mode: topk, score: 'ROC(close, ${{w}})', topk: 6, n_drop: '${{n}}'}}
+hold: {{min_days: 2}}
+costs: {{fee_bps: 5, tax_bps: 10}}
+execution: {{price: {}}}
+)",
+                                         execution);
+    SCOPED_TRACE(execution);
+    ExpectLikeTheFastEngine(Spec(yaml), data, 1e-8, false);
+  }
+}
+
+// Every weight scheme and cap of the weights engine: the precise engine asks engines::TargetWeights
+// for the same portfolio, so score, inverse-volatility and volatility-target weights, name caps
+// and group caps (a data field) all stay within the two-stage bound.
+TEST(PreciseRun, WeightSchemesAndCapsMatchTheWeightsEngine) {
+  const Panel market = Market(24, 400, 21);
+  PanelBuilder b(market.calendar(), market.symbols().names());
+  for (std::size_t f = 0; f < market.num_fields(); ++f) {
+    const std::span<const double> from = market.field(f);
+    std::span<double> to = b.AddField(market.field_names()[f]);
+    std::copy(from.begin(), from.end(), to.begin());
+  }
+  std::span<double> industry = b.AddField("industry");
+  for (std::size_t i = 0; i < industry.size(); ++i)
+    industry[i] = static_cast<double>(i / market.num_times() % 3);  // three industries
+  const Panel data = std::move(b).Build();
+  for (const char* position :
+       {"{scheme: score_weight, max_weight: 0.3}", "{scheme: inverse_vol, vol_window: 20}",
+        "{scheme: vol_target, target_vol: 0.1, vol_window: 20, max_weight: 0.25}"}) {
+    const std::string yaml = fmt::format(R"(version: 1
+params:
+  w: {{values: [10, 20]}}
+rebalance: 5D
+selection: {{mode: topk, score: 'ROC(close, ${{w}})', topk: 6}}
+position: {}
+risk: {{group_max_weight: {{field: industry, max: 0.4}}}}
+costs: {{fee_bps: 5, min_fee: 1, tax_bps: 10, slippage: {{spread_bps: 4}}}}
+execution: {{price: next_open}}
+)",
+                                         position);
+    SCOPED_TRACE(position);
+    ExpectLikeTheFastEngine(Spec(yaml), data, 1e-8, false);
+    // The group cap binds: without it the portfolio differs.
+    std::string uncapped = yaml;
+    uncapped.replace(uncapped.find("risk:"), uncapped.find("costs:") - uncapped.find("risk:"), "");
+    const strategy::ParamValues w{{"w", 10}};
+    const auto capped = RunPrecise(Spec(yaml), data, w, LikeFast());
+    const auto free = RunPrecise(Spec(uncapped), data, w, LikeFast());
+    ASSERT_TRUE(capped.ok() && free.ok());
+    EXPECT_NE(capped->result.final_value, free->result.final_value);
   }
 }
 
@@ -293,6 +358,13 @@ signals: {long: 'close > 0', short: 'close < 0'}
                                  data, none);
   EXPECT_EQ(shorts.status().code(), StatusCode::kUnimplemented);
   EXPECT_NE(shorts.status().message().find("signals.short"), std::string_view::npos);
+  const auto group = RunPrecise(Spec(R"(version: 1
+selection: {mode: topk, score: 'close', topk: 1}
+risk: {group_max_weight: {field: sector, max: 0.5}}
+)"),
+                                data, none);
+  EXPECT_EQ(group.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(group.status().message().find("'sector'"), std::string_view::npos);
 }
 
 }  // namespace

@@ -11,12 +11,16 @@
 
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 namespace qraft::precise {
 
 using PriceTicks = std::int64_t;  ///< a price in ticks of the instrument
 using Quantity = std::int64_t;    ///< a quantity in size increments of the instrument
+
+/// "No price": an order without a limit or stop, a side of an empty book, a bar without a limit.
+inline constexpr PriceTicks kNoPrice = std::numeric_limits<PriceTicks>::min();
 
 enum class Side : std::uint8_t { kBuy, kSell };
 /// Maker: the fill rested on the book (a limit order hit later); taker: it crossed.
