@@ -2,7 +2,7 @@
 # `make bench`: micro-benchmarks plus side-by-side runs against peers; writes bench/RESULTS.md.
 # Speed is measured here, never in tests. Knobs (environment):
 #   BUILD (build)        the build directory (its bin/qraft and bench/ binaries; results in $BUILD/bench-out)
-#   BENCH_ONLY (all)     comma-separated sections to run: micro, peers, expr, sweep. The sections not run
+#   BENCH_ONLY (all)     comma-separated sections to run: micro, peers, expr, sweep, precise, robust. Those not run
 #                        keep their rows from the previous $BUILD/bench-out/peers.jsonl (and gbench.json):
 #                        every row is stamped with the section, date and commit of the run that produced
 #                        it, and RESULTS.md names each section's run. Unset: every section, peers.jsonl anew.
@@ -21,6 +21,7 @@
 #                        report the projected ratio
 #   PRECISE_REPEAT (3)   timed runs per contender of the precise benchmarks
 #   PRECISE_ARGS ()      more arguments for bench/peers_precise.py, e.g. "--bars 200000 --only backtrader"
+#   ROBUST_REPS (10000)  bootstrap replications of the SPA/RC/StepM benchmark (arch takes ~2 minutes at 10,000)
 #   SWEEP_ARGS ()        more arguments for bench/peers_sweep.py, for quick trials at a smaller scale, e.g.
 #                        "--symbols-limit 50 --synth-symbols 500 --minute-bars 200000" (see its --help)
 set -euo pipefail
@@ -36,7 +37,7 @@ ta_data=$out/ta-10m.f64  # 400 MB, written by ta_bench, removed on exit
 trap 'rm -f "$ta_data"' EXIT
 bash scripts/setup-peers.sh  # pyqlib, TA-Lib and vectorbt live in .venv-peers
 
-only=${BENCH_ONLY:-micro,peers,expr,sweep,precise}
+only=${BENCH_ONLY:-micro,peers,expr,sweep,precise,robust}
 want() { [[ ",$only," == *",$1,"* ]]; }
 for s in ${only//,/ }; do
   case $s in micro | peers | expr | sweep | precise) ;; *) echo "BENCH_ONLY: unknown section '$s'" >&2; exit 2 ;; esac
@@ -120,6 +121,15 @@ if want precise; then
       "$build/bench/l2_bench" --data ../shared/data/hftbacktest-l2/examples --repeat "${PRECISE_REPEAT:-3}"
     fi; } | rows precise
   merge precise
+fi
+
+# The gates' statistics (issue 6): SPA + Reality Check + StepM and PBO on 1,000 strategies x 1,259
+# days in Qraft (bench/robust_bench) and arch (bench/peers_robust.py, .venv-peers) on the same input.
+if want robust; then
+  echo "== robust statistics" >&2
+  { "$build/bench/robust_bench" --reps "${ROBUST_REPS:-10000}" --repeat "${PRECISE_REPEAT:-3}"
+    .venv-peers/bin/python bench/peers_robust.py --reps "${ROBUST_REPS:-10000}"; } | rows robust
+  merge robust
 fi
 
 $py bench/report.py "$out/peers.jsonl" "$out/gbench.json" bench/RESULTS.md

@@ -8,6 +8,7 @@
 #   Top-k DSL strategies: `qraft backtest` of TopkDropout strategies on the bundled sample equals,
 #   day by day (daily returns within 1e-6), Qlib's own TopkDropout + Exchange backtest on the same
 #   scores over Qraft's Qlib export.
+#   Robust statistics: SPA / Reality Check / StepM and block lengths equal arch's (fed indices).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 qraft=${BUILD:-build}/bin/qraft
@@ -49,3 +50,11 @@ echo "qlib: TopkDropout golden days regenerate identically"
 # TopkDropoutStrategy + SimulatorExecutor + Exchange on the same scores, over Qraft's Qlib export
 # of the bundled sample; daily returns within 1e-6 (and 1e-12 on identical float32 prices).
 $py scripts/peers/topk_dsl_crosscheck.py --qraft "$qraft"
+
+# The gates' statistics against arch (reference/robust/SPEC.md §4.1): SPA, Reality Check, StepM with
+# fed indices (p-values exact, critical values 1e-12, better models and StepM sets exact) and
+# Politis-White block lengths (1e-10), end to end through `qraft robust`; the committed output must
+# regenerate identically.
+$py scripts/peers/robust_crosscheck.py --qraft "$qraft" --out scripts/peers/robust_crosscheck.out >/dev/null
+git diff --exit-code -- scripts/peers/robust_crosscheck.out
+echo "arch: SPA / Reality Check / StepM and block lengths equal, case by case"

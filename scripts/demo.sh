@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: ingest the bundled S&P 500 sample into a snapshot, print what Qraft knows about it,
 # evaluate a few factors and expressions on it, sweep an example strategy and re-run its best
-# candidates on the precise engine.
+# candidates on the precise engine, and end with the candidates that pass the quality gates.
 # Needs nothing outside the clone. The store lives in .qraft-demo/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,5 +39,11 @@ $qraft sensitivity "$store/sweeps/ma_cross" --store "$store" --top 3 --candidate
 $qraft backtest examples/strategies/ma_cross.yaml --data "$id" --store "$store" --engine precise \
   --params fast=10 --params slow=30 --out "$store/backtests/ma_cross_precise"
 echo
+echo "== quality gates (docs/gates.md): DSR, SPA/StepM, PBO, holdout IR, costs, consistency, rerun"
+$qraft gate "$store/sweeps/ma_cross" --store "$store" > "$store/gates.txt"
+echo
 echo "== report"
 $qraft report "$store/sweeps/ma_cross"
+echo
+echo "== gated candidates (the sweep's best 10 on validation, judged on the gates above)"
+cat "$store/gates.txt"

@@ -44,8 +44,8 @@ int Replay(const Args& a) {
   } else if (a.gap == "resync") {
     read.on_gap = data::io::GapPolicy::kResync;
   } else if (a.gap != "fail") {
-    return Fail(Status::InvalidArgument(
-        fmt::format("--gap: '{}': expected fail, mark or resync", a.gap)));
+    return Fail(
+        Status::InvalidArgument(fmt::format("--gap: '{}': expected fail, mark or resync", a.gap)));
   }
   auto format = data::io::ParseL2Format(a.format);
   if (!format.ok()) return Fail(format.status());
@@ -53,16 +53,16 @@ int Replay(const Args& a) {
   auto l2 = data::io::ReadL2(*format, paths, read);
   if (!l2.ok()) return Fail(l2.status());
 
-  precise::Instrument ins{.symbol = l2->stats.symbol, .tick_size = a.tick,
-                          .size_increment = a.size};
+  precise::Instrument ins{
+      .symbol = l2->stats.symbol, .tick_size = a.tick, .size_increment = a.size};
   precise::BookRunOptions o;
   auto queue = precise::QueueModel::Parse(a.queue);
   if (!queue.ok()) return Fail(queue.status());
   o.queue = *queue;
   auto size = Increments(a.quote_size > 0 ? a.quote_size : a.size, a.size, "--quote-size");
   if (!size.ok()) return Fail(size.status());
-  auto max_position = Increments(a.max_position > 0 ? a.max_position : 5 * ins.Units(*size),
-                                 a.size, "--max-position");
+  auto max_position = Increments(a.max_position > 0 ? a.max_position : 5 * ins.Units(*size), a.size,
+                                 "--max-position");
   if (!max_position.ok()) return Fail(max_position.status());
   o.quote = {.size = *size,
              .max_position = *max_position,
@@ -107,12 +107,11 @@ int Replay(const Args& a) {
       {"initial_equity", s.initial_equity},
       {"final_equity", s.final_equity},
       {"pnl", pnl},
-      {"final_position", run->samples.position.empty()
-                             ? 0.0
-                             : ins.Units(run->samples.position.back())}};
+      {"final_position",
+       run->samples.position.empty() ? 0.0 : ins.Units(run->samples.position.back())}};
   if (!a.out.empty()) {
-    if (Status st = WriteFileAtomically(std::filesystem::path(a.out) / "summary.json",
-                                        j.dump(2) + "\n");
+    if (Status st =
+            WriteFileAtomically(std::filesystem::path(a.out) / "summary.json", j.dump(2) + "\n");
         !st.ok())
       return Fail(st);
   }

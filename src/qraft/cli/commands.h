@@ -15,5 +15,7 @@ void RegisterBacktest(CLI::App& app, int* exit_code);
 void RegisterReport(CLI::App& app, int* exit_code);
 void RegisterPrecise(CLI::App& app, int* exit_code);
 void RegisterReplay(CLI::App& app, int* exit_code);
+void RegisterGate(CLI::App& app, int* exit_code);
+void RegisterRobust(CLI::App& app, int* exit_code);
 
 }  // namespace qraft::cli

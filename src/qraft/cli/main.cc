@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   qraft::cli::RegisterReport(app, &exit_code);
   qraft::cli::RegisterPrecise(app, &exit_code);
   qraft::cli::RegisterReplay(app, &exit_code);
+  qraft::cli::RegisterGate(app, &exit_code);
+  qraft::cli::RegisterRobust(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

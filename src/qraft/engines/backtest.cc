@@ -363,6 +363,14 @@ CostRates CostsOf(const StrategySpec& spec, const strategy::ParamValues& params)
                    .impact_beta = get(c.impact_beta, 1, 0.5)};
 }
 
+// With keep_returns: combination c's per-bar returns into out->returns (its T slots).
+void KeepReturns(const MetricsAccumulator& acc, std::size_t c, std::size_t T, SweepResult* out) {
+  if (out->returns.empty()) return;
+  const std::span<const double> r = acc.returns();
+  std::copy_n(r.begin(), std::min(r.size(), T),
+              out->returns.begin() + static_cast<std::ptrdiff_t>(c * T));
+}
+
 double Optional(const std::optional<strategy::Num>& n, const strategy::ParamValues& params) {
   return n ? n->Resolve(params) : kNaN;
 }
@@ -444,6 +452,7 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
   }
   out.results.resize(combinations.size());
   if (options.keep_details) out.details.resize(combinations.size());
+  if (options.keep_returns) out.returns.assign(combinations.size() * T, kNaN);
   progress.Start("sweep", combinations.size());
   std::vector<double> score;
   for (const std::vector<std::size_t>& group_combos : groups) {
@@ -556,6 +565,7 @@ Result<SweepResult> RunPortfolioSweep(const StrategySpec& spec, const Panel& pan
               }
             }
             res.metrics = acc.Finish();
+            KeepReturns(acc, c, T, &out);
             if (options.keep_details) {
               out.details[c].index = c;
               out.details[c].curve = std::move(curve);
@@ -667,6 +677,7 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
   }
   out.results.resize(combinations.size());
   if (options.keep_details) out.details.resize(combinations.size());
+  if (options.keep_returns) out.returns.assign(combinations.size() * T, kNaN);
   progress.Start("sweep", combinations.size());
   SignalSink signals(T, S, shift, rebalance, is_entry);
   tbb::enumerable_thread_specific<SignalScratch> scratch;  // reused by every batch
@@ -841,6 +852,7 @@ Result<SweepResult> RunSignalSweep(const StrategySpec& spec, const Panel& panel,
             CombinationResult& res = out.results[order[first + c]];
             res.params = params;
             res.metrics = acc.Finish();
+            KeepReturns(acc, order[first + c], T, &out);
             res.orders = orders;
             res.final_value = final_value;
             if (detail != nullptr) detail->trades = std::move(rows);
@@ -930,6 +942,9 @@ Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
   MetricsOptions metrics = options.metrics;
   metrics.initial_capital = options.initial_capital;
   QRAFT_RETURN_NOT_OK(ValidateMetricsOptions(metrics));
+  if (options.keep_returns && !metrics.tail_metrics) {
+    return Status::InvalidArgument("keep_returns needs metrics.tail_metrics");
+  }
   QRAFT_ASSIGN_OR_RETURN(PreparedUniverse u, PrepareUniverse(spec, data));
   const Panel& panel = u.panel;
   const StrategySpec& effective = u.effective;

@@ -116,6 +116,10 @@ struct BacktestOptions {
   /// Keep each combination's curve and trade list in SweepResult::details (for the top
   /// candidates of a sweep, re-run with this set; memory O(combinations x bars)).
   bool keep_details = false;
+  /// Keep every combination's per-bar returns r_t (the metrics' returns) in SweepResult::returns,
+  /// T per combination (memory O(combinations x bars) doubles; the gates need them).
+  /// REQUIRES metrics.tail_metrics (the default), whose returns are kept anyway.
+  bool keep_returns = false;
 };
 
 struct CombinationResult {
@@ -130,6 +134,8 @@ struct SweepResult {
   std::string dsl_hash;
   std::vector<CombinationResult> results;  // in combination order
   std::vector<CandidateDetail> details;    // with keep_details: one per combination, in order
+  /// With keep_returns: combination c's returns at [c T, (c + 1) T), column-major T x N.
+  std::vector<double> returns;
 };
 
 /// Runs `combinations` of `spec` on `data` (the universe's symbols are selected from it).

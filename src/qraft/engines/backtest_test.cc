@@ -5,6 +5,7 @@
 
 #include <bit>
 #include <cmath>
+#include <cstring>
 
 #include "qraft/core/parallel.h"
 #include "qraft/data/synth.h"
@@ -457,6 +458,46 @@ TEST(BacktestTest, InvariantsAndDeterminism) {
   EXPECT_EQ(top->size(), 3u);
   EXPECT_GE(a->results[(*top)[0]].metrics.sharpe, a->results[(*top)[2]].metrics.sharpe);
   EXPECT_FALSE(RankResults(a->results, "shrp", 3).ok());
+}
+
+// keep_returns keeps each combination's per-bar returns: they compound to its final value, for
+// signal, target-weight and TopkDropout sweeps alike, whatever the thread count.
+TEST(BacktestTest, KeepReturnsCompoundToTheFinalValue) {
+  const Panel data = Market();
+  for (const char* yaml :
+       {kCross,
+        "version: 1\nparams: {w: {values: [5, 10]}}\nselection: {mode: topk, score: "
+        "'ROC(close, ${w})', topk: 2}\n",
+        "version: 1\nparams: {w: {values: [5, 10]}}\nselection: {mode: topk, score: "
+        "'ROC(close, ${w})', topk: 2, n_drop: 1}\n"}) {
+    const strategy::StrategySpec spec = Spec(yaml);
+    const auto combos = spec.Combinations();
+    ASSERT_TRUE(combos.ok());
+    BacktestOptions o;
+    o.keep_returns = true;
+    const auto a = RunSweep(spec, data, *combos, o);
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    const std::size_t T = data.num_times();
+    ASSERT_EQ(a->returns.size(), combos->size() * T);
+    for (std::size_t c = 0; c < combos->size(); ++c) {
+      double wealth = o.initial_capital;
+      for (std::size_t t = 0; t < T; ++t)
+        wealth *= 1 + a->returns[c * T + t];
+      EXPECT_NEAR(wealth, a->results[c].final_value, 1e-9 * a->results[c].final_value);
+    }
+    ThreadLimit one(1);
+    const auto b = RunSweep(spec, data, *combos, o);
+    ASSERT_TRUE(b.ok());
+    EXPECT_EQ(std::memcmp(a->returns.data(), b->returns.data(), a->returns.size() * 8), 0);
+  }
+  BacktestOptions no_tail;
+  no_tail.keep_returns = true;
+  no_tail.metrics.tail_metrics = false;
+  const strategy::ParamValues none;
+  EXPECT_EQ(RunSweep(Spec("version: 1\nsignals: {long: 'close > 0'}\n"), data, {&none, 1}, no_tail)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST(BacktestTest, RefusesWhatItCannotRunByName) {

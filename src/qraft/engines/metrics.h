@@ -181,6 +181,8 @@ class MetricsAccumulator {
   void AddTrade(const TradeRecord& trade);
 
   std::size_t bars() const { return static_cast<std::size_t>(state_.n) + pending_; }
+  /// Every return folded so far, in order (with tail_metrics; empty without).
+  std::span<const double> returns() const { return returns_; }
   const MetricsOptions& options() const { return options_; }
 
   /// The metrics of everything folded so far.

@@ -2147,6 +2147,418 @@ std::string ConsistencySection(const Context& cx, const ConsistencyFile& f) {
 }
 
 // =============================================================================================
+// Quality gates (gates.json; docs/gates.md).
+
+// A gate's column: its label and how its figure passes, given the threshold.
+struct GateColumn {
+  std::string name, label, rule, about;
+};
+
+GateColumn GateColumnOf(const std::string& name, double threshold) {
+  const auto at = [&](int decimals) { return Fixed(threshold, decimals); };
+  if (name == "dsr") return {name, "DSR", "\u2265 " + at(2), "deflated Sharpe ratio on validation"};
+  if (name == "spa")
+    return {name, "SPA p", "\u2264 " + at(2),
+            "Hansen's SPA consistent p-value on validation (the search as a whole)"};
+  if (name == "stepm")
+    return {name, "StepM", "at " + at(2),
+            "among the trials Romano-Wolf's StepM finds superior to the benchmark on validation"};
+  if (name == "pbo")
+    return {name, "PBO", "\u2264 " + at(2),
+            "probability of backtest overfitting, CSCV on train + validation (the search as a "
+            "whole)"};
+  if (name == "oos_ir")
+    return {name, "OOS IR", "> " + at(2),
+            "information ratio against the benchmark on the holdout, annualised"};
+  if (name == "overlap")
+    return {name, "Overlap", "\u2265 " + at(2),
+            "Top-N overlap of the candidates with the costs scaled down and up (the lower)"};
+  if (name == "consistency")
+    return {name, "Consistency", "< " + RelativeText(threshold),
+            "largest relative difference of the key metrics, fast against precise engine"};
+  if (name == "rerun")
+    return {name, "Rerun", "\u2264 " + RelativeText(threshold),
+            "largest relative difference of any metric after a fresh rerun"};
+  if (name == "min_trades")
+    return {name, "Trades", "\u2265 " + at(0), "closed trades over the whole run"};
+  if (name == "min_trl")
+    return {name, "MinTRL", "at " + Pct(threshold, 0),
+            "minimum track record length in bars for Sharpe > 0 at this confidence; passes at "
+            "most the in-sample bars"};
+  return {name, name, "threshold " + Fixed(threshold, 3), name};
+}
+
+std::string GateValueText(std::string_view name, double v) {
+  if (!std::isfinite(v)) return std::string(kDash);
+  if (name == "dsr" || name == "spa" || name == "pbo") return Fixed(v, 3);
+  if (name == "stepm") return v >= 0.5 ? "yes" : "no";
+  if (name == "oos_ir" || name == "overlap") return Fixed(v, 2);
+  if (name == "consistency" || name == "rerun") return RelativeText(v);
+  if (name == "min_trades" || name == "min_trl") return Fixed(v, 0);
+  return Fixed(v, 3);
+}
+
+const GatesFile::Gate* FindGate(const GatesFile::Candidate& c, std::string_view name) {
+  for (const GatesFile::Gate& g : c.gates) {
+    if (g.name == name) return &g;
+  }
+  return nullptr;
+}
+
+// The first candidate's gate of this name (the search-wide gates are the same for all).
+const GatesFile::Gate* FirstGate(const GatesFile& f, std::string_view name) {
+  for (const GatesFile::Candidate& c : f.candidates) {
+    if (const GatesFile::Gate* g = FindGate(c, name)) return g;
+  }
+  return nullptr;
+}
+
+std::string WindowText(std::string_view name, const GatesFile::Window& w) {
+  return fmt::format("{} {} \u2013 {} ({} bars)", name, w.first, w.last,
+                     Fixed(static_cast<double>(w.bars), 0));
+}
+
+// Per-column groups of points at most one pixel wide: the first, lowest, highest and last of
+// each, which keeps the shape of a long curve in a short path.
+std::vector<std::size_t> ThinByPixel(const std::vector<std::pair<double, double>>& xy) {
+  std::vector<std::size_t> out;
+  std::size_t i = 0;
+  while (i < xy.size()) {
+    const double column = std::floor(xy[i].first);
+    std::size_t lo = i, hi = i, j = i;
+    for (; j < xy.size() && std::floor(xy[j].first) == column; ++j) {
+      if (xy[j].second < xy[lo].second) lo = j;
+      if (xy[j].second > xy[hi].second) hi = j;
+    }
+    for (std::size_t k : {i, std::min(lo, hi), std::max(lo, hi), j - 1}) {
+      if (out.empty() || out.back() < k) out.push_back(k);
+    }
+    i = j;
+  }
+  return out;
+}
+
+// The PBO logits in bins (a, b] of a round width, with a line at 0: a split's logit is at most 0
+// when the in-sample best ranks at or below the out-of-sample median, which PBO counts.
+std::string PboHistogram(const std::vector<double>& logits) {
+  std::vector<double> v;
+  for (double x : logits) {
+    if (std::isfinite(x)) v.push_back(x);
+  }
+  if (v.empty()) return Note("No logit to draw.");
+  const auto [lo_it, hi_it] = std::minmax_element(v.begin(), v.end());
+  const double lo = std::min(*lo_it, 0.0), hi = std::max(*hi_it, 0.0);
+  const double step = NiceStep((hi - lo) / 20);
+  // A logit within rounding of an edge belongs to the bin that edge closes.
+  const auto bin = [&](double x) {
+    const double q = x / step, r = std::round(q);
+    return static_cast<long long>(std::fabs(q - r) < 1e-9 ? r : std::ceil(q));
+  };
+  const long long k0 = bin(lo), k1 = std::max(bin(hi), k0 + 1);  // bins k0..k1: ((k-1)s, ks]
+  std::vector<std::size_t> counts(static_cast<std::size_t>(k1 - k0 + 1), 0);
+  for (double x : v)
+    ++counts[static_cast<std::size_t>(bin(x) - k0)];
+  const std::size_t most = *std::max_element(counts.begin(), counts.end());
+  const double x0 = static_cast<double>(k0 - 1) * step, x1 = static_cast<double>(k1) * step;
+  const double W = kChartWidth, H = 240, left = 66, right = W - 16, top = 12, bottom = H - 44;
+  const double ytop = static_cast<double>(most) * 1.08;
+  auto X = [&](double x) { return left + (right - left) * (x - x0) / (x1 - x0); };
+  auto Y = [&](double c) { return bottom - (bottom - top) * c / ytop; };
+  const int dec = DecimalsFor(step);
+  std::string s = fmt::format(
+      "<div class=\"chartwrap\"><svg class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\">", W, H);
+  for (double c : LinearTicks(0, static_cast<double>(most), 4)) {
+    if (c != std::round(c)) continue;  // counts are whole
+    s += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/><text x=\"{3}\" "
+        "y=\"{4}\" text-anchor=\"end\">{5}</text>",
+        Num(left), Num(right), Num(Y(c)), Num(left - 8), Num(Y(c) + 4), Fixed(c, 0));
+  }
+  // Edge labels, at most about twelve, always at 0.
+  const long long edges = k1 - k0 + 2, every = (edges + 11) / 12;
+  for (long long e = k0 - 1; e <= k1; ++e) {
+    if (((e % every) + every) % every != 0) continue;
+    const double x = static_cast<double>(e) * step;
+    s += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>", Num(X(x)),
+                     Num(bottom + 17), Fixed(x, dec));
+  }
+  for (long long k = k0; k <= k1; ++k) {
+    const std::size_t n = counts[static_cast<std::size_t>(k - k0)];
+    if (n == 0) continue;
+    const double a = static_cast<double>(k - 1) * step, b = static_cast<double>(k) * step;
+    s += fmt::format(
+        "<rect class=\"{}\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>logit in ({}, "
+        "{}]: {} of {} splits</title></rect>",
+        k <= 0 ? "hneg" : "hpos", Num(X(a) + 0.5), Num(Y(static_cast<double>(n))),
+        Num(std::max(0.5, X(b) - X(a) - 1)), Num(bottom - Y(static_cast<double>(n))), Fixed(a, dec),
+        Fixed(b, dec), n, v.size());
+  }
+  s += fmt::format(
+      "<line class=\"zero\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/>"
+      "<line class=\"axis\" x1=\"{3}\" x2=\"{4}\" y1=\"{2}\" y2=\"{2}\"/>"
+      "<text class=\"axlab\" x=\"{5}\" y=\"{6}\" text-anchor=\"middle\">Logit of the in-sample "
+      "best's out-of-sample rank (\u2264 0: below the median)</text><text class=\"axlab\" "
+      "transform=\"translate(16 {7}) rotate(-90)\" text-anchor=\"middle\">Splits</text>",
+      Num(X(0)), Num(top), Num(bottom), Num(left), Num(right), Num((left + right) / 2), Num(H - 6),
+      Num((top + bottom) / 2));
+  return s + "</svg></div>";
+}
+
+// The best candidate's DSR against the number of trials (log scale), y from 0 to 1, with the
+// gate's threshold and the run's number of trials.
+std::string DsrChart(const std::vector<GatesFile::DsrPoint>& curve, double threshold,
+                     double trials) {
+  std::vector<GatesFile::DsrPoint> pts;
+  for (const GatesFile::DsrPoint& p : curve) {
+    if (p.trials >= 1) pts.push_back(p);
+  }
+  std::stable_sort(pts.begin(), pts.end(),
+                   [](const auto& a, const auto& b) { return a.trials < b.trials; });
+  std::size_t finite = 0;
+  for (const GatesFile::DsrPoint& p : pts)
+    finite += std::isfinite(p.dsr);
+  if (finite < 2 || pts.front().trials == pts.back().trials)
+    return Note("Fewer than two numbers of trials with a DSR: nothing to draw.");
+  const double lo = static_cast<double>(pts.front().trials);
+  const double hi = static_cast<double>(pts.back().trials);
+  const double W = kChartWidth, H = 250, left = 66, right = W - 16, top = 12, bottom = H - 44;
+  auto X = [&](double t) { return left + (right - left) * std::log(t / lo) / std::log(hi / lo); };
+  auto Y = [&](double v) { return bottom - (bottom - top) * std::clamp(v, 0.0, 1.0); };
+  std::string s = fmt::format(
+      "<div class=\"chartwrap\"><svg class=\"chart\" viewBox=\"0 0 {} {}\" role=\"img\">", W, H);
+  for (double v : LinearTicks(0, 1, 5)) {
+    s += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/><text x=\"{3}\" "
+        "y=\"{4}\" text-anchor=\"end\">{5}</text>",
+        Num(left), Num(right), Num(Y(v)), Num(left - 8), Num(Y(v) + 4), Fixed(v, 1));
+  }
+  const std::vector<double> ticks = LogTicks(lo, hi);
+  for (double t : ticks) {
+    s += fmt::format(
+        "<line class=\"grid\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/><text x=\"{0}\" "
+        "y=\"{3}\" text-anchor=\"middle\">{4}</text>",
+        Num(X(t)), Num(top), Num(bottom), Num(bottom + 17), Fixed(t, DecimalsFor(t)));
+  }
+  s += fmt::format(
+      "<line class=\"axis\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>"
+      "<text class=\"axlab\" x=\"{3}\" y=\"{4}\" text-anchor=\"middle\">Number of trials (log "
+      "scale)</text><text class=\"axlab\" transform=\"translate(16 {5}) rotate(-90)\" "
+      "text-anchor=\"middle\">DSR</text>",
+      Num(left), Num(right), Num(bottom), Num((left + right) / 2), Num(H - 6),
+      Num((top + bottom) / 2));
+  if (std::isfinite(trials) && trials >= lo && trials <= hi) {
+    s += fmt::format(
+        "<line class=\"zero\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\" "
+        "stroke-dasharray=\"3 3\"/><text class=\"reflab\" x=\"{3}\" y=\"{4}\" "
+        "text-anchor=\"end\">N = {5}</text>",
+        Num(X(trials)), Num(top), Num(bottom), Num(X(trials) - 5), Num(bottom - 6),
+        Fixed(trials, trials == std::round(trials) ? 0 : 1));
+  }
+  // The curve: runs of finite points, thinned to a few points per pixel column.
+  std::string d;
+  for (std::size_t i = 0; i < pts.size();) {
+    std::vector<std::pair<double, double>> run;
+    for (; i < pts.size() && std::isfinite(pts[i].dsr); ++i)
+      run.emplace_back(X(static_cast<double>(pts[i].trials)), Y(pts[i].dsr));
+    for (std::size_t k : ThinByPixel(run))
+      d += fmt::format("{}{} {}", k == 0 ? "M" : "L", Num(run[k].first), Num(run[k].second));
+    for (; i < pts.size() && !std::isfinite(pts[i].dsr); ++i) {
+    }
+  }
+  s += fmt::format(
+      "<path d=\"{}\" fill=\"none\" stroke=\"#2563eb\" stroke-width=\"2\" "
+      "stroke-linejoin=\"round\"/>",
+      d);
+  if (std::isfinite(threshold) && threshold >= 0 && threshold <= 1) {
+    s += fmt::format(
+        "<line class=\"ref\" x1=\"{0}\" x2=\"{1}\" y1=\"{2}\" y2=\"{2}\"/>"
+        "<text class=\"reflab\" x=\"{3}\" y=\"{4}\" text-anchor=\"end\">threshold {5}</text>",
+        Num(left), Num(right), Num(Y(threshold)), Num(right - 6),
+        Num(Y(threshold) > top + 14 ? Y(threshold) - 5 : Y(threshold) + 14), Fixed(threshold, 2));
+  }
+  // Points with a tooltip: all of a short curve, else those at the axis ticks and the last.
+  const std::set<double> at(ticks.begin(), ticks.end());
+  for (std::size_t i = 0; i < pts.size(); ++i) {
+    const GatesFile::DsrPoint& p = pts[i];
+    const double t = static_cast<double>(p.trials);
+    if (!std::isfinite(p.dsr) || !(pts.size() <= 60 || at.contains(t) || i + 1 == pts.size()))
+      continue;
+    s += fmt::format(
+        "<circle cx=\"{}\" cy=\"{}\" r=\"3.5\" fill=\"#2563eb\" stroke=\"#fff\" "
+        "stroke-width=\"1\"><title>{} trials: DSR {}</title></circle>",
+        Num(X(t)), Num(Y(p.dsr)), Fixed(t, 0), Fixed(p.dsr, 3));
+  }
+  return s + "</svg></div>";
+}
+
+std::string GatesSection(const Context& cx, const GatesFile& f) {
+  const std::string obj = std::string(InfoOf(f.objective).label);
+  const std::size_t k = f.candidates.size();
+  std::size_t passing = 0;
+  for (const GatesFile::Candidate& c : f.candidates)
+    passing += c.pass;
+  // The gates present, in the documented order, then any other in order of appearance.
+  static constexpr std::string_view kOrder[] = {"dsr",        "spa",     "stepm",       "pbo",
+                                                "oos_ir",     "overlap", "consistency", "rerun",
+                                                "min_trades", "min_trl"};
+  std::vector<std::string> names;
+  for (std::string_view n : kOrder) {
+    if (FirstGate(f, n) != nullptr) names.emplace_back(n);
+  }
+  for (const GatesFile::Candidate& c : f.candidates) {
+    for (const GatesFile::Gate& g : c.gates) {
+      if (std::find(names.begin(), names.end(), g.name) == names.end()) names.push_back(g.name);
+    }
+  }
+  const GatesFile::Gate* spa = FirstGate(f, "spa");
+  const GatesFile::Gate* pbo = FirstGate(f, "pbo");
+  const GatesFile::Gate* dsr = FirstGate(f, "dsr");
+  std::size_t at_most_zero = 0, finite_logits = 0;
+  for (double x : f.logits) {
+    if (!std::isfinite(x)) continue;
+    ++finite_logits;
+    at_most_zero += x <= 0;
+  }
+
+  std::string s = "<section id=\"gates\"><h2>Quality gates</h2>";
+  s += "<div class=\"kpis\">";
+  s += KpiTile("Candidates passing", fmt::format("{} of {}", passing, k),
+               k == 0        ? "na"
+               : passing > 0 ? "pos"
+                             : "neg",
+               "every gate");
+  s += KpiTile("Trials", Fixed(static_cast<double>(f.trials), 0), "",
+               f.effective_trials_configured ? "effective " + Fixed(f.effective_trials, 1)
+                                             : std::string("combinations searched"));
+  s += KpiTile("SPA p", Fixed(f.spa_consistent, 3),
+               !std::isfinite(f.spa_consistent) ? "na"
+               : spa == nullptr                 ? ""
+               : spa->pass                      ? "pos"
+                                                : "neg",
+               "Reality Check " + Fixed(f.reality_check, 3));
+  s += KpiTile("PBO", Fixed(f.pbo, 3),
+               !std::isfinite(f.pbo) ? "na"
+               : pbo == nullptr      ? ""
+               : pbo->pass           ? "pos"
+                                     : "neg",
+               "P(OOS loss) " + Fixed(f.prob_oos_loss, 3));
+  s += KpiTile(fmt::format("Top-{} overlap", f.overlap_top),
+               Fixed(f.overlap_low, 2) + " / " + Fixed(f.overlap_high, 2), "",
+               "costs " + ScaleText(1 - f.overlap_scale) + " / " + ScaleText(1 + f.overlap_scale));
+  s += "</div>";
+  const std::string block =
+      f.bootstrap_block == 0 || !std::isfinite(f.bootstrap_block)
+          ? "automatic (mean " + Fixed(f.block, 1) + " bars)"
+          : Fixed(f.bootstrap_block, DecimalsFor(f.bootstrap_block)) + " bars";
+  s += fmt::format(
+      "<p class=\"bestline\"><b>{} of {}</b> candidates pass every gate. The best {} of {} "
+      "trials by <b>{}</b> on validation, against the benchmark <b>{}</b>. {} \u00b7 {} \u00b7 "
+      "{}. Bootstrap: {} reps, block {}, seed {}. Top-{} overlap {} at costs {} and {} at {}.</p>",
+      passing, k, k, Fixed(static_cast<double>(f.trials), 0), Esc(obj), Esc(f.benchmark),
+      Esc(WindowText("Train", f.train)), Esc(WindowText("validation", f.validation)),
+      Esc(WindowText("holdout", f.holdout)), Fixed(static_cast<double>(f.bootstrap_reps), 0),
+      Esc(block), f.seed, f.overlap_top, Fixed(f.overlap_low, 2), ScaleText(1 - f.overlap_scale),
+      Fixed(f.overlap_high, 2), ScaleText(1 + f.overlap_scale));
+
+  // Candidates by gate.
+  s += "<div class=\"card\"><h3>Candidates by gate<small>best first by the validation "
+       "objective; hover a cell for the reason (and a hint when it failed)</small></h3>";
+  if (k == 0) {
+    s += Note("gates.json holds no candidates.");
+  } else {
+    s += "<div class=\"tablewrap\"><table class=\"data sortable gates\"><thead><tr><th>#</th>"
+         "<th class=\"l\">Id</th><th class=\"param\">Parameters</th><th>Verdict</th>";
+    for (const std::string& n : names) {
+      const GatesFile::Gate* g = FirstGate(f, n);
+      const GateColumn col = GateColumnOf(n, g != nullptr ? g->threshold : kNaN);
+      s += fmt::format("<th class=\"sep\" title=\"{}: {}\">{} {}</th>", Esc(n), Esc(col.about),
+                       Esc(col.label), Esc(col.rule));
+    }
+    s += fmt::format(
+        "<th class=\"sep\" title=\"on validation\">{}</th><th title=\"total return on the "
+        "holdout\">Holdout return</th><th title=\"annualised\">Holdout Sharpe</th></tr></thead>"
+        "<tbody>",
+        Esc(ShortLabel(f.objective)));
+    for (std::size_t r = 0; r < k; ++r) {
+      const GatesFile::Candidate& c = f.candidates[r];
+      bool linked = false;
+      for (const auto& [i, d] : cx.details)
+        linked |= cx.hashes[i] == c.id;
+      s += fmt::format(
+          "<tr><td data-v=\"{0}\">{0}</td><td class=\"l\"><code>{1}</code></td><td "
+          "class=\"param\">{2}</td><td data-v=\"{3}\"><span class=\"badge {4}\">{4}</span></td>",
+          r + 1, linked ? fmt::format("<a href=\"#c-{}\">{}</a>", Esc(c.id), Esc(c.id)) : Esc(c.id),
+          Esc(ParamsText(c.params)), c.pass ? 1 : 0, c.pass ? "pass" : "fail");
+      for (const std::string& n : names) {
+        const GatesFile::Gate* g = FindGate(c, n);
+        if (g == nullptr) {
+          s += "<td class=\"sep na\" data-v=\"\">\u2014</td>";
+          continue;
+        }
+        std::string title = g->reason;
+        if (!g->pass && !g->hint.empty()) title += "\nHint: " + g->hint;
+        s += fmt::format("<td class=\"sep gate {}\" data-v=\"{}\" title=\"{}\">{}</td>",
+                         g->pass ? "pass" : "fail", NumAttr(g->value), Esc(title),
+                         GateValueText(n, g->value));
+      }
+      s += fmt::format(
+          "<td class=\"sep\" data-v=\"{}\">{}</td><td class=\"{}\" data-v=\"{}\">{}</td>"
+          "<td data-v=\"{}\">{}</td></tr>",
+          NumAttr(c.objective), FormatMetric(f.objective, c.objective),
+          Tone("total_return", c.holdout_return), NumAttr(c.holdout_return),
+          SignedPct(c.holdout_return, 2), NumAttr(c.holdout_sharpe), Fixed(c.holdout_sharpe, 2));
+    }
+    s += "</tbody></table></div><p class=\"foot\">Green passes, red fails; a gate switched off is "
+         "not shown. spa and pbo judge the search as a whole, so they are the same for every "
+         "candidate. Ids link to the candidate's section when the report has one.</p>";
+  }
+  s += "</div>";
+
+  // The search's statistics.
+  auto kv = [](std::string_view key, const std::string& v, std::string_view tone = {}) {
+    return fmt::format("<tr><th>{}</th><td class=\"{}\">{}</td></tr>", Esc(key), tone, Esc(v));
+  };
+  s += "<div class=\"grid2\"><div class=\"card\"><h3>Data snooping<small>p-values against the "
+       "benchmark on validation</small></h3><table class=\"kv\">";
+  s += kv("SPA p (lower)", Fixed(f.spa_lower, 3));
+  s += kv("SPA p (consistent)", Fixed(f.spa_consistent, 3),
+          spa == nullptr || !std::isfinite(f.spa_consistent) ? ""
+          : spa->pass                                        ? "pos"
+                                                             : "neg");
+  s += kv("SPA p (upper)", Fixed(f.spa_upper, 3));
+  s += kv("Monte-Carlo SE", Fixed(f.spa_se, 3));
+  s += kv("Reality Check p", Fixed(f.reality_check, 3));
+  s += kv("StepM superior",
+          fmt::format("{} of {} trials", f.stepm.size(), Fixed(static_cast<double>(f.trials), 0)));
+  s += "</table></div><div class=\"card\"><h3>Deflation<small>the DSR's inputs</small></h3>"
+       "<table class=\"kv\">";
+  s += kv("Trials (N)", Fixed(static_cast<double>(f.trials), 0));
+  s += kv("Effective trials", Fixed(f.effective_trials, 1));
+  s += kv("Variance of the trials' Sharpe", fmt::format("{:.3g}", f.trial_sharpe_variance));
+  s += kv("Expected best Sharpe (SR0, per bar)", Fixed(f.expected_max_sharpe, 4));
+  s += kv("Bootstrap block (mean, bars)", Fixed(f.block, 1));
+  s += kv("PBO blocks (S)", Fixed(static_cast<double>(f.pbo_blocks), 0));
+  s += "</table></div></div>";
+
+  // PBO.
+  s += fmt::format(
+      "<div class=\"card chartcard\"><h3>Overfitting<small>CSCV logits: PBO = {} ({} of {} "
+      "splits \u2264 0) \u00b7 P(OOS loss) {} \u00b7 degradation slope {}, R\u00b2 {}</small>"
+      "</h3>{}</div>",
+      Fixed(f.pbo, 3), Fixed(static_cast<double>(at_most_zero), 0),
+      Fixed(static_cast<double>(finite_logits), 0), Fixed(f.prob_oos_loss, 3),
+      Fixed(f.pbo_slope, 2), Fixed(f.pbo_r2, 2), PboHistogram(f.logits));
+  // DSR against the number of trials.
+  const double threshold = dsr != nullptr && std::isfinite(dsr->threshold) ? dsr->threshold : 0.95;
+  s += fmt::format(
+      "<div class=\"card chartcard\"><h3>DSR against the number of trials<small>the best "
+      "candidate's deflated Sharpe ratio had the search tried fewer or more; threshold {}"
+      "</small></h3>{}</div>",
+      Fixed(threshold, 2), DsrChart(f.dsr_curve, threshold, f.effective_trials));
+  return s + "</section>";
+}
+
+// =============================================================================================
 // Reading the optional files.
 
 Result<std::string> ReadWhole(const fs::path& file) {
@@ -2354,12 +2766,15 @@ class JsonDoc {
     if (!v->is_boolean()) return Bad(Path(at, key), "expected true or false, got " + Short(*v));
     return v->get<bool>();
   }
+  Result<std::size_t> Count(const nlohmann::json& v, const std::string& field) const {
+    if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<std::int64_t>() >= 0))
+      return Bad(field, "expected a count, got " + Short(v));
+    return v.get<std::size_t>();
+  }
   Result<std::size_t> Count(const nlohmann::json& obj, std::string_view key,
                             const std::string& at) const {
     QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* v, Get(obj, key, at));
-    if (!v->is_number_unsigned() && !(v->is_number_integer() && v->get<std::int64_t>() >= 0))
-      return Bad(Path(at, key), "expected a count, got " + Short(*v));
-    return v->get<std::size_t>();
+    return Count(*v, Path(at, key));
   }
   Result<const nlohmann::json*> Array(const nlohmann::json& obj, std::string_view key,
                                       const std::string& at) const {
@@ -2481,8 +2896,126 @@ Result<ConsistencyFile> ReadConsistency(const fs::path& file) {
   return f;
 }
 
+Result<GatesFile> ReadGates(const fs::path& file) {
+  QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadWhole(file));
+  const JsonDoc j(file);
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json doc, j.Parse(text));
+  GatesFile f;
+  QRAFT_ASSIGN_OR_RETURN(const std::string format, j.String(doc, "format", ""));
+  if (format != "qraft-gates-v1") {
+    return j.Bad("format", fmt::format("expected \"qraft-gates-v1\", got \"{}\"", format));
+  }
+  // The configuration.
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* config, j.Get(doc, "config", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.objective, j.String(*config, "objective", "config"));
+  QRAFT_ASSIGN_OR_RETURN(f.candidates_wanted, j.Count(*config, "candidates", "config"));
+  QRAFT_ASSIGN_OR_RETURN(f.benchmark, j.String(*config, "benchmark", "config"));
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* bootstrap, j.Get(*config, "bootstrap", "config"));
+  QRAFT_ASSIGN_OR_RETURN(f.bootstrap_reps, j.Count(*bootstrap, "reps", "config.bootstrap"));
+  QRAFT_ASSIGN_OR_RETURN(f.bootstrap_block, j.Number(*bootstrap, "block", "config.bootstrap"));
+  QRAFT_ASSIGN_OR_RETURN(f.seed, j.Count(*bootstrap, "seed", "config.bootstrap"));
+  QRAFT_ASSIGN_OR_RETURN(f.effective_trials_configured,
+                         j.Bool(*config, "effective_trials", "config"));
+  QRAFT_ASSIGN_OR_RETURN(f.pbo_blocks, j.Count(*config, "pbo_blocks", "config"));
+  QRAFT_ASSIGN_OR_RETURN(f.overlap_scale, j.Number(*config, "overlap_scale", "config"));
+  QRAFT_ASSIGN_OR_RETURN(f.overlap_top, j.Count(*config, "overlap_top", "config"));
+  // The run.
+  QRAFT_ASSIGN_OR_RETURN(f.snapshot_id, j.String(doc, "snapshot_id", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.dsl_hash, j.String(doc, "dsl_hash", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.code_version, j.String(doc, "code_version", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.trials, j.Count(doc, "trials", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.effective_trials, j.Number(doc, "effective_trials", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.periods_per_year, j.Number(doc, "periods_per_year", ""));
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* windows, j.Get(doc, "windows", ""));
+  for (auto [name, w] : {std::pair{"train", &f.train}, std::pair{"validation", &f.validation},
+                         std::pair{"holdout", &f.holdout}}) {
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* v, j.Get(*windows, name, "windows"));
+    const std::string at = std::string("windows.") + name;
+    QRAFT_ASSIGN_OR_RETURN(w->begin, j.Count(*v, "begin", at));
+    QRAFT_ASSIGN_OR_RETURN(w->end, j.Count(*v, "end", at));
+    QRAFT_ASSIGN_OR_RETURN(w->bars, j.Count(*v, "bars", at));
+    QRAFT_ASSIGN_OR_RETURN(w->first, j.String(*v, "first", at));
+    QRAFT_ASSIGN_OR_RETURN(w->last, j.String(*v, "last", at));
+  }
+  // The search on validation.
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* search, j.Get(doc, "search", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.trial_sharpe_variance,
+                         j.Number(*search, "trial_sharpe_variance", "search"));
+  QRAFT_ASSIGN_OR_RETURN(f.expected_max_sharpe, j.Number(*search, "expected_max_sharpe", "search"));
+  QRAFT_ASSIGN_OR_RETURN(f.block, j.Number(*search, "block", "search"));
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* spa, j.Get(*search, "spa", "search"));
+  QRAFT_ASSIGN_OR_RETURN(f.spa_lower, j.Number(*spa, "lower", "search.spa"));
+  QRAFT_ASSIGN_OR_RETURN(f.spa_consistent, j.Number(*spa, "consistent", "search.spa"));
+  QRAFT_ASSIGN_OR_RETURN(f.spa_upper, j.Number(*spa, "upper", "search.spa"));
+  QRAFT_ASSIGN_OR_RETURN(f.spa_se, j.Number(*spa, "se", "search.spa"));
+  QRAFT_ASSIGN_OR_RETURN(f.reality_check, j.Number(*search, "reality_check", "search"));
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* stepm, j.Array(*search, "stepm", "search"));
+  for (std::size_t i = 0; i < stepm->size(); ++i) {
+    QRAFT_ASSIGN_OR_RETURN(const std::size_t x,
+                           j.Count((*stepm)[i], fmt::format("search.stepm[{}]", i)));
+    f.stepm.push_back(x);
+  }
+  // PBO on train + validation.
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* pbo, j.Get(doc, "pbo", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.pbo, j.Number(*pbo, "pbo", "pbo"));
+  QRAFT_ASSIGN_OR_RETURN(f.prob_oos_loss, j.Number(*pbo, "prob_oos_loss", "pbo"));
+  QRAFT_ASSIGN_OR_RETURN(f.pbo_slope, j.Number(*pbo, "slope", "pbo"));
+  QRAFT_ASSIGN_OR_RETURN(f.pbo_intercept, j.Number(*pbo, "intercept", "pbo"));
+  QRAFT_ASSIGN_OR_RETURN(f.pbo_r2, j.Number(*pbo, "r2", "pbo"));
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* logits, j.Array(*pbo, "logits", "pbo"));
+  f.logits.reserve(logits->size());
+  for (std::size_t i = 0; i < logits->size(); ++i) {
+    QRAFT_ASSIGN_OR_RETURN(const double x,
+                           j.Number((*logits)[i], fmt::format("pbo.logits[{}]", i)));
+    f.logits.push_back(x);
+  }
+  // The DSR curve and the overlap.
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* curve, j.Array(doc, "dsr_curve", ""));
+  for (std::size_t i = 0; i < curve->size(); ++i) {
+    const std::string at = fmt::format("dsr_curve[{}]", i);
+    GatesFile::DsrPoint p;
+    QRAFT_ASSIGN_OR_RETURN(p.trials, j.Count((*curve)[i], "trials", at));
+    QRAFT_ASSIGN_OR_RETURN(p.dsr, j.Number((*curve)[i], "dsr", at));
+    f.dsr_curve.push_back(p);
+  }
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* overlap, j.Get(doc, "overlap", ""));
+  QRAFT_ASSIGN_OR_RETURN(f.overlap_low, j.Number(*overlap, "low", "overlap"));
+  QRAFT_ASSIGN_OR_RETURN(f.overlap_high, j.Number(*overlap, "high", "overlap"));
+  // The candidates and their gates.
+  QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* candidates, j.Array(doc, "candidates", ""));
+  for (std::size_t i = 0; i < candidates->size(); ++i) {
+    const nlohmann::json& c = (*candidates)[i];
+    const std::string at = fmt::format("candidates[{}]", i);
+    GatesFile::Candidate cand;
+    QRAFT_ASSIGN_OR_RETURN(cand.id, j.String(c, "id", at));
+    QRAFT_ASSIGN_OR_RETURN(cand.index, j.Count(c, "index", at));
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* params, j.Get(c, "params", at));
+    QRAFT_ASSIGN_OR_RETURN(cand.params, j.Params(*params, at + ".params"));
+    QRAFT_ASSIGN_OR_RETURN(cand.pass, j.Bool(c, "pass", at));
+    QRAFT_ASSIGN_OR_RETURN(cand.objective, j.Number(c, "objective", at));
+    QRAFT_ASSIGN_OR_RETURN(cand.holdout_return, j.Number(c, "holdout_return", at));
+    QRAFT_ASSIGN_OR_RETURN(cand.holdout_sharpe, j.Number(c, "holdout_sharpe", at));
+    QRAFT_ASSIGN_OR_RETURN(const nlohmann::json* gates, j.Array(c, "gates", at));
+    for (std::size_t g = 0; g < gates->size(); ++g) {
+      const std::string gat = fmt::format("{}.gates[{}]", at, g);
+      const nlohmann::json& x = (*gates)[g];
+      GatesFile::Gate gate;
+      QRAFT_ASSIGN_OR_RETURN(gate.name, j.String(x, "name", gat));
+      QRAFT_ASSIGN_OR_RETURN(gate.value, j.Number(x, "value", gat));
+      QRAFT_ASSIGN_OR_RETURN(gate.threshold, j.Number(x, "threshold", gat));
+      QRAFT_ASSIGN_OR_RETURN(gate.pass, j.Bool(x, "pass", gat));
+      QRAFT_ASSIGN_OR_RETURN(gate.reason, j.String(x, "reason", gat));
+      QRAFT_ASSIGN_OR_RETURN(gate.hint, j.String(x, "hint", gat));
+      cand.gates.push_back(std::move(gate));
+    }
+    f.candidates.push_back(std::move(cand));
+  }
+  return f;
+}
+
 bool HasExtras(const ReportExtras& e) {
-  return !e.logs.empty() || e.sensitivity.has_value() || e.consistency.has_value();
+  return !e.logs.empty() || e.sensitivity.has_value() || e.consistency.has_value() ||
+         e.gates.has_value();
 }
 
 constexpr std::string_view kCss = R"CSS(
@@ -2625,6 +3158,18 @@ table.consist td b{font-weight:650;text-transform:uppercase;font-size:12px}
 .sbar{display:inline-block;height:9px;border-radius:2px;background:#2563eb;opacity:.7;vertical-align:middle}
 )CSS";
 
+// Styles of the quality-gates section; included only when gates.json is present, so reports
+// without it stay byte for byte what they were.
+constexpr std::string_view kGatesCss = R"CSS(
+table.gates td.gate.pass{background:#dcfce7;color:#166534}
+table.gates td.gate.fail{background:#fee2e2;color:#991b1b;font-weight:600}
+table.gates td.gate{cursor:help}
+table.gates th,table.gates td{padding:6px 7px}
+.badge{display:inline-block;border-radius:999px;padding:0 8px;font-size:11px;font-weight:700;text-transform:uppercase;letter-spacing:.04em}
+.badge.pass{background:#dcfce7;color:#166534}.badge.fail{background:#fee2e2;color:#991b1b}
+.chart .hneg{fill:#dc2626;fill-opacity:.6}.chart .hpos{fill:#2563eb;fill-opacity:.6}
+)CSS";
+
 constexpr std::string_view kScript = R"JS(
 (function(){
 var tip=document.createElement('div');tip.className='tip';document.body.appendChild(tip);
@@ -2700,6 +3245,7 @@ std::string RenderReport(const SweepOutput& output, const ReportExtras& extras,
                    Esc(output.name.empty() ? "Unnamed strategy" : output.name), Esc(output.kind));
   h += kCss;
   if (HasExtras(extras)) h += kExtraCss;
+  if (extras.gates) h += kGatesCss;
   h += "</style></head><body><div class=\"page\">";
   h += Header(cx);
   if (!objective_note.empty()) h += Note(objective_note);
@@ -2717,6 +3263,7 @@ std::string RenderReport(const SweepOutput& output, const ReportExtras& extras,
   h += SweepSection(cx);
   if (extras.sensitivity) h += SensitivitySection(cx, *extras.sensitivity);
   if (extras.consistency) h += ConsistencySection(cx, *extras.consistency);
+  if (extras.gates) h += GatesSection(cx, *extras.gates);
   h += RulesAndFingerprints(cx);
   std::string sources = "result.json and candidates/";
   if (HasExtras(extras)) {
@@ -2724,6 +3271,7 @@ std::string RenderReport(const SweepOutput& output, const ReportExtras& extras,
     if (!extras.logs.empty()) sources += " (with order and fill logs)";
     if (extras.sensitivity) sources += ", sensitivity.json";
     if (extras.consistency) sources += ", consistency.json";
+    if (extras.gates) sources += ", gates.json";
   }
   h += fmt::format(
       "<footer><span>Generated by <b>qraft report</b> from {} (format qraft-result-v1).</span>"
@@ -2768,6 +3316,9 @@ Result<ReportExtras> ReadReportExtras(const fs::path& dir, const SweepOutput& ou
   }
   if (const fs::path file = dir / "consistency.json"; Exists(file)) {
     QRAFT_ASSIGN_OR_RETURN(extras.consistency, ReadConsistency(file));
+  }
+  if (const fs::path file = dir / "gates.json"; Exists(file)) {
+    QRAFT_ASSIGN_OR_RETURN(extras.gates, ReadGates(file));
   }
   return extras;
 }

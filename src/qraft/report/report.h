@@ -26,7 +26,10 @@
 //     component against the scale, the table of points, the minimum overlap;
 //   * "Two-stage consistency" (consistency.json): pass or fail against the bound, fast against
 //     precise key metrics per candidate with their relative difference, and the change of total
-//     return per friction step.
+//     return per friction step;
+//   * "Quality gates" (gates.json): how many candidates pass, the windows and the bootstrap, a
+//     candidate x gate table (each cell's reason as its tooltip), the data-snooping p-values,
+//     the histogram of the PBO logits and the best candidate's DSR against the number of trials.
 // Without them (or with an empty ReportExtras) the report is byte for byte what it was before
 // they existed.
 // Degenerate inputs (no combination, no kept curve, one bar, flat equity, NaN metrics) give a
@@ -119,18 +122,75 @@ struct ConsistencyFile {
   std::vector<Row> rows;
 };
 
+/// DIR/gates.json (`qraft gate`; gates::ToJson(GateReport), format "qraft-gates-v1";
+/// docs/gates.md). Figures written null are NaN.
+struct GatesFile {
+  /// A window of bars [begin, end) and the times of its first and last bar, as written.
+  struct Window {
+    std::size_t begin = 0, end = 0, bars = 0;
+    std::string first = {}, last = {};
+  };
+  /// One gate of one candidate (a disabled gate is not listed).
+  struct Gate {
+    std::string name = {};  ///< dsr, spa, stepm, pbo, oos_ir, overlap, consistency, rerun, ...
+    double value = engines::kNaN, threshold = engines::kNaN;
+    bool pass = false;
+    std::string reason = {}, hint = {};
+  };
+  struct Candidate {
+    std::string id = {};    ///< params_hash
+    std::size_t index = 0;  ///< combination index in the sweep
+    strategy::ParamValues params = {};
+    bool pass = false;                 ///< every gate passed
+    double objective = engines::kNaN;  ///< on validation
+    double holdout_return = engines::kNaN, holdout_sharpe = engines::kNaN;
+    std::vector<Gate> gates = {};
+  };
+  struct DsrPoint {
+    std::size_t trials = 0;
+    double dsr = engines::kNaN;
+  };
+  // config
+  std::string objective = {}, benchmark = {};
+  std::size_t candidates_wanted = 0;  ///< config.candidates: K
+  std::size_t bootstrap_reps = 0;
+  double bootstrap_block = engines::kNaN;  ///< configured mean block length; 0 = automatic
+  std::uint64_t seed = 0;
+  bool effective_trials_configured = false;  ///< config.effective_trials
+  std::size_t pbo_blocks = 0, overlap_top = 0;
+  double overlap_scale = engines::kNaN;
+  // fingerprints and the search
+  std::string snapshot_id = {}, dsl_hash = {}, code_version = {};
+  std::size_t trials = 0;  ///< N
+  double effective_trials = engines::kNaN, periods_per_year = engines::kNaN;
+  Window train = {}, validation = {}, holdout = {};
+  double trial_sharpe_variance = engines::kNaN, expected_max_sharpe = engines::kNaN;
+  double block = engines::kNaN;  ///< mean bootstrap block length used
+  double spa_lower = engines::kNaN, spa_consistent = engines::kNaN, spa_upper = engines::kNaN,
+         spa_se = engines::kNaN;
+  double reality_check = engines::kNaN;
+  std::vector<std::size_t> stepm = {};  ///< combination indices of StepM's superior trials
+  double pbo = engines::kNaN, prob_oos_loss = engines::kNaN, pbo_slope = engines::kNaN,
+         pbo_intercept = engines::kNaN, pbo_r2 = engines::kNaN;
+  std::vector<double> logits = {};       ///< one per CSCV split
+  std::vector<DsrPoint> dsr_curve = {};  ///< the best candidate's DSR for 1..N trials
+  double overlap_low = engines::kNaN, overlap_high = engines::kNaN;
+  std::vector<Candidate> candidates = {};  ///< best first by the validation objective
+};
+
 struct ReportExtras {
   /// Order and fill logs of kept candidates, by combination index; candidates without either
   /// file have no entry.
   std::map<std::size_t, OrderLog> logs;
   std::optional<SensitivityFile> sensitivity;
   std::optional<ConsistencyFile> consistency;
+  std::optional<GatesFile> gates;
 };
 
 /// Reads the optional files of the result directory `dir` that `output` was read from: the logs
-/// of each kept candidate (output.details), sensitivity.json and consistency.json. A missing
-/// file is simply absent. Errors: InvalidArgument naming the file and the line and column (CSV)
-/// or the field (JSON) of anything malformed; IOError when a file cannot be read.
+/// of each kept candidate (output.details), sensitivity.json, consistency.json and gates.json. A
+/// missing file is simply absent. Errors: InvalidArgument naming the file and the line and column
+/// (CSV) or the field (JSON) of anything malformed; IOError when a file cannot be read.
 Result<ReportExtras> ReadReportExtras(const std::filesystem::path& dir,
                                       const engines::SweepOutput& output);
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <sstream>
@@ -711,6 +712,267 @@ TEST(ReportExtrasTest, TwoStageConsistencyShowsTheVerdictDifferencesAndAttributi
   EXPECT_EQ(html.find("<a href=\"#c-" + linked + "\">fast=5") != std::string::npos, kept);
 }
 
+// Two candidates of 26 trials: the first (a kept candidate, linked) passes every gate, the second
+// fails dsr (a reason with '<' and '&'), stepm and min_trades (null), and has no rerun gate. Nine
+// logits, one null: four of the eight are <= 0. The DSR curve has a null at 10 trials.
+constexpr std::string_view kGatesJson = R"({
+  "format": "qraft-gates-v1",
+  "config": {"objective": "sharpe", "candidates": 2, "benchmark": "equal_weight",
+             "bootstrap": {"reps": 1000, "block": 0.0, "seed": 42}, "effective_trials": false,
+             "pbo_blocks": 16, "overlap_scale": 0.5, "overlap_top": 5},
+  "snapshot_id": "b2bfc4bd9ae93ac6", "dsl_hash": "9f86d081884c7d65",
+  "code_version": "0.1.0+g0123456789ab",
+  "trials": 26, "effective_trials": 26.0, "periods_per_year": 252.0,
+  "windows": {
+    "train": {"begin": 0, "end": 72, "bars": 72, "first": "2016-01-04", "last": "2016-04-12"},
+    "validation": {"begin": 72, "end": 96, "bars": 24, "first": "2016-04-13",
+                   "last": "2016-05-16"},
+    "holdout": {"begin": 96, "end": 120, "bars": 24, "first": "2016-05-17", "last": "2016-06-17"}
+  },
+  "search": {"trial_sharpe_variance": 0.0004, "expected_max_sharpe": 0.04, "block": 7.3,
+             "spa": {"lower": 0.012, "consistent": 0.021, "upper": 0.034, "se": 0.0041},
+             "reality_check": 0.052, "stepm": [3, 7]},
+  "pbo": {"pbo": 0.5, "prob_oos_loss": 0.25, "slope": -0.48, "intercept": 0.01, "r2": 0.12,
+          "logits": [-1.2, -0.3, -0.2, 0.0, 0.1, 0.4, 0.45, 1.3, null]},
+  "dsr_curve": [{"trials": 1, "dsr": 0.99}, {"trials": 2, "dsr": 0.97},
+                {"trials": 5, "dsr": 0.9}, {"trials": 10, "dsr": null},
+                {"trials": 26, "dsr": 0.81}],
+  "overlap": {"low": 0.8, "high": 0.6},
+  "candidates": [
+    {"id": "@ID@", "index": 3, "params": @PARAMS@, "pass": true, "objective": 1.85,
+     "holdout_return": 0.12, "holdout_sharpe": 0.9,
+     "gates": [
+       {"name": "dsr", "value": 0.97, "threshold": 0.95, "pass": true,
+        "reason": "DSR 0.97 >= 0.95", "hint": ""},
+       {"name": "spa", "value": 0.021, "threshold": 0.05, "pass": true,
+        "reason": "SPA consistent p 0.021 <= 0.05", "hint": ""},
+       {"name": "stepm", "value": 1.0, "threshold": 0.05, "pass": true,
+        "reason": "is among the 2 trials StepM finds superior", "hint": ""},
+       {"name": "min_trades", "value": 34.0, "threshold": 20.0, "pass": true,
+        "reason": "34 closed trades over the run", "hint": ""},
+       {"name": "pbo", "value": 0.5, "threshold": 0.5, "pass": true,
+        "reason": "PBO 0.5 <= 0.5", "hint": ""},
+       {"name": "rerun", "value": 0.0, "threshold": 0.0, "pass": true,
+        "reason": "a fresh rerun differs by 0", "hint": ""}]},
+    {"id": "feedfacecafebeef", "index": 7, "params": {"fast": 30.0, "slow": 40.0},
+     "pass": false, "objective": 1.2, "holdout_return": -0.05, "holdout_sharpe": null,
+     "gates": [
+       {"name": "dsr", "value": 0.81, "threshold": 0.95, "pass": false,
+        "reason": "DSR 0.81 < 0.95 & more", "hint": "fewer trials <a smaller grid>"},
+       {"name": "spa", "value": 0.021, "threshold": 0.05, "pass": true,
+        "reason": "SPA consistent p 0.021 <= 0.05", "hint": ""},
+       {"name": "stepm", "value": 0.0, "threshold": 0.05, "pass": false,
+        "reason": "is not among the 2 trials StepM finds superior", "hint": "not significant"},
+       {"name": "min_trades", "value": null, "threshold": 20.0, "pass": false,
+        "reason": "no closed trade", "hint": "a longer history"},
+       {"name": "pbo", "value": 0.5, "threshold": 0.5, "pass": true,
+        "reason": "PBO 0.5 <= 0.5", "hint": ""}]}
+  ]
+})";
+
+// kGatesJson with the first candidate being the sweep's best (which has a section).
+std::string GatesJson(const SweepOutput& o) {
+  std::string text(kGatesJson);
+  const strategy::ParamValues& p = o.results[o.top[0]].params;
+  text.replace(text.find("@ID@"), 4, engines::ParamsHash(p));
+  text.replace(text.find("@PARAMS@"), 8, nlohmann::json(p).dump());
+  return text;
+}
+
+TEST(ReportExtrasTest, QualityGatesShowTheVerdictsPValuesPboAndDsrCurve) {
+  TempDir dir;
+  const SweepOutput o = WriteSweep(dir.path());
+  WriteText(dir / "gates.json", GatesJson(o));
+  Result<ReportExtras> extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  ASSERT_TRUE(extras->gates.has_value());
+  EXPECT_FALSE(extras->sensitivity.has_value());
+  const GatesFile& f = *extras->gates;
+  EXPECT_EQ(f.benchmark, "equal_weight");
+  EXPECT_EQ(f.seed, 42u);
+  EXPECT_EQ(f.trials, 26u);
+  EXPECT_EQ(f.validation.first, "2016-04-13");
+  EXPECT_EQ(f.holdout.bars, 24u);
+  EXPECT_EQ(f.stepm, (std::vector<std::size_t>{3, 7}));
+  ASSERT_EQ(f.logits.size(), 9u);
+  EXPECT_TRUE(std::isnan(f.logits[8]));
+  ASSERT_EQ(f.dsr_curve.size(), 5u);
+  EXPECT_TRUE(std::isnan(f.dsr_curve[3].dsr));
+  ASSERT_EQ(f.candidates.size(), 2u);
+  EXPECT_EQ(f.candidates[1].index, 7u);
+  EXPECT_TRUE(std::isnan(f.candidates[1].holdout_sharpe));
+  ASSERT_EQ(f.candidates[1].gates.size(), 5u);
+  EXPECT_EQ(f.candidates[1].gates[0].hint, "fewer trials <a smaller grid>");
+  EXPECT_TRUE(std::isnan(f.candidates[1].gates[3].value));
+
+  const std::string html = RenderReport(o, *extras);
+  EXPECT_EQ(CheckNesting(html), "");
+  ExpectNoBrokenNumbers(html);
+  EXPECT_EQ(Count(html, "<section id=\"gates\"><h2>Quality gates</h2>"), 1u);
+  EXPECT_LT(html.find("<section id=\"sweep\">"), html.find("<section id=\"gates\">"));
+  EXPECT_LT(html.find("<section id=\"gates\">"), html.find("<section id=\"run\">"));
+  EXPECT_NE(html.find("candidates/, gates.json (format"), std::string::npos);
+  // The summary: verdicts, trials, windows, benchmark, bootstrap, overlap.
+  EXPECT_NE(html.find("<b>1 of 2</b> candidates pass every gate. The best 2 of 26 trials by "
+                      "<b>Sharpe</b> on validation, against the benchmark <b>equal_weight</b>."),
+            std::string::npos);
+  EXPECT_NE(html.find("Train 2016-01-04 \u2013 2016-04-12 (72 bars) \u00b7 validation "
+                      "2016-04-13 \u2013 2016-05-16 (24 bars) \u00b7 holdout 2016-05-17 \u2013 "
+                      "2016-06-17 (24 bars)."),
+            std::string::npos);
+  EXPECT_NE(html.find("Bootstrap: 1,000 reps, block automatic (mean 7.3 bars), seed 42."),
+            std::string::npos);
+  EXPECT_NE(html.find("Top-5 overlap 0.80 at costs 0.5\u00d7 and 0.60 at 1.5\u00d7."),
+            std::string::npos);
+  EXPECT_NE(html.find("<div class=\"l\">Candidates passing</div><div class=\"v pos\">1 of 2"
+                      "</div>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<div class=\"l\">PBO</div><div class=\"v pos\">0.500</div>"),
+            std::string::npos);
+  // The table: a column per gate present, in the documented order, with its threshold.
+  std::size_t last = 0;
+  for (std::string_view h :
+       {">DSR \u2265 0.95</th>", ">SPA p \u2264 0.05</th>", ">StepM at 0.05</th>",
+        ">PBO \u2264 0.50</th>", ">Rerun \u2264 0</th>", ">Trades \u2265 20</th>"}) {
+    const std::size_t at = html.find(h);
+    ASSERT_NE(at, std::string::npos) << h;
+    EXPECT_GT(at, last) << h;
+    last = at;
+  }
+  EXPECT_EQ(html.find(">Overlap \u2265"), std::string::npos);  // absent gates have no column
+  EXPECT_EQ(Count(html, "<span class=\"badge pass\">pass</span>"), 1u);
+  EXPECT_EQ(Count(html, "<span class=\"badge fail\">fail</span>"), 1u);
+  // 6 + 5 gates; the second candidate's dsr, stepm and min_trades fail.
+  EXPECT_EQ(Count(html, "<td class=\"sep gate pass\""), 8u);
+  EXPECT_EQ(Count(html, "<td class=\"sep gate fail\""), 3u);
+  EXPECT_NE(html.find("<td class=\"sep gate pass\" data-v=\"0.97\" title=\"DSR 0.97 &gt;= 0.95\">"
+                      "0.970</td>"),
+            std::string::npos);
+  // The failed gate's tooltip: its reason and hint, escaped.
+  EXPECT_NE(html.find("<td class=\"sep gate fail\" data-v=\"0.81\" title=\"DSR 0.81 &lt; 0.95 "
+                      "&amp; more\nHint: fewer trials &lt;a smaller grid&gt;\">0.810</td>"),
+            std::string::npos);
+  EXPECT_EQ(html.find("<a smaller grid>"), std::string::npos);
+  EXPECT_NE(html.find(">0.021</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"sep gate pass\" data-v=\"1\" title=\"is among the 2 trials "
+                      "StepM finds superior\">yes</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("title=\"is not among the 2 trials StepM finds superior\nHint: not "
+                      "significant\">no</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td class=\"sep gate pass\" data-v=\"34\" title=\"34 closed trades over "
+                      "the run\">34</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td class=\"sep gate fail\" data-v=\"\" title=\"no closed trade\nHint: a "
+                      "longer history\">\u2014</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("title=\"a fresh rerun differs by 0\">0</td>"), std::string::npos);
+  EXPECT_EQ(Count(html, "<td class=\"sep na\" data-v=\"\">\u2014</td>"), 1u);  // no rerun gate
+  // The kept candidate is linked to its section; the other is not.
+  const std::string best = engines::ParamsHash(o.results[o.top[0]].params);
+  EXPECT_NE(html.find("<code><a href=\"#c-" + best + "\">" + best + "</a></code>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<code>feedfacecafebeef</code></td><td class=\"param\">fast=30 \u00b7 "
+                      "slow=40</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td class=\"neg\" data-v=\"-0.05\">\u22125.00%</td>"), std::string::npos);
+  // The p-values.
+  for (std::string_view row : {"<tr><th>SPA p (lower)</th><td class=\"\">0.012</td></tr>",
+                               "<tr><th>SPA p (consistent)</th><td class=\"pos\">0.021</td></tr>",
+                               "<tr><th>SPA p (upper)</th><td class=\"\">0.034</td></tr>",
+                               "<tr><th>Monte-Carlo SE</th><td class=\"\">0.004</td></tr>",
+                               "<tr><th>Reality Check p</th><td class=\"\">0.052</td></tr>",
+                               "<tr><th>StepM superior</th><td class=\"\">2 of 26 trials</td>"
+                               "</tr>"}) {
+    EXPECT_NE(html.find(row), std::string::npos) << row;
+  }
+  // The PBO histogram: bins of 0.2 closed on the right, 0 an edge; 8 finite logits.
+  EXPECT_NE(html.find("PBO = 0.500 (4 of 8 splits \u2264 0) \u00b7 P(OOS loss) 0.250 \u00b7 "
+                      "degradation slope \u22120.48, R\u00b2 0.12"),
+            std::string::npos);
+  for (std::string_view bin : {"<title>logit in (\u22121.4, \u22121.2]: 1 of 8 splits</title>",
+                               "<title>logit in (\u22120.4, \u22120.2]: 2 of 8 splits</title>",
+                               "<title>logit in (\u22120.2, 0.0]: 1 of 8 splits</title>",
+                               "<title>logit in (0.0, 0.2]: 1 of 8 splits</title>",
+                               "<title>logit in (0.2, 0.4]: 1 of 8 splits</title>",
+                               "<title>logit in (0.4, 0.6]: 1 of 8 splits</title>",
+                               "<title>logit in (1.2, 1.4]: 1 of 8 splits</title>"}) {
+    EXPECT_EQ(Count(html, bin), 1u) << bin;
+  }
+  EXPECT_EQ(Count(html, "<rect class=\"hneg\""), 3u);
+  EXPECT_EQ(Count(html, "<rect class=\"hpos\""), 4u);
+  // -1.4 .. 1.4 over x 66 .. 944: the zero line in the middle.
+  EXPECT_NE(html.find("<line class=\"zero\" x1=\"505.0\" x2=\"505.0\""), std::string::npos);
+  // The DSR curve: x = 66 + 878 ln(t) / ln(26), y = 206 - 194 dsr; the null breaks the line.
+  EXPECT_NE(html.find("<path d=\"M66.0 13.9L252.8 17.8L499.7 31.4M944.0 48.9\""),
+            std::string::npos);
+  EXPECT_EQ(Count(html, " trials: DSR "), 4u);
+  EXPECT_NE(html.find("<title>5 trials: DSR 0.900</title>"), std::string::npos);
+  EXPECT_NE(html.find("<title>26 trials: DSR 0.810</title>"), std::string::npos);
+  EXPECT_NE(html.find(">threshold 0.95</text>"), std::string::npos);
+  EXPECT_NE(html.find(">N = 26</text>"), std::string::npos);
+  EXPECT_EQ(RenderReport(o, *extras), html);
+
+  // Without the gates the same extras render the report without them, byte for byte.
+  ReportExtras none = *extras;
+  none.gates.reset();
+  EXPECT_EQ(RenderReport(o, none), RenderReport(o));
+}
+
+TEST(ReportExtrasTest, QualityGatesOfDegenerateOrLargeRuns) {
+  TempDir dir;
+  const SweepOutput o = WriteSweep(dir.path());
+  nlohmann::json doc = nlohmann::json::parse(GatesJson(o));
+  // No candidates, no logits, no curve: notes; the threshold line falls back to 0.95.
+  doc["candidates"] = nlohmann::json::array();
+  doc["pbo"]["logits"] = nlohmann::json::array();
+  doc["dsr_curve"] = nlohmann::json::array();
+  WriteText(dir / "gates.json", doc.dump(2));
+  Result<ReportExtras> extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  std::string html = RenderReport(o, *extras);
+  EXPECT_EQ(CheckNesting(html), "");
+  ExpectNoBrokenNumbers(html);
+  EXPECT_NE(html.find("gates.json holds no candidates."), std::string::npos);
+  EXPECT_NE(html.find("No logit to draw."), std::string::npos);
+  EXPECT_NE(html.find("Fewer than two numbers of trials with a DSR"), std::string::npos);
+  EXPECT_NE(html.find("<b>0 of 0</b> candidates pass every gate."), std::string::npos);
+  EXPECT_NE(html.find("threshold 0.95</small>"), std::string::npos);
+  // Thousands of splits and a curve for 1 .. 1000 trials: every logit counted once, tooltips on
+  // the curve only at the axis ticks (1, 10, 100, 1000), the path thinned per pixel.
+  doc = nlohmann::json::parse(GatesJson(o));
+  nlohmann::json logits = nlohmann::json::array();
+  for (int i = 0; i < 12870; ++i)
+    logits.push_back(std::sin(i * 0.37) * 2.5 + 0.3);
+  doc["pbo"]["logits"] = logits;
+  nlohmann::json curve = nlohmann::json::array();
+  for (int n = 1; n <= 1000; ++n)
+    curve.push_back({{"trials", n}, {"dsr", 1.0 / (1.0 + 0.01 * n)}});
+  doc["dsr_curve"] = curve;
+  doc["effective_trials"] = 1000.0;
+  WriteText(dir / "gates.json", doc.dump(2));
+  extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  html = RenderReport(o, *extras);
+  EXPECT_EQ(CheckNesting(html), "");
+  ExpectNoBrokenNumbers(html);
+  std::size_t counted = 0;
+  for (std::size_t p = html.find("<title>logit in ("); p != std::string::npos;
+       p = html.find("<title>logit in (", p + 1)) {
+    const std::size_t colon = html.find("]: ", p) + 3;
+    counted += std::stoul(html.substr(colon, html.find(" of ", colon) - colon));
+    EXPECT_EQ(html.substr(html.find(" of ", colon), 18), " of 12870 splits</");
+  }
+  EXPECT_EQ(counted, 12870u);
+  EXPECT_EQ(Count(html, " trials: DSR "), 4u);
+  EXPECT_NE(html.find("<title>1,000 trials: DSR 0.091</title>"), std::string::npos);
+  const std::size_t path = html.find("<path d=\"M66.0 ", html.find("<section id=\"gates\">"));
+  ASSERT_NE(path, std::string::npos);
+  const std::string d = html.substr(path, html.find('"', path + 9) - path);
+  EXPECT_LE(Count(d, "L"), 4u * 880u);
+  EXPECT_GE(Count(d, "L"), 200u);
+}
+
 TEST(ReportExtrasTest, WithoutTheFilesTheReportIsTheSameBytes) {
   TempDir dir;
   const SweepOutput o = WriteSweep(dir.path());
@@ -719,9 +981,11 @@ TEST(ReportExtrasTest, WithoutTheFilesTheReportIsTheSameBytes) {
   EXPECT_TRUE(extras->logs.empty());
   EXPECT_FALSE(extras->sensitivity.has_value());
   EXPECT_FALSE(extras->consistency.has_value());
+  EXPECT_FALSE(extras->gates.has_value());
   const std::string html = RenderReport(o, *extras);
   EXPECT_EQ(html, RenderReport(o));
   EXPECT_EQ(html.find(".sbar{"), std::string::npos);  // no extra styles either
+  EXPECT_EQ(html.find(".badge{"), std::string::npos);
   EXPECT_NE(html.find("from result.json and candidates/ (format qraft-result-v1)"),
             std::string::npos);
   ASSERT_TRUE(WriteReport(o, *extras, dir / "a.html").ok());
@@ -732,6 +996,25 @@ TEST(ReportExtrasTest, WithoutTheFilesTheReportIsTheSameBytes) {
   sb << b.rdbuf();
   EXPECT_EQ(sa.str(), sb.str());
   EXPECT_EQ(sa.str(), html);
+
+  // With the other optional files but without gates.json: no trace of the gates, and the same
+  // bytes again once a gates.json written in between is removed.
+  WriteText(dir / "sensitivity.json", kSensitivityJson);
+  WriteText(dir / "consistency.json", kConsistencyJson);
+  extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  EXPECT_FALSE(extras->gates.has_value());
+  const std::string studies = RenderReport(o, *extras);
+  for (std::string_view gate : {"Quality gates", "gates.json", ".badge{", ".hneg{", "id=\"gates\""})
+    EXPECT_EQ(studies.find(gate), std::string::npos) << gate;
+  WriteText(dir / "gates.json", GatesJson(o));
+  extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  EXPECT_NE(RenderReport(o, *extras), studies);
+  fs::remove(dir / "gates.json");
+  extras = ReadReportExtras(dir.path(), o);
+  ASSERT_TRUE(extras.ok()) << extras.status().ToString();
+  EXPECT_EQ(RenderReport(o, *extras), studies);
 }
 
 TEST(ReportExtrasTest, MalformedFilesAreNamedWithTheLineOrField) {
@@ -796,6 +1079,42 @@ TEST(ReportExtrasTest, MalformedFilesAreNamedWithTheLineOrField) {
   WriteText(dir / "consistency.json", "[]");
   expect("not an object", dir / "consistency.json", "field '(top level)': expected an object");
   WriteText(dir / "consistency.json", kConsistencyJson);
+  EXPECT_EQ(error(), "ok");
+
+  const std::string good = GatesJson(o);
+  auto gates_with = [&](std::string_view from, std::string_view to) {
+    std::string text = good;
+    const std::size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+    WriteText(dir / "gates.json", text);
+  };
+  gates_with("\"value\": 0.81", "\"value\": \"x\"");
+  expect("a string for a gate's value", dir / "gates.json",
+         "field 'candidates[1].gates[0].value': expected a number or null, got \"x\"");
+  gates_with("\"qraft-gates-v1\"", "\"qraft-gates-v0\"");
+  expect("another format", dir / "gates.json",
+         "field 'format': expected \"qraft-gates-v1\", got \"qraft-gates-v0\"");
+  gates_with("-0.2, 0.0", "-0.2, \"0\"");
+  expect("a string for a logit", dir / "gates.json",
+         "field 'pbo.logits[3]': expected a number or null, got \"0\"");
+  gates_with("\"stepm\": [3, 7]", "\"stepm\": [-3, 7]");
+  expect("a negative index", dir / "gates.json",
+         "field 'search.stepm[0]': expected a count, got -3");
+  gates_with("{\"trials\": 2,", "{\"trials\": 2.5,");
+  expect("a fractional number of trials", dir / "gates.json",
+         "field 'dsr_curve[1].trials': expected a count, got 2.5");
+  gates_with(", \"last\": \"2016-06-17\"", "");
+  expect("a missing field", dir / "gates.json", "field 'windows.holdout.last': missing");
+  gates_with("\"pass\": false, \"objective\"", "\"pass\": \"no\", \"objective\"");
+  expect("a string for a flag", dir / "gates.json",
+         "field 'candidates[1].pass': expected true or false, got \"no\"");
+  gates_with("\"fast\": 30.0", "\"fast\": null");
+  expect("a null parameter", dir / "gates.json",
+         "field 'candidates[1].params.fast': expected a number, got null");
+  WriteText(dir / "gates.json", "{\"format\": \"qraft-gates-v1\",\n \"config\": ");
+  expect("bad JSON", dir / "gates.json", "invalid JSON");
+  WriteText(dir / "gates.json", good);
   EXPECT_EQ(error(), "ok");
 }
 

@@ -15,7 +15,9 @@ using data::io::L2Side;
 
 constexpr Timestamp kNever = std::numeric_limits<Timestamp>::max();
 
-std::size_t SideIndex(Side s) { return s == Side::kBuy ? 0 : 1; }
+std::size_t SideIndex(Side s) {
+  return s == Side::kBuy ? 0 : 1;
+}
 
 // True when `price` is at or better than `limit` for an order on `side` (kNoPrice: no limit).
 bool WithinLimit(Side side, PriceTicks price, PriceTicks limit) {
@@ -88,8 +90,7 @@ BookEngine::BookEngine(BookEngineConfig config)
       account_(config_.account, std::span<const Instrument>(&config_.instrument, 1)),
       latency_state_(config_.latency.seed) {
   const LatencyModel& l = config_.latency;
-  shared_view_ =
-      l.market_data == 0 && (l.kind != LatencyModel::Kind::kUniform || l.spread == 0);
+  shared_view_ = l.market_data == 0 && (l.kind != LatencyModel::Kind::kUniform || l.spread == 0);
 }
 
 // ---- the strategy's interface ----
@@ -163,7 +164,8 @@ Status BookEngine::Run(BookStrategy& strategy) {
       Deliver(d, strategy);
     } else {
       std::size_t end = i;
-      while (end < n && (ev[end].flags & data::io::kL2Last) == 0) ++end;
+      while (end < n && (ev[end].flags & data::io::kL2Last) == 0)
+        ++end;
       end = std::min(end + 1, n);
       ApplyMessage(i, end);
       i = end;
@@ -202,8 +204,8 @@ void BookEngine::ApplyMessage(std::size_t begin, std::size_t end) {
   if (watch) AfterMessage();
   Timestamp at = now_;
   if (!shared_view_) {
-    at = std::max(last_delivery_, now_ + latency_state_.Draw(config_.latency,
-                                                             config_.latency.market_data));
+    at = std::max(last_delivery_,
+                  now_ + latency_state_.Draw(config_.latency, config_.latency.market_data));
     last_delivery_ = at;
   }
   inbox_.push_back({.time = at, .begin = begin, .end = end});
@@ -252,8 +254,8 @@ void BookEngine::ProcessOrderEvent(const Event& e) {
         return;
       }
       const OrderRequest& r = o.request;
-      const bool limit_order = r.type == OrderType::kLimit ||
-                               (r.type == OrderType::kStopLimit && o.triggered);
+      const bool limit_order =
+          r.type == OrderType::kLimit || (r.type == OrderType::kStopLimit && o.triggered);
       if (!limit_order || e.quantity <= o.filled || e.quantity % config_.instrument.lot != 0 ||
           e.limit == kNoPrice || e.limit <= 0) {
         ++late_cancels_;  // not applicable: the order stays as it was
@@ -284,9 +286,8 @@ void BookEngine::Arrive(Order& o) {
   const bool stop = r.type == OrderType::kStopMarket || r.type == OrderType::kStopLimit;
   const bool supported = r.type == OrderType::kMarket || r.type == OrderType::kLimit || stop;
   const bool needs_limit = r.type == OrderType::kLimit || r.type == OrderType::kStopLimit;
-  if (r.instrument != 0 || !supported || r.quantity <= 0 || r.notional > 0 ||
-      r.target_value >= 0 || r.display < 0 || (needs_limit && !(r.limit > 0)) ||
-      (stop && !(r.stop > 0))) {
+  if (r.instrument != 0 || !supported || r.quantity <= 0 || r.notional > 0 || r.target_value >= 0 ||
+      r.display < 0 || (needs_limit && !(r.limit > 0)) || (stop && !(r.stop > 0))) {
     Finish(o, OrderStatus::kRejected, RejectReason::kInvalid);
     return;
   }

@@ -175,11 +175,11 @@ class BookEngine {
     OrderId order = 0;               // else an order's end
   };
   struct OrderState {
-    QueuePosition queue;     // resting: the shown part's place in its level
-    bool resting = false;    // in the book at request.limit
-    double commission = 0;   // fees so far (per-order minimums)
-    double value = 0;        // value filled so far
-    std::int64_t day = 0;    // kDay: the UTC day it arrived on
+    QueuePosition queue;    // resting: the shown part's place in its level
+    bool resting = false;   // in the book at request.limit
+    double commission = 0;  // fees so far (per-order minimums)
+    double value = 0;       // value filled so far
+    std::int64_t day = 0;   // kDay: the UTC day it arrived on
   };
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
@@ -224,15 +224,16 @@ class BookEngine {
   bool quotes_as_book_ = false;
   Account account_;
   LatencyState latency_state_;
-  OrderBook book_;                 // the exchange's book
-  OrderBook view_book_;            // the strategy's, when market data is delayed
-  bool shared_view_ = true;        // no market-data latency: the strategy reads book_
+  OrderBook book_;           // the exchange's book
+  OrderBook view_book_;      // the strategy's, when market data is delayed
+  bool shared_view_ = true;  // no market-data latency: the strategy reads book_
   PriceTicks last_trade_ = kNoPrice, view_last_trade_ = kNoPrice;
   PriceTicks quote_[2] = {kNoPrice, kNoPrice}, view_quote_[2] = {kNoPrice, kNoPrice};
   std::vector<Order> orders_;
   std::vector<OrderState> state_;
   std::vector<Fill> fills_;
-  std::vector<OrderId> working_;  // arrival order: resting limits, untriggered stops, waiting markets
+  std::vector<OrderId>
+      working_;  // arrival order: resting limits, untriggered stops, waiting markets
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::deque<Delivery> inbox_;
   std::vector<double> marks_{0.0};

@@ -388,7 +388,8 @@ TEST(BookEngine, CashRefusalsReduceOnlyAndIcebergs) {
   };
   auto iceberg = RunScript(Config(s), ice);
   ASSERT_EQ(iceberg->fills().size(), 3u);
-  for (const Fill& f : iceberg->fills()) EXPECT_EQ(f.quantity, 2);
+  for (const Fill& f : iceberg->fills())
+    EXPECT_EQ(f.quantity, 2);
 }
 
 TEST(BookEngine, RejectsBarOnlyOrdersAndBadConfiguration) {

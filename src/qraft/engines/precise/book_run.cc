@@ -99,11 +99,9 @@ Status WriteBookRun(const std::filesystem::path& dir, const BookRun& run) {
     time.push_back(FormatTimestamp(s.time[i], false));
     position.push_back(run.instrument.Units(s.position[i]));
   }
-  return WriteTableFiles(dir, "equity",
-                         {{"time", time},
-                          {"equity", s.equity},
-                          {"mark", s.mark},
-                          {"position", position}});
+  return WriteTableFiles(
+      dir, "equity",
+      {{"time", time}, {"equity", s.equity}, {"mark", s.mark}, {"position", position}});
 }
 
 }  // namespace qraft::precise

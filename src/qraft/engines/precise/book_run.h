@@ -25,10 +25,10 @@
 namespace qraft::precise {
 
 struct QuoteParams {
-  Quantity size = 1;                       ///< each quote, increments (whole lots)
-  Quantity max_position = 5;               ///< |position| limit, increments
-  PriceTicks offset = 0;                   ///< ticks behind the best (0: join it)
-  Timestamp requote = 100 * 1'000'000;     ///< least data time between two looks, ns
+  Quantity size = 1;                    ///< each quote, increments (whole lots)
+  Quantity max_position = 5;            ///< |position| limit, increments
+  PriceTicks offset = 0;                ///< ticks behind the best (0: join it)
+  Timestamp requote = 100 * 1'000'000;  ///< least data time between two looks, ns
 };
 
 class QuoteStrategy : public BookStrategy {

@@ -34,8 +34,8 @@ const data::io::L2Data& Capture() {
 }
 
 Instrument Btc() {
-  return {.symbol = "BTCUSDT", .tick_size = 0.1, .size_increment = 0.001, .lot = 1,
-          .multiplier = 1};
+  return {
+      .symbol = "BTCUSDT", .tick_size = 0.1, .size_increment = 0.001, .lot = 1, .multiplier = 1};
 }
 
 BookRunOptions Options() {
@@ -112,13 +112,12 @@ TEST(BookRunSharedData, QuotingOnBinanceIsDeterministicAndEveryFillIsJustified) 
       bool traded = false;
       for (const L2Event* t : trades[f.time]) {
         const bool hits_us = buy ? t->side == L2Side::kAsk : t->side == L2Side::kBid;
-        traded = traded || (hits_us && (buy ? t->price <= f.market_price
-                                            : t->price >= f.market_price));
+        traded =
+            traded || (hits_us && (buy ? t->price <= f.market_price : t->price >= f.market_price));
       }
       const OrderBook& book = after.At(f.time, false);
       const PriceTicks opp = buy ? book.BestAsk() : book.BestBid();
-      const bool crossed =
-          opp != kNoPrice && (buy ? opp <= f.market_price : opp >= f.market_price);
+      const bool crossed = opp != kNoPrice && (buy ? opp <= f.market_price : opp >= f.market_price);
       EXPECT_TRUE(traded || crossed) << "maker fill of order " << f.order << " at " << f.time;
     } else {
       ++takers;
@@ -155,9 +154,11 @@ class Schedule : public BookStrategy {
     const PriceTicks bid = v.book->BestBid(), ask = v.book->BestAsk();
     if (bid == kNoPrice || ask == kNoPrice) return;
     next_ = v.time + 2 * kNanosPerSecond;
-    for (const OrderId id : live_) e.Cancel(id);
-    live_ = {e.Submit({.side = Side::kBuy, .type = OrderType::kLimit, .quantity = 5, .limit = bid}),
-             e.Submit({.side = Side::kSell, .type = OrderType::kLimit, .quantity = 5, .limit = ask})};
+    for (const OrderId id : live_)
+      e.Cancel(id);
+    live_ = {
+        e.Submit({.side = Side::kBuy, .type = OrderType::kLimit, .quantity = 5, .limit = bid}),
+        e.Submit({.side = Side::kSell, .type = OrderType::kLimit, .quantity = 5, .limit = ask})};
   }
 
  private:
@@ -181,14 +182,16 @@ TEST(BookRunSharedData, ProbabilisticQueuesNeverFillAnOrderLessThanRiskAverse) {
     ASSERT_TRUE(engine.ok());
     Schedule strategy;
     ASSERT_TRUE((*engine)->Run(strategy).ok());
-    for (const Order& o : (*engine)->orders()) filled[m].push_back(o.filled);
+    for (const Order& o : (*engine)->orders())
+      filled[m].push_back(o.filled);
   }
   ASSERT_EQ(filled[0].size(), filled[1].size());
   ASSERT_GT(filled[0].size(), 100u);
   Quantity total[3] = {};
   for (std::size_t i = 0; i < filled[0].size(); ++i) {
     EXPECT_LE(filled[0][i], filled[1][i]) << "order " << i + 1;
-    for (int m = 0; m < 3; ++m) total[m] += filled[m][i];
+    for (int m = 0; m < 3; ++m)
+      total[m] += filled[m][i];
   }
   // The power model gives more credit for cancels the larger n is (more of them behind us).
   EXPECT_LT(total[0], total[1]);
@@ -200,7 +203,11 @@ TEST(BookRun, WritesOrdersFillsAndEquity) {
   std::vector<L2Event> ev;
   const Timestamp t0 = DateTimestamp(2024, 8, 8);
   auto add = [&](Timestamp t, L2Kind k, L2Side s, PriceTicks p, Quantity q) {
-    ev.push_back({.local_ts = t0 + t, .price = p, .qty = q, .kind = k, .side = s,
+    ev.push_back({.local_ts = t0 + t,
+                  .price = p,
+                  .qty = q,
+                  .kind = k,
+                  .side = s,
                   .flags = data::io::kL2Last});
   };
   add(0, L2Kind::kDelta, L2Side::kBid, 1000, 10);
@@ -226,7 +233,8 @@ TEST(BookRun, WritesOrdersFillsAndEquity) {
   std::getline(in, header);
   EXPECT_EQ(header, "time,equity,mark,position");
   std::vector<std::string> rows;
-  while (std::getline(in, row)) rows.push_back(row);
+  while (std::getline(in, row))
+    rows.push_back(row);
   ASSERT_EQ(rows.size(), 3u);  // 0 s, 1 s, and the end (2 s)
   EXPECT_EQ(rows[2].substr(rows[2].rfind(',') + 1), "0.002");
 
