@@ -488,7 +488,8 @@ def issue6(by):
             notes.append(f"- arch runs SPA, RealityCheck and StepM as three objects, each with its own bootstrap "
                          f"(SPA {fmt_s(a['spa_s'])}, RC {fmt_s(a['rc_s'])}, StepM {fmt_s(a['stepm_s'])}). Qraft's "
                          "StepM call draws one bootstrap whose first step is the SPA, and White's Reality Check is "
-                         "that SPA's upper p-value, so one call gives all three figures. p-values are only "
+                         "that SPA's upper p-value, so one call gives all three figures; against arch's SPA "
+                         f"alone Qraft's three are {a['spa_s'] / q['best_s']:,.0f}× faster. p-values are only "
                          f"statistically comparable (each side has its own generator): arch consistent "
                          f"{a['p_consistent']:.3f}, Qraft {q['p_consistent']:.3f}.")
     p = by.get("robust_pbo_qraft")

@@ -40,7 +40,7 @@ bash scripts/setup-peers.sh  # pyqlib, TA-Lib and vectorbt live in .venv-peers
 only=${BENCH_ONLY:-micro,peers,expr,sweep,precise,robust}
 want() { [[ ",$only," == *",$1,"* ]]; }
 for s in ${only//,/ }; do
-  case $s in micro | peers | expr | sweep | precise) ;; *) echo "BENCH_ONLY: unknown section '$s'" >&2; exit 2 ;; esac
+  case $s in micro | peers | expr | sweep | precise | robust) ;; *) echo "BENCH_ONLY: unknown section '$s'" >&2; exit 2 ;; esac
 done
 [ -n "${BENCH_ONLY:-}" ] || rm -f "$out/peers.jsonl"  # a full run starts afresh
 # A section's rows go to section-NAME.jsonl (and the terminal); once the section has succeeded they

@@ -141,7 +141,19 @@ Result<GatesConfig> ParseGatesConfig(std::string_view text, std::string_view sou
                                     "consistency", "rerun", "min_trades", "min_trl"},
                                    "gates"));
     if (g["dsr"]) QRAFT_RETURN_NOT_OK(ReadGate(r, g["dsr"], "dsr", "min", &c.dsr));
-    if (g["spa"]) QRAFT_RETURN_NOT_OK(ReadGate(r, g["spa"], "spa", "max_p", &c.spa));
+    if (const YAML::Node p = g["spa"]) {
+      YAML::Node rest = YAML::Clone(p);
+      if (p.IsMap() && p["mode"]) {
+        QRAFT_ASSIGN_OR_RETURN(c.spa_mode, r.String(p["mode"], "gates.spa.mode"));
+        if (c.spa_mode != "hansen2005" && c.spa_mode != "arch_compat") {
+          return r.Error(p["mode"], fmt::format("gates.spa.mode must be hansen2005 or arch_compat, "
+                                                "got '{}'",
+                                                c.spa_mode));
+        }
+        rest.remove("mode");
+      }
+      QRAFT_RETURN_NOT_OK(ReadGate(r, rest, "spa", "max_p", &c.spa));
+    }
     if (g["stepm"]) QRAFT_RETURN_NOT_OK(ReadGate(r, g["stepm"], "stepm", "size", &c.stepm));
     if (const YAML::Node p = g["pbo"]) {
       if (p.IsMap() && p["blocks"]) {

@@ -28,6 +28,7 @@ TEST(GatesConfig, ShippedFileEqualsTheDefaults) {
   EXPECT_EQ(c->seed, d.seed);
   EXPECT_EQ(c->effective_trials, d.effective_trials);
   EXPECT_EQ(c->pbo_blocks, d.pbo_blocks);
+  EXPECT_EQ(c->spa_mode, d.spa_mode);
   EXPECT_EQ(c->overlap_scale, d.overlap_scale);
   EXPECT_EQ(c->overlap_top, d.overlap_top);
   const Threshold GatesConfig::*gates[] = {&GatesConfig::dsr,         &GatesConfig::spa,
@@ -48,7 +49,7 @@ benchmark: cash
 bootstrap: {reps: 500, block: 7.5}
 gates:
   dsr: {min: 0.9}
-  spa: false
+  spa: {enabled: false, mode: arch_compat}
   pbo: {blocks: 8}
   overlap: {scale: 0.25}
 )",
@@ -63,6 +64,8 @@ gates:
   EXPECT_EQ(c->seed, 42u);
   EXPECT_EQ(c->dsr.value, 0.9);
   EXPECT_FALSE(c->spa.enabled);
+  EXPECT_EQ(c->spa.value, 0.05);
+  EXPECT_EQ(c->spa_mode, "arch_compat");
   EXPECT_TRUE(c->pbo.enabled);
   EXPECT_EQ(c->pbo.value, 0.5);
   EXPECT_EQ(c->pbo_blocks, 8u);
@@ -85,6 +88,8 @@ TEST(GatesConfig, ErrorsNameTheLineAndWhatWasExpected) {
   expect("splits: {validation: 2021-01-01, holdout: 2020-01-01}\n",
          "splits.holdout must start after splits.validation");
   expect("benchmark: spy\n", "benchmark must be equal_weight or cash, got 'spy'");
+  expect("gates:\n  spa: {mode: white}\n",
+         "g.yaml:2:15: gates.spa.mode must be hansen2005 or arch_compat");
   expect("bootstrap: {reps: 10}\n", "bootstrap.reps must be a whole number >= 100");
   expect("candidates: [1\n", "g.yaml:");
   EXPECT_EQ(LoadGatesConfig("/nonexistent/gates.yaml").status().code(), StatusCode::kNotFound);

@@ -414,6 +414,7 @@ nlohmann::json ToJson(const GateReport& r) {
                  {"bootstrap", {{"reps", c.bootstrap_reps}, {"block", c.block}, {"seed", c.seed}}},
                  {"effective_trials", c.effective_trials},
                  {"pbo_blocks", c.pbo_blocks},
+                 {"spa_mode", c.spa_mode},
                  {"overlap_scale", c.overlap_scale},
                  {"overlap_top", c.overlap_top}};
   json logits = json::array();

@@ -115,7 +115,8 @@ Result<SearchTest> TestSearch(const robust::MatrixView& returns, std::size_t beg
                     : robust::BootstrapBlock(lengths, robust::BootstrapKind::kStationary);
   }
   robust::StepMOptions o;
-  o.spa.mode = robust::SpaMode::kHansen2005;
+  o.spa.mode = config.spa_mode == "arch_compat" ? robust::SpaMode::kArchCompat
+                                                : robust::SpaMode::kHansen2005;
   o.spa.reps = config.bootstrap_reps;
   o.spa.block = out.block;
   o.spa.seed = config.seed;

@@ -38,9 +38,9 @@ double InformationRatio(std::span<const double> r, std::span<const double> b,
 double EffectiveTrials(const robust::MatrixView& returns, std::size_t begin, std::size_t end);
 
 /// SPA, Reality Check and StepM of every trial against the benchmark on rows [begin, end):
-/// Hansen2005 mode (studentized, floored), one seeded stationary bootstrap for all three; the
-/// block is the configured one or, when 0, the longest Politis-White estimate over the trials'
-/// differentials.
+/// config.spa_mode (hansen2005: studentized, floored), one seeded stationary bootstrap for all
+/// three; the block is the configured one or, when 0, the longest Politis-White estimate over the
+/// trials' differentials.
 struct SearchTest {
   double block = 0;      ///< mean block length used
   double statistic = 0;  ///< SPA's T (0 when no trial beats the benchmark in sample)
