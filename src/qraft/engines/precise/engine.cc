@@ -58,6 +58,10 @@ Result<std::unique_ptr<Engine>> Engine::Create(EngineConfig c) {
         (!b.no_buy.empty() && b.no_buy.size() != T) ||
         (!b.no_sell.empty() && b.no_sell.size() != T))
       return Status::InvalidArgument(named("limit prices and flags must be empty or one per bar"));
+    if (!b.vwap.empty() && b.vwap.size() != T)
+      return Status::InvalidArgument(named("vwap must be empty or one per bar"));
+    if (b.vwap.empty() && (c.fill.market_fill == FillModel::MarketFill::kBarVwap || c.mark_vwap))
+      return Status::InvalidArgument(named("vwap fills and vwap marks need the bars' vwap"));
     if (b.funding_time.size() != b.funding_rate.size())
       return Status::InvalidArgument(named("funding times and rates differ in length"));
     if (!std::is_sorted(b.funding_time.begin(), b.funding_time.end()))
@@ -182,7 +186,7 @@ Status Engine::Run(Strategy& strategy) {
           for (std::size_t i = 0; i < N; ++i) {
             if (!state_[i].has_bar) continue;
             for (const OrderId id : state_[i].working)
-              batch.emplace_back(id, state_[i].path[static_cast<std::size_t>(k)].price);
+              batch.emplace_back(id, MarketPrice(i, k));
           }
           ScaleTargetBuys(batch);
         }
@@ -194,7 +198,10 @@ Status Engine::Run(Strategy& strategy) {
         if (!s.has_bar) continue;
         last_[i] = s.path[static_cast<std::size_t>(k)].price;
         marks_[i] = config_.instruments[i].Price(last_[i]);
-        if (k == config_.mark_point) curve_marks_[i] = marks_[i];
+        if (k == config_.mark_point) {
+          const double v = config_.mark_vwap ? config_.bars[i].vwap[bar] : marks_[i];
+          if (!config_.mark_vwap || std::isfinite(v)) curve_marks_[i] = v;
+        }
       }
       if (k == 3) {
         closed_ = true;
@@ -291,6 +298,14 @@ void Engine::MatchImmediate() {
   }
   for (std::size_t i = 0; i < state_.size(); ++i)
     Prune(i);
+}
+
+PriceTicks Engine::MarketPrice(std::size_t i, int k) const {
+  if (config_.fill.market_fill != FillModel::MarketFill::kBarVwap) {
+    return state_[i].path[static_cast<std::size_t>(k)].price;
+  }
+  const double v = config_.bars[i].vwap[std::min(bar_, config_.calendar.size() - 1)];
+  return std::isfinite(v) && v > 0 ? config_.instruments[i].ToTicks(v) : kNoPrice;
 }
 
 void Engine::ScaleTargetBuys(std::span<const std::pair<OrderId, PriceTicks>> candidates) {
@@ -457,7 +472,12 @@ void Engine::TryAt(Order& o, PriceTicks from, PriceTicks to, Quantity volume, bo
   Liquidity liq = Liquidity::kTaker;
   switch (r.type) {
     case OrderType::kMarket:
-      p = to;
+      if (config_.fill.market_fill == FillModel::MarketFill::kBarVwap && k >= 0) {
+        p = MarketPrice(static_cast<std::size_t>(r.instrument), k);
+        if (p == kNoPrice) return Finish(o, OrderStatus::kRejected, RejectReason::kSuspended);
+      } else {
+        p = to;
+      }
       break;
     case OrderType::kLimit:
       p = LimitFill(side, r.limit, from, to, fresh);

@@ -62,6 +62,9 @@ struct BarSeries {
   /// Optional, per bar: no buy / no sell may fill on the bar at all (non-zero; the fast
   /// engine's daily limit flags, or a stress scenario's lock).
   std::span<const std::uint8_t> no_buy = {}, no_sell = {};
+  /// Optional, per bar: the volume-weighted average price in money (FillModel::kBarVwap; NaN =
+  /// no market fill on that bar).
+  std::span<const double> vwap = {};
   /// Optional: funding rates of a perpetual, ascending times. At each time, a position q pays
   /// q x mark x multiplier x rate (a positive rate debits longs and credits shorts), the mark
   /// being the last price seen.
@@ -82,6 +85,9 @@ struct EngineConfig {
   /// price at that point: 3 = the close (after the bar's fills and the zero-latency decisions
   /// on it), 0 = the open (the fast engine's valuation with next_open fills: the last open).
   int mark_point = 3;
+  /// Value the curve at each bar's vwap (the last finite one) instead of the mark point's price:
+  /// the fast engine's valuation with vwap fills. Needs every instrument's BarSeries::vwap.
+  bool mark_vwap = false;
   /// Stress: orders arriving at these times (ascending) are rejected by the exchange.
   std::vector<std::pair<Timestamp, Timestamp>> reject_windows;
 };
@@ -191,6 +197,9 @@ class Engine {
   void TryAt(Order& o, PriceTicks from, PriceTicks to, Quantity volume, bool fresh, int k);
   // Fills the orders waiting for the last price (kLastPrice), sells first.
   void MatchImmediate();
+  // The price a market order of instrument i meets at point k of the current bar: the path's,
+  // or the bar's vwap with FillModel::kBarVwap (kNoPrice when that is missing).
+  PriceTicks MarketPrice(std::size_t i, int k) const;
   // Target-value buys about to fill at the given prices, as one batch: when their total cost
   // exceeds the cash, each is scaled by cash / total to whole lots (the fast engine's rule).
   void ScaleTargetBuys(std::span<const std::pair<OrderId, PriceTicks>> candidates);

@@ -284,6 +284,27 @@ TEST(Engine, CashShareBuysSplitTheCashAfterTheSells) {
   EXPECT_EQ(e->order(5).reject, RejectReason::kInvalid);  // a limit order
 }
 
+// kBarVwap: a market order fills at the vwap of the bar it meets; a bar without one refuses it.
+TEST(Engine, VwapFillsAtTheBarsVwap) {
+  Bars b;
+  b.Add(10, 10.5, 9.5, 10.2);
+  b.Add(10.4, 10.9, 10.1, 10.8);
+  b.Add(10.8, 11.0, 10.6, 10.9);
+  const std::vector<double> vwap = {10.1, 10.55, kNaN};
+  EngineConfig c = b.Config();
+  c.bars[0].vwap = vwap;
+  c.fill.market_fill = FillModel::MarketFill::kBarVwap;
+  Script s;
+  s.on_bar[0] = [](Engine& e) { e.Submit(Market(Side::kBuy, 100)); };
+  s.on_bar[1] = [](Engine& e) { e.Submit(Market(Side::kSell, 100)); };
+  auto e = Replay(c, s);
+  ASSERT_EQ(e->fills().size(), 1u);
+  EXPECT_EQ(e->fills()[0].market_price, P(10.55));
+  EXPECT_EQ(e->order(2).reject, RejectReason::kSuspended);
+  c.bars[0].vwap = {};
+  EXPECT_EQ(Engine::Create(c).status().code(), StatusCode::kInvalidArgument);
+}
+
 TEST(Engine, ParticipationCapGivesPartialFillsAndFokOrIocCancel) {
   Bars b;
   b.Add(10, 10, 10, 10, 400);

@@ -29,6 +29,9 @@ struct FillModel {
   enum class MarketFill : std::uint8_t {
     kNextPrice,  ///< at the first path point after arrival (backtrader: the next bar's open)
     kLastPrice,  ///< at once, at the last price seen (NautilusTrader with bars; close fills)
+    /// At the first bar they meet, at that bar's volume-weighted average price (BarSeries::vwap,
+    /// a data field): an order worked over the bar, the fast engine's vwap execution.
+    kBarVwap,
   };
   MarketFill market_fill = MarketFill::kNextPrice;
   double participation = 0;  ///< max share of a point's volume per order; 0 = no cap

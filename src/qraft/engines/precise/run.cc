@@ -415,9 +415,6 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
   if (!spec.signals.short_entry.empty() || !spec.signals.short_exit.empty()) {
     return Unsupported("signals.short");
   }
-  if (spec.execution.price == strategy::Execution::Price::kVwap) {
-    return Unsupported("execution.price vwap");
-  }
   engines::MetricsOptions metric_options = options.metrics;
   metric_options.initial_capital = options.initial_capital;
   QRAFT_RETURN_NOT_OK(engines::ValidateMetricsOptions(metric_options));
@@ -439,6 +436,11 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
   QRAFT_ASSIGN_OR_RETURN(const auto close, field("close"));
   std::span<const double> volume;
   if (const auto v = panel.FindField("volume")) volume = panel.field(*v);
+  const bool vwap_fill = spec.execution.price == strategy::Execution::Price::kVwap;
+  std::span<const double> vwap;
+  if (vwap_fill) {
+    QRAFT_ASSIGN_OR_RETURN(vwap, field("vwap"));
+  }
   if (spec.costs.impact_alpha && volume.empty()) {
     return Status::InvalidArgument("costs.slippage.impact needs the field volume");
   }
@@ -498,6 +500,7 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
                 .low = low.subspan(s * T, T),
                 .close = close.subspan(s * T, T)};
     if (!volume.empty()) b.volume = volume.subspan(s * T, T);
+    if (vwap_fill) b.vwap = vwap.subspan(s * T, T);
     if (options.intrabar_limits && data::HasPriceLimits(pack)) {
       LimitPrices(pack, ins, cal, b.close, is_st.empty() ? is_st : is_st.subspan(s * T, T), &up[s],
                   &down[s]);
@@ -527,8 +530,9 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
     config.account.margin = pack.margin;
   }
   const bool close_fill = spec.execution.price == strategy::Execution::Price::kClose;
-  config.fill.market_fill =
-      close_fill ? FillModel::MarketFill::kLastPrice : FillModel::MarketFill::kNextPrice;
+  config.fill.market_fill = close_fill  ? FillModel::MarketFill::kLastPrice
+                            : vwap_fill ? FillModel::MarketFill::kBarVwap
+                                        : FillModel::MarketFill::kNextPrice;
   config.fill.participation = options.participation;
   config.fill.half_spread = Resolve(spec.costs.spread_bps, params, 0) / 2e4 * options.spread_scale;
   config.fill.impact_alpha = Resolve(spec.costs.impact_alpha, params, 0) * options.impact_scale;
@@ -542,6 +546,7 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
   // Valuation as the fast engine's: signal strategies at their fill price, selections at the
   // close.
   config.mark_point = close_fill || selection ? 3 : 0;
+  config.mark_vwap = vwap_fill && !selection;  // signals are valued at their fill series
   config.reject_windows = options.reject_windows;
   QRAFT_ASSIGN_OR_RETURN(std::unique_ptr<Engine> engine, Engine::Create(std::move(config)));
 

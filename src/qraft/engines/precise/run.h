@@ -28,8 +28,10 @@
 // rebalance, every name traded toward weight x equity by target-value orders; TopkDropout
 // (n_drop): engines::TopkDropoutDecision's lists, buys sized by cash_share (docs/precise.md).
 //
+// execution.price vwap fills market orders at the next bar's vwap field (FillModel::kBarVwap).
+//
 // Not supported yet (Unimplemented, by name): short signals; stops, max_drawdown, turnover_max
-// and cooldown with a selection; execution.price vwap.
+// and cooldown with a selection.
 #pragma once
 
 #include <cstdint>
