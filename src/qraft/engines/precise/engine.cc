@@ -372,10 +372,12 @@ void Engine::Arrive(OrderId id) {
     return Finish(o, OrderStatus::kRejected, RejectReason::kInvalid);
   }
   const Instrument& ins = config_.instruments[i];
-  const int sizings = (r.notional > 0) + (r.target_value >= 0) + (r.cash_share > 0);
+  const int sizings =
+      (r.notional > 0) + (r.target_value >= 0) + (r.cash_share > 0) + (r.short_budget >= 0);
   const bool sized_at_fill = sizings > 0;
   const bool buy_only = r.notional > 0 || r.cash_share > 0;
   if (sized_at_fill ? (sizings > 1 || r.quantity != 0 || (buy_only && r.side != Side::kBuy) ||
+                       (r.short_budget >= 0 && r.side != Side::kSell) ||
                        (r.cash_share > 0 ? !IsMarketLike(r.type) || r.cash_share > 1
                                          : r.type != OrderType::kMarket))
                     : r.quantity <= 0) {
@@ -552,7 +554,7 @@ void Engine::TryAt(Order& o, PriceTicks from, PriceTicks to, Quantity volume, bo
     return;  // resting orders wait; a triggered stop tries again at the next point
   }
   const Instrument& ins = config_.instruments[i];
-  if (o.request.quantity == 0) {  // sized at its fill: notional, target_value or cash_share
+  if (o.request.quantity == 0) {  // sized at its fill (notional, target_value, cash_share, ...)
     if (r.any_side) {
       // Sells and buys are matched in separate passes over a price point: the order waits for
       // the pass of the side its target needs.
@@ -562,8 +564,9 @@ void Engine::TryAt(Order& o, PriceTicks from, PriceTicks to, Quantity volume, bo
     }
     o.request.quantity = SizeAtFill(o, p, volume);
     if (o.request.quantity <= 0) {
-      return r.notional > 0 ? Finish(o, OrderStatus::kRejected, RejectReason::kInsufficientCash)
-                            : Finish(o, OrderStatus::kCancelled, RejectReason::kNone);
+      return r.notional > 0 || r.short_budget >= 0
+                 ? Finish(o, OrderStatus::kRejected, RejectReason::kInsufficientCash)
+                 : Finish(o, OrderStatus::kCancelled, RejectReason::kNone);
     }
   }
   Quantity remaining = o.request.quantity - o.filled;
@@ -620,6 +623,16 @@ Quantity Engine::SizeAtFill(const Order& o, PriceTicks p, Quantity volume) {
   const auto i = static_cast<std::size_t>(r.instrument);
   const Instrument& ins = config_.instruments[i];
   if (r.notional > 0) return Affordable(ins, p, volume, std::min(r.notional, account_.cash()));
+  if (r.short_budget >= 0) {
+    // vectorbt's sell-all: the long, and the short the budget and the long's proceeds pay for.
+    const Quantity long_q = std::max<Quantity>(0, account_.position(i).quantity);
+    const double a = ins.Price(p) * (1 - config_.fill.half_spread) * ins.multiplier;
+    const double rate = SellRate(config_.fees, Liquidity::kTaker, now_);
+    const double budget = r.short_budget + ins.Units(long_q) * a * (1 - rate);
+    const double lot_units = ins.size_increment * static_cast<double>(ins.lot);
+    const double y = budget > 0 && a > 0 ? budget / (a * (1 + rate)) / lot_units : 0.0;
+    return long_q + static_cast<Quantity>(std::floor(y + 1e-9)) * ins.lot;
+  }
   if (r.cash_share > 0) {
     const double lot_value =
         ins.Price(p) * ins.size_increment * ins.multiplier * static_cast<double>(ins.lot);

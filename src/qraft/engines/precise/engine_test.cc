@@ -305,6 +305,40 @@ TEST(Engine, VwapFillsAtTheBarsVwap) {
   EXPECT_EQ(Engine::Create(c).status().code(), StatusCode::kInvalidArgument);
 }
 
+// short_budget: vectorbt's sell-all. Flat, 1,000 of budget at 10.4 with a 1% sell rate shorts
+// floor(1,000 / (10.4 x 1.01)) = 95; holding 50 at 10.8 and no budget, the long's net proceeds
+// pay for floor(50 x 0.99 / 1.01) = 49 more.
+TEST(Engine, ShortBudgetSellsTheLongAndShortsWhatItPays) {
+  Bars b;
+  b.Add(10, 10.5, 9.5, 10.2);
+  b.Add(10.4, 10.9, 10.1, 10.8);
+  b.Add(10.8, 11.0, 10.6, 10.9);
+  EngineConfig c = b.Config();
+  c.account.allow_short = true;
+  c.fees.commission = 0.01;
+  Script s;
+  s.on_bar[0] = [](Engine& e) {
+    e.Submit(OrderRequest{.side = Side::kSell, .type = OrderType::kMarket, .short_budget = 1000});
+    e.Submit(OrderRequest{.side = Side::kBuy, .type = OrderType::kMarket, .short_budget = 1000});
+  };
+  s.on_bar[1] = [](Engine& e) { e.Submit(Market(Side::kBuy, 145)); };  // to a long of 50
+  auto opened = Replay(c, s);
+  EXPECT_EQ(opened->order(2).reject, RejectReason::kInvalid);  // a buy
+  ASSERT_GE(opened->fills().size(), 2u);
+  EXPECT_EQ(opened->fills()[0].quantity, 95);
+  EXPECT_EQ(opened->account().position(0).quantity, 50);
+
+  Script rev;
+  rev.on_bar[0] = [](Engine& e) { e.Submit(Market(Side::kBuy, 50)); };
+  rev.on_bar[1] = [](Engine& e) {
+    e.Submit(OrderRequest{.side = Side::kSell, .type = OrderType::kMarket, .short_budget = 0});
+  };
+  auto r = Replay(c, rev);
+  ASSERT_EQ(r->fills().size(), 2u);
+  EXPECT_EQ(r->fills()[1].quantity, 50 + 49);
+  EXPECT_EQ(r->account().position(0).quantity, -49);
+}
+
 TEST(Engine, ParticipationCapGivesPartialFillsAndFokOrIocCancel) {
   Bars b;
   b.Add(10, 10, 10, 10, 400);

@@ -127,6 +127,11 @@ FeeSchedule Scaled(const FeeSchedule& schedule, double commission_k, double tax_
   return s;
 }
 
+double SellRate(const FeeSchedule& s, Liquidity liq, Timestamp t) {
+  return s.CommissionRate(liq) + RateOn(s.stamp_duty_sell, t) + RateOn(s.transfer_fee, t) +
+         RateOn(s.exchange_fee, t) + RateOn(s.sell_fee, t);
+}
+
 FeeBreakdown FillFees(const FeeSchedule& schedule, Side side, Liquidity liq, double value,
                       double quantity_units, Timestamp t, double order_commission_so_far,
                       double order_value_so_far, double order_units_so_far) {

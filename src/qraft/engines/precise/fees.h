@@ -85,6 +85,10 @@ struct FeeBreakdown {
   double Total() const { return commission + stamp_duty + transfer_fee + exchange_fee; }
 };
 
+/// The proportional part of a sell's fees at time t: commission rate plus every sell levy (no
+/// minimum, cap or per-unit term), as a fraction of the value. Sizing short sales uses it.
+double SellRate(const FeeSchedule& schedule, Liquidity liq, Timestamp t);
+
 /// The fees of one fill of `quantity_units` (shares, coins or contracts) worth `value` (money,
 /// multiplier included) at time `t`, on `side` with liquidity `liq`, given what the same order
 /// has filled and been charged before it: `order_commission_so_far` (the sum of its earlier

@@ -46,6 +46,11 @@
 //  (after that point's sells), p the market price, fees on top; what the cash cannot pay is cut.
 //  Qlib's TopkDropout buys are sized so: value = cash after the sells x risk_degree / number of
 //  buys.
+//  `short_budget` >= 0 (market sells) is vectorbt's "sell all": at its fill price a (spread
+//  included), the order sells the long position L and shorts y = Lots((short_budget +
+//  L a (1 - r)) / (a (1 + r))) more, r the proportional sell fees (fees.h SellRate): the free cash
+//  and the long's net proceeds pay for the short's margin. Signal strategies open and reverse
+//  shorts this way.
 //
 // Thread-safety: plain values.
 #pragma once
@@ -112,6 +117,7 @@ struct OrderRequest {
   bool any_side = false;     ///< target_value orders: trade whichever way the target needs
   double min_notional = 0;   ///< target_value orders worth at most this are dropped (dust)
   double cash_share = 0;     ///< (0, 1]: market(-on-open/close) buys spending this share of cash
+  double short_budget = -1;  ///< >= 0: a market sell of the long plus the short this pays for
   std::int32_t algo_bars = 0;   ///< kTwap / kVwap: the window, in bars (>= 1)
   std::int32_t vwap_days = 20;  ///< kVwap: days of volume history for the profile
   bool algo_finish = true;      ///< kTwap / kVwap: a final market child takes what is left

@@ -82,56 +82,116 @@ class SignalStrategy : public Strategy {
 
   SignalStrategy(const engines::Decisions& d, std::size_t symbols, std::size_t bars, double sleeve,
                  const Rules& rules)
-      : d_(d), S_(symbols), T_(bars), rules_(rules), cash_(symbols, sleeve), state_(symbols) {}
+      : d_(d),
+        S_(symbols),
+        T_(bars),
+        rules_(rules),
+        cash_(symbols, sleeve),
+        free_cash_(symbols, sleeve),
+        debt_(symbols, 0.0),
+        state_(symbols) {}
 
   void OnBar(std::size_t t, Engine& engine) override {
+    const auto flag = [&](const std::vector<std::uint8_t>& v, std::size_t s) {
+      return !v.empty() && v[s * T_ + t] != 0;
+    };
     for (std::size_t s = 0; s < S_; ++s) {
       Sleeve& x = state_[s];
       if (x.in_flight != 0) continue;  // its last order has not finished yet
       const auto i = static_cast<std::int32_t>(s);
       const Quantity q = engine.account().position(s).quantity;
-      const bool entry = d_.long_entry[s * T_ + t] != 0;
-      const bool exit = !d_.long_exit.empty() && d_.long_exit[s * T_ + t] != 0;
-      const auto fill_bar = static_cast<std::int64_t>(t + rules_.shift);
-      if (q > 0) {
-        if (exit && !entry && fill_bar >= x.entry_bar + rules_.hold_bars) {
-          CancelProtection(engine, x);
-          x.in_flight = engine.Submit(OrderRequest{.instrument = i,
-                                                   .side = Side::kSell,
-                                                   .type = OrderType::kMarket,
-                                                   .tif = TimeInForce::kDay,
-                                                   .quantity = q,
-                                                   .tag = kSignal});
-        } else if (!x.protected_) {
-          Protect(engine, s, q);
-        }
-      } else if (q == 0 && entry && !exit &&
-                 (x.flat_bar < 0 || fill_bar > x.flat_bar + rules_.cooldown_bars) && cash_[s] > 0) {
-        x.in_flight = engine.Submit(OrderRequest{.instrument = i,
-                                                 .side = Side::kBuy,
-                                                 .type = OrderType::kMarket,
-                                                 .tif = TimeInForce::kDay,
-                                                 .notional = cash_[s],
-                                                 .tag = kSignal});
+      bool le = flag(d_.long_entry, s), lx = flag(d_.long_exit, s);
+      bool se = flag(d_.short_entry, s), sx = flag(d_.short_exit, s);
+      // vectorbt's conflicts, only when an entry is present: an entry with its own exit is
+      // dropped with it, then opposite entries drop each other.
+      if (le || se) {
+        if (le && lx) le = lx = false;
+        if (se && sx) se = sx = false;
+        if (le && se) le = se = false;
       }
+      const auto fill_bar = static_cast<std::int64_t>(t + rules_.shift);
+      const bool may_close = fill_bar >= x.entry_bar + rules_.hold_bars;
+      const OrderRequest market{.instrument = i,
+                                .side = Side::kBuy,
+                                .type = OrderType::kMarket,
+                                .tif = TimeInForce::kDay,
+                                .tag = kSignal};
+      OrderRequest order = market;
+      if (q > 0 && (se || lx) && may_close) {
+        // Reverse into a short (vectorbt's sell-all), or close the long.
+        order.side = Side::kSell;
+        if (se) {
+          order.short_budget = free_cash_[s];
+        } else {
+          order.quantity = q;
+        }
+      } else if (q < 0 && (le || sx) && may_close) {
+        // Reverse into a long with all the cash, or buy the short back.
+        if (le) {
+          order.notional = cash_[s];
+        } else {
+          order.quantity = -q;
+        }
+      } else if (q == 0 && (le || se) &&
+                 (x.flat_bar < 0 || fill_bar > x.flat_bar + rules_.cooldown_bars)) {
+        if (le && cash_[s] > 0) {
+          order.notional = cash_[s];
+        } else if (se) {
+          order.side = Side::kSell;
+          order.short_budget = free_cash_[s];
+        } else {
+          continue;
+        }
+      } else {
+        if (q != 0 && !x.protected_) Protect(engine, s, q);
+        continue;
+      }
+      CancelProtection(engine, x);
+      x.in_flight = engine.Submit(order);
     }
   }
 
   void OnFill(const Fill& f, Engine& engine) override {
     const auto s = static_cast<std::size_t>(f.instrument);
     Sleeve& x = state_[s];
-    const double value = f.price * engine.config().instruments[s].Units(f.quantity) *
-                         engine.config().instruments[s].multiplier;
-    cash_[s] += (f.side == Side::kBuy ? -value : value) - f.Fees();
+    const Instrument& ins = engine.config().instruments[s];
+    const double value = f.price * ins.Units(f.quantity) * ins.multiplier;
+    const bool buy = f.side == Side::kBuy;
+    cash_[s] += (buy ? -value : value) - f.Fees();
+    const Quantity after = engine.account().position(s).quantity;
+    const Quantity before = after + (buy ? -f.quantity : f.quantity);
+    // vectorbt's debt and free cash, which size short sales (signal_sim.h).
+    if (buy) {
+      const double cost = value + f.Fees();
+      if (before < 0) {
+        const Quantity covered = after < 0 ? f.quantity : -before;
+        const double released =
+            debt_[s] * static_cast<double>(covered) / static_cast<double>(-before);
+        debt_[s] -= released;
+        free_cash_[s] += 2 * released - cost;
+      } else {
+        free_cash_[s] -= cost;
+      }
+    } else {
+      const double net = value - f.Fees();
+      if (after < 0) {
+        const Quantity shorted = before < 0 ? f.quantity : -after;
+        const double sold = f.price * ins.Units(shorted) * ins.multiplier;
+        debt_[s] += sold;
+        free_cash_[s] += net - 2 * sold;
+      } else {
+        free_cash_[s] += net;
+      }
+    }
     const auto bar = static_cast<std::int64_t>(BarOf(engine.config().calendar, f.time));
-    const Order& o = engine.order(f.order);
-    if (f.side == Side::kBuy && engine.account().position(s).quantity == f.quantity) {
-      x.entry_bar = bar;
-      x.entry_price = engine.config().instruments[s].Price(f.market_price);
+    if ((before == 0 && after != 0) || (before > 0 && after < 0) || (before < 0 && after > 0)) {
+      x.entry_bar = bar;  // opened or reversed
+      x.entry_price = ins.Price(f.market_price);
       x.protected_ = false;
     }
+    const Order& o = engine.order(f.order);
     if (o.status == OrderStatus::kFilled && x.in_flight == f.order) x.in_flight = 0;
-    if (engine.account().position(s).quantity == 0) {
+    if (after == 0) {
       x.flat_bar = bar;
       x.protected_ = false;
       x.protection.clear();  // the exit signal cancelled them, or the OCO group
@@ -154,31 +214,33 @@ class SignalStrategy : public Strategy {
     std::vector<OrderId> protection;
   };
 
-  // The risk rules as resting orders of one OCO group.
+  // The risk rules as resting orders of one OCO group, on the side that closes q.
   void Protect(Engine& engine, std::size_t s, Quantity q) {
     Sleeve& x = state_[s];
     x.protected_ = true;
     const Instrument& ins = engine.config().instruments[s];
     const auto i = static_cast<std::int32_t>(s);
+    const bool long_ = q > 0;
+    const double sign = long_ ? 1 : -1;  // a long's stop is below, a short's above
     x.oco = static_cast<std::int64_t>(s) + 1 + static_cast<std::int64_t>(S_) * ++episodes_;
     OrderRequest exit{.instrument = i,
-                      .side = Side::kSell,
+                      .side = long_ ? Side::kSell : Side::kBuy,
                       .tif = TimeInForce::kGtc,
-                      .quantity = q,
+                      .quantity = long_ ? q : -q,
                       .reduce_only = true,
                       .oco = x.oco};
     x.protection.clear();
     if (std::isfinite(rules_.stop_loss)) {
       OrderRequest o = exit;
       o.type = OrderType::kStopMarket;
-      o.stop = ins.ToTicks(x.entry_price * (1 - rules_.stop_loss));
+      o.stop = ins.ToTicks(x.entry_price * (1 - sign * rules_.stop_loss));
       o.tag = kStopLoss;
       x.protection.push_back(engine.Submit(o));
     }
     if (std::isfinite(rules_.take_profit)) {
       OrderRequest o = exit;
       o.type = OrderType::kLimit;
-      o.limit = ins.ToTicks(x.entry_price * (1 + rules_.take_profit));
+      o.limit = ins.ToTicks(x.entry_price * (1 + sign * rules_.take_profit));
       o.tag = kTakeProfit;
       x.protection.push_back(engine.Submit(o));
     }
@@ -202,7 +264,9 @@ class SignalStrategy : public Strategy {
   const engines::Decisions& d_;
   std::size_t S_, T_;
   Rules rules_;
-  std::vector<double> cash_;  // each sleeve's cash, from its fills
+  std::vector<double> cash_;       // each sleeve's cash, from its fills
+  std::vector<double> free_cash_;  // vectorbt's free cash and debt: the short sales' budget
+  std::vector<double> debt_;
   std::vector<Sleeve> state_;
   std::int64_t episodes_ = 0;
 };
@@ -412,9 +476,6 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
       return Unsupported("stops, max_drawdown and turnover_max with a selection");
     if (spec.cooldown_bars) return Unsupported("cooldown_days with a selection");
   }
-  if (!spec.signals.short_entry.empty() || !spec.signals.short_exit.empty()) {
-    return Unsupported("signals.short");
-  }
   engines::MetricsOptions metric_options = options.metrics;
   metric_options.initial_capital = options.initial_capital;
   QRAFT_RETURN_NOT_OK(engines::ValidateMetricsOptions(metric_options));
@@ -524,6 +585,8 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
   }
   config.account.initial_cash = options.initial_capital;
   config.account.sell_after_days = pack.sell_after_days;
+  // Short signals sell beyond the position; the proceeds stay in the cash (vectorbt's model).
+  config.account.allow_short = !spec.signals.short_entry.empty();
   if (options.pack_ticks && std::isfinite(pack.margin)) {
     // Futures and perpetuals: a margin account (the DSL's sleeves still size at 1x notional).
     config.account.type = AccountConfig::Type::kMargin;
@@ -614,7 +677,9 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
                                               .turnover = turnover[t],
                                               .fees = series.fees[t]};
   }
-  // Round trips: a trade opens with a fill from flat and closes when the position is flat again.
+  // Round trips, as the fast engines count them: a trade opens with a fill from flat and closes
+  // when the position is flat again; a fill that reverses the position closes the trade with the
+  // part that flattens it (its share of the fill's fees) and opens the next with the rest.
   struct Open {
     std::int64_t bar = -1;
     double bought = 0, sold = 0, fees = 0, units_bought = 0, units_sold = 0;  // at fill prices
@@ -624,54 +689,62 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
   for (const Fill& f : engine->fills()) {
     const auto s = static_cast<std::size_t>(f.instrument);
     const Instrument& ins = engine->config().instruments[s];
-    Open& o = open_trade[s];
-    const double units = ins.Units(f.quantity);
-    const double value = f.price * units * ins.multiplier;
-    if (pos[s] == 0) o = Open{.bar = static_cast<std::int64_t>(BarOf(cal.times(), f.time))};
-    if (f.side == Side::kBuy) {
-      o.bought += value;
-      o.units_bought += units;
-      pos[s] += f.quantity;
-    } else {
-      o.sold += value;
-      o.units_sold += units;
-      pos[s] -= f.quantity;
-    }
-    o.fees += f.Fees();
     out.costs.commission += f.commission;
     out.costs.stamp_duty += f.stamp_duty;
     out.costs.transfer_fee += f.transfer_fee;
     out.costs.exchange_fee += f.exchange_fee;
     out.costs.slippage += f.slippage_cost;
-    if (pos[s] == 0) {
-      const auto exit_bar = static_cast<std::int64_t>(BarOf(cal.times(), f.time));
-      // As the fast engines: pnl net of every fee, ret on the value bought.
+    const auto bar = static_cast<std::int64_t>(BarOf(cal.times(), f.time));
+    const bool buy = f.side == Side::kBuy;
+    Quantity left = f.quantity;
+    while (left > 0) {
+      Open& o = open_trade[s];
+      // The part that reduces the open position, then (from flat) the part that opens one.
+      const bool reduces = pos[s] != 0 && (pos[s] > 0) != buy;
+      const Quantity part =
+          reduces ? std::min<Quantity>(left, pos[s] > 0 ? pos[s] : -pos[s]) : left;
+      if (pos[s] == 0) o = Open{.bar = bar};
+      const double share = static_cast<double>(part) / static_cast<double>(f.quantity);
+      const double units = ins.Units(part);
+      const double value = f.price * units * ins.multiplier;
+      (buy ? o.bought : o.sold) += value;
+      (buy ? o.units_bought : o.units_sold) += units;
+      o.fees += f.Fees() * share;
+      pos[s] += buy ? part : -part;
+      left -= part;
+      if (pos[s] != 0) continue;
+      // As the fast engines: pnl net of every fee, ret on the entry value.
+      const bool short_trade = !buy;  // the closing fill of a short buys
+      const double entry_value = short_trade ? o.sold : o.bought;
       const double pnl = o.sold - o.bought - o.fees;
-      acc.AddTrade(engines::TradeRecord{
-          .pnl = pnl, .ret = pnl / o.bought, .holding_bars = exit_bar - o.bar});
+      acc.AddTrade(
+          engines::TradeRecord{.pnl = pnl, .ret = pnl / entry_value, .holding_bars = bar - o.bar});
       out.detail.trades.push_back(engines::TradeRow{
           .symbol = ins.symbol,
+          .is_short = short_trade,
           .entry_time = cal[static_cast<std::size_t>(o.bar)],
-          .exit_time = cal[static_cast<std::size_t>(exit_bar)],
-          .entry_price = o.bought / o.units_bought,
-          .exit_price = o.sold / o.units_sold,
-          .size = o.units_bought,
+          .exit_time = cal[static_cast<std::size_t>(bar)],
+          .entry_price = short_trade ? o.sold / o.units_sold : o.bought / o.units_bought,
+          .exit_price = short_trade ? o.bought / o.units_bought : o.sold / o.units_sold,
+          .size = short_trade ? o.units_sold : o.units_bought,
           .pnl = pnl,
-          .ret = pnl / o.bought,
-          .holding_bars = exit_bar - o.bar,
+          .ret = pnl / entry_value,
+          .holding_bars = bar - o.bar,
           .exit_reason = std::string(TagReason(engine->order(f.order).request.tag))});
     }
   }
   for (std::size_t s = 0; s < S; ++s) {
     if (pos[s] == 0) continue;
     const Open& o = open_trade[s];
-    out.detail.trades.push_back(
-        engines::TradeRow{.symbol = engine->config().instruments[s].symbol,
-                          .entry_time = cal[static_cast<std::size_t>(o.bar)],
-                          .entry_price = o.bought / o.units_bought,
-                          .size = o.units_bought - o.units_sold,
-                          .holding_bars = static_cast<std::int64_t>(T) - 1 - o.bar,
-                          .exit_reason = "end"});
+    const bool short_trade = pos[s] < 0;
+    out.detail.trades.push_back(engines::TradeRow{
+        .symbol = engine->config().instruments[s].symbol,
+        .is_short = short_trade,
+        .entry_time = cal[static_cast<std::size_t>(o.bar)],
+        .entry_price = short_trade ? o.sold / o.units_sold : o.bought / o.units_bought,
+        .size = std::abs(o.units_bought - o.units_sold),
+        .holding_bars = static_cast<std::int64_t>(T) - 1 - o.bar,
+        .exit_reason = "end"});
   }
   out.costs.funding = engine->funding_paid();
   std::map<std::string, std::int64_t> rejects;

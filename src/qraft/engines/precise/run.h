@@ -1,7 +1,7 @@
 // DSL strategies on the precise engine: the same strategy file the fast engine sweeps, re-run
 // order by order (`qraft backtest --engine precise`).
 //
-// Signal strategies (selection all_signals, long only for now): the decisions are the fast
+// Signal strategies (selection all_signals, long and short): the decisions are the fast
 // engine's (engines::Decide: the same expressions, rebalance bars and universe), taken
 // at each bar's close by a Strategy on the Engine:
 //  * each symbol trades its own sleeve of capital / S, as in the fast engine: an entry is a
@@ -30,8 +30,12 @@
 //
 // execution.price vwap fills market orders at the next bar's vwap field (FillModel::kBarVwap).
 //
-// Not supported yet (Unimplemented, by name): short signals; stops, max_drawdown, turnover_max
-// and cooldown with a selection.
+// Short signals trade vectorbt's way: a short entry sells the long and shorts what the sleeve's
+// free cash pays for (OrderRequest::short_budget), a long entry while short buys with all the
+// sleeve's cash; the strategy keeps vectorbt's free cash and debt per sleeve.
+//
+// Not supported yet (Unimplemented, by name): stops, max_drawdown, turnover_max and cooldown
+// with a selection.
 #pragma once
 
 #include <cstdint>

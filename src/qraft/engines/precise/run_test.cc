@@ -100,6 +100,29 @@ execution: {price: )") +
   }
 }
 
+// Long-short signal strategies: vectorbt's reversals and sell-all short sales (sized by the
+// sleeve's free cash, OrderRequest::short_budget), buy-backs and hold periods, with costs.
+TEST(PreciseRun, LongShortSignalsMatchTheFastEngine) {
+  const Panel data = Market(10, 600, 9);
+  for (const char* execution : {"next_open", "close, assume_close_fill: true"}) {
+    const std::string yaml = fmt::format(R"(version: 1
+params:
+  fast: {{values: [5, 10]}}
+signals:
+  long: Mean(close, ${{fast}}) > Mean(close, 30)
+  exit: Mean(close, ${{fast}}) < Mean(close, 25)
+  short: Mean(close, ${{fast}}) < Mean(close, 30)
+  short_exit: Mean(close, ${{fast}}) > Mean(close, 25)
+costs: {{fee_bps: 5, tax_bps: 10, slippage: {{spread_bps: 4}}}}
+hold: {{min_days: 2}}
+execution: {{price: {}}}
+)",
+                                         execution);
+    SCOPED_TRACE(execution);
+    ExpectLikeTheFastEngine(Spec(yaml), data, 1e-6, true);
+  }
+}
+
 // The same for selection strategies, traded as target values: top-k and quantile with equal
 // weights, a weight cap, a minimum fee, taxes, spread and a holding period; buys of a rebalance
 // that cost more than the cash are scaled together, as in the weights engine. (With close fills
@@ -395,12 +418,14 @@ costs: {fee_bps: 5, slippage: {spread_bps: 10}}
 TEST(PreciseRun, RefusesWhatItCannotRunByName) {
   const Panel data = Market(2, 50, 1);
   const strategy::ParamValues none;
-  const auto shorts = RunPrecise(Spec(R"(version: 1
-signals: {long: 'close > 0', short: 'close < 0'}
+  const auto stops = RunPrecise(Spec(R"(version: 1
+selection: {mode: topk, score: 'close', topk: 1}
+risk: {stop_loss: 0.1}
 )"),
-                                 data, none);
-  EXPECT_EQ(shorts.status().code(), StatusCode::kUnimplemented);
-  EXPECT_NE(shorts.status().message().find("signals.short"), std::string_view::npos);
+                                data, none);
+  EXPECT_EQ(stops.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(stops.status().message().find("stops, max_drawdown and turnover_max with a selection"),
+            std::string_view::npos);
   const auto group = RunPrecise(Spec(R"(version: 1
 selection: {mode: topk, score: 'close', topk: 1}
 risk: {group_max_weight: {field: sector, max: 0.5}}
