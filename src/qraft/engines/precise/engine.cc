@@ -176,6 +176,15 @@ Status Engine::Run(Strategy& strategy) {
         if (k == 0) ApplyFunding(i, t);
         if (k == 0 && !state_[i].has_bar) RejectSuspended(i);
       }
+      {
+        std::vector<std::pair<OrderId, PriceTicks>> batch;
+        for (std::size_t i = 0; i < N; ++i) {
+          if (!state_[i].has_bar) continue;
+          for (const OrderId id : state_[i].working)
+            batch.emplace_back(id, MarketPrice(i, k));
+        }
+        ApplyTurnoverBudgets(batch);
+      }
       // Sells before buys, so that a rebalance's sales pay for its purchases at the same price
       // point (as vectorbt's call_seq auto and Qlib's exchange do).
       for (const Side side : {Side::kSell, Side::kBuy}) {
@@ -277,6 +286,13 @@ void Engine::ProcessEventsUpTo(Timestamp t) {
 void Engine::MatchImmediate() {
   std::vector<OrderId> ids;
   ids.swap(immediate_);
+  {
+    std::vector<std::pair<OrderId, PriceTicks>> batch;
+    for (const OrderId id : ids)
+      batch.emplace_back(id, last_[static_cast<std::size_t>(
+                                 orders_[static_cast<std::size_t>(id - 1)].request.instrument)]);
+    ApplyTurnoverBudgets(batch);
+  }
   for (const Side side : {Side::kSell, Side::kBuy}) {
     pass_side_ = side;
     if (side == Side::kBuy) {
@@ -607,10 +623,47 @@ void Engine::TryAt(Order& o, PriceTicks from, PriceTicks to, Quantity volume, bo
 }
 
 Quantity Engine::TargetQuantity(const Order& o, PriceTicks p) const {
-  const Instrument& ins = config_.instruments[static_cast<std::size_t>(o.request.instrument)];
+  const auto i = static_cast<std::size_t>(o.request.instrument);
+  const Instrument& ins = config_.instruments[i];
   const double lot_value =
       ins.Price(p) * ins.size_increment * ins.multiplier * static_cast<double>(ins.lot);
-  return static_cast<Quantity>(std::floor(o.request.target_value / lot_value + 1e-9)) * ins.lot;
+  const Quantity target =
+      static_cast<Quantity>(std::floor(o.request.target_value / lot_value + 1e-9)) * ins.lot;
+  const double k = extra_[static_cast<std::size_t>(o.id - 1)].turnover_k;
+  if (k == 1) return target;
+  // The turnover budget: the change toward the target, scaled, to whole lots.
+  const Quantity pos = account_.position(i).quantity;
+  const Quantity change = target - pos;
+  const auto lots = static_cast<Quantity>(std::floor(
+      static_cast<double>(change < 0 ? -change : change) * k / static_cast<double>(ins.lot) +
+      1e-9));
+  return pos + (change < 0 ? -lots : lots) * ins.lot;
+}
+
+void Engine::ApplyTurnoverBudgets(std::span<const std::pair<OrderId, PriceTicks>> candidates) {
+  std::vector<Order*> batch;
+  double bought = 0, sold = 0, equity = 0, budget = 0;
+  for (const auto& [id, p] : candidates) {
+    Order& o = orders_[static_cast<std::size_t>(id - 1)];
+    auto& x = extra_[static_cast<std::size_t>(id - 1)];
+    const OrderRequest& r = o.request;
+    if (o.status != OrderStatus::kWorking || r.type != OrderType::kMarket || r.target_value < 0 ||
+        !(r.turnover_max > 0) || x.turnover_done || p == kNoPrice)
+      continue;
+    x.turnover_done = true;
+    batch.push_back(&o);
+    const auto i = static_cast<std::size_t>(r.instrument);
+    const Quantity change = TargetQuantity(o, p) - account_.position(i).quantity;
+    if (change < 0 && !r.any_side && r.side == Side::kBuy) continue;  // held: buys only
+    const double value = config_.instruments[i].Notional(p, change < 0 ? -change : change);
+    (change > 0 ? bought : sold) += value;
+    equity = r.turnover_equity;
+    budget = r.turnover_max;
+  }
+  const double needed = equity > 0 ? std::max(bought, sold) / equity : 0.0;
+  if (!(needed > budget)) return;
+  for (Order* o : batch)
+    extra_[static_cast<std::size_t>(o->id - 1)].turnover_k = budget / needed;
 }
 
 Side Engine::TargetSide(const Order& o, PriceTicks p) const {

@@ -182,6 +182,8 @@ class Engine {
     std::int64_t day = 0;
     bool fresh = false;
     double commission = 0, value = 0;
+    double turnover_k = 1;          // target_value: the turnover budget's scale of the change
+    bool turnover_done = false;     // target_value with turnover_max: the budget was applied
     std::size_t algo_start = 0;     // kTwap / kVwap: the window's first bar
     std::vector<OrderId> children;  // kTwap / kVwap: the child orders
   };
@@ -200,6 +202,9 @@ class Engine {
   // The price a market order of instrument i meets at point k of the current bar: the path's,
   // or the bar's vwap with FillModel::kBarVwap (kNoPrice when that is missing).
   PriceTicks MarketPrice(std::size_t i, int k) const;
+  // The turnover budgets of the target-value orders first meeting these prices (the file
+  // comment of orders.h), before any of them fills.
+  void ApplyTurnoverBudgets(std::span<const std::pair<OrderId, PriceTicks>> candidates);
   // Target-value buys about to fill at the given prices, as one batch: when their total cost
   // exceeds the cash, each is scaled by cash / total to whole lots (the fast engine's rule).
   void ScaleTargetBuys(std::span<const std::pair<OrderId, PriceTicks>> candidates);

@@ -46,6 +46,10 @@
 //  (after that point's sells), p the market price, fees on top; what the cash cannot pay is cut.
 //  Qlib's TopkDropout buys are sized so: value = cash after the sells x risk_degree / number of
 //  buys.
+//  `turnover_max` > 0 on the target-value orders of one rebalance is the weights engine's
+//  turnover budget: when they first meet a price point, needed = max(value bought, value sold) /
+//  turnover_equity over all of them at that point's prices, and when needed > turnover_max every
+//  order's change toward its target becomes Lots(|change| x turnover_max / needed).
 //  `short_budget` >= 0 (market sells) is vectorbt's "sell all": at its fill price a (spread
 //  included), the order sells the long position L and shorts y = Lots((short_budget +
 //  L a (1 - r)) / (a (1 + r))) more, r the proportional sell fees (fees.h SellRate): the free cash
@@ -118,6 +122,9 @@ struct OrderRequest {
   double min_notional = 0;   ///< target_value orders worth at most this are dropped (dust)
   double cash_share = 0;     ///< (0, 1]: market(-on-open/close) buys spending this share of cash
   double short_budget = -1;  ///< >= 0: a market sell of the long plus the short this pays for
+  /// > 0 (target_value orders of one rebalance): the one-sided turnover budget, a fraction of
+  /// turnover_equity (see the file comment).
+  double turnover_max = 0, turnover_equity = 0;
   std::int32_t algo_bars = 0;   ///< kTwap / kVwap: the window, in bars (>= 1)
   std::int32_t vwap_days = 20;  ///< kVwap: days of volume history for the profile
   bool algo_finish = true;      ///< kTwap / kVwap: a final market child takes what is left

@@ -20,12 +20,15 @@ namespace {
 using engines::kNaN;
 using strategy::StrategySpec;
 
-Status Unsupported(std::string_view what) {
-  return Status::Unimplemented(fmt::format("{} is not supported by the precise engine yet", what));
-}
-
 // Exit reasons, as order tags.
-enum Tag : std::int64_t { kSignal = 1, kStopLoss, kTakeProfit, kTrailingStop, kRebalance };
+enum Tag : std::int64_t {
+  kSignal = 1,
+  kStopLoss,
+  kTakeProfit,
+  kTrailingStop,
+  kRebalance,
+  kDrawdown
+};
 
 std::string_view TagReason(std::int64_t tag) {
   switch (tag) {
@@ -37,6 +40,8 @@ std::string_view TagReason(std::int64_t tag) {
       return "trailing_stop";
     case kRebalance:
       return "rebalance";
+    case kDrawdown:
+      return "drawdown";
     default:
       return "signal";
   }
@@ -271,32 +276,50 @@ class SignalStrategy : public Strategy {
   std::int64_t episodes_ = 0;
 };
 
-// A selection strategy (topk, quantile, threshold; any weight scheme and caps) traded as target
-// values: at the close of each rebalance bar with a finite score, the weights engine's
-// engines::TargetWeights picks and weighs the eligible names (finite score, finite close > 0),
-// and every symbol gets a market order toward weight x equity (0 for the others), sized at its
-// fill price (OrderRequest::target_value; the weights engine sizes the same way). A name bought
-// less than hold.min_days fill bars ago is only ever bought, never sold.
+// A selection strategy (topk, quantile, threshold; any weight scheme and caps; the weights
+// engine's risk rules) traded as target values, with the weights engine's rules (weights_sim.h),
+// checked at each close:
+//  * stops on held names: stop_loss at A (1 - s), trailing_stop at M (1 - r), take_profit at
+//    A (1 + g), A the holding's average buy fill price, M its highest close since the entry bar;
+//    a hit sells the whole position at the next fill (tried again while refused), and after it
+//    fills on bar x the name is not eligible at decisions before x + cooldown_days;
+//  * the drawdown breaker: equity below (1 - max_drawdown) of its peak sells everything and
+//    halts decisions for cooldown_days bars (the peak restarts from the halted equity);
+//  * at each rebalance bar with a finite score, engines::TargetWeights picks and weighs the
+//    eligible names (finite score and close > 0, no exit pending, not blocked), and every symbol
+//    gets a market order toward weight x equity (0 for the others), sized at its fill price
+//    (OrderRequest::target_value), with turnover_max the engine's turnover budget over the
+//    rebalance at the fill prices (OrderRequest::turnover_max). A name bought less than
+//    hold.min_days fill bars ago is only ever bought, never sold.
 class SelectionStrategy : public Strategy {
  public:
   struct Rules {
     std::int64_t hold_bars = 0;
     std::size_t shift = 1;
   };
-  /// `inputs` (score, close, group) and `options` (selection and weights) must outlive it.
+  /// `inputs` (score, close, group) and `options` (selection, weights, risk) must outlive it.
   SelectionStrategy(const engines::Decisions& d, const engines::WeightsSimInputs& inputs,
-                    const engines::WeightsSimOptions& options, const Rules& rules)
+                    const engines::WeightsSimOptions& options, double initial_cash,
+                    const Rules& rules)
       : d_(d),
+        o_(options),
         close_(inputs.close),
         S_(static_cast<std::size_t>(inputs.symbols)),
         T_(static_cast<std::size_t>(inputs.bars)),
         rules_(rules),
         weights_(inputs, options),
         entry_bar_(S_),
-        in_flight_(S_, 0) {}
+        in_flight_(S_, 0),
+        held_(S_),
+        peak_(initial_cash) {}
 
   void OnBar(std::size_t t, Engine& engine) override {
-    if (!d_.rebalance.empty() && d_.rebalance[t] == 0) return;
+    const auto u = static_cast<std::int64_t>(t);
+    Stops(t, engine);
+    const double equity = engine.equity();
+    Breaker(u, equity, engine);
+    SubmitExits(engine);
+    if (u <= halt_until_ || (!d_.rebalance.empty() && d_.rebalance[t] == 0)) return;
     std::vector<std::size_t>& eligible = weights_.candidates();
     eligible.clear();
     bool any_score = false;
@@ -304,23 +327,31 @@ class SelectionStrategy : public Strategy {
       const double score = d_.score[s * T_ + t], c = close_[s * T_ + t];
       if (!std::isfinite(score)) continue;
       any_score = true;
+      if (held_[s].exiting || held_[s].blocked_until >= u) continue;
       if (std::isfinite(c) && c > 0) eligible.push_back(s);
     }
     if (!any_score) return;  // no data: positions are kept
-    weights_.Compute(static_cast<std::int64_t>(t));
+    weights_.Compute(u);
     std::vector<double> weight(S_, 0.0);
     const std::span<const std::size_t> selected = weights_.selected();
     for (std::size_t k = 0; k < selected.size(); ++k)
       weight[selected[k]] = weights_.weights()[k];
-    const double equity = engine.equity();
     const auto fill_bar = static_cast<std::int64_t>(t + rules_.shift);
+    const double turnover_max = std::isfinite(o_.turnover_max) ? o_.turnover_max : 0.0;
+    // Each symbol's value now and its target.
+    std::vector<double> value(S_, 0.0), target(S_, 0.0);
+    for (std::size_t s = 0; s < S_; ++s) {
+      const Quantity q = engine.account().position(s).quantity;
+      const double c = close_[s * T_ + t];
+      value[s] = q != 0 && std::isfinite(c) ? engine.config().instruments[s].Units(q) * c : 0.0;
+      target[s] = weight[s] * equity;
+    }
     // Orders that may sell go first (with fills at once at the close, the order they fill in).
     std::vector<std::pair<bool, std::size_t>> order;
     for (std::size_t s = 0; s < S_; ++s) {
       const Quantity q = engine.account().position(s).quantity;
-      if (in_flight_[s] != 0 || (q == 0 && weight[s] == 0)) continue;
-      const double value = engine.config().instruments[s].Units(q) * close_[s * T_ + t];
-      order.emplace_back(!(weight[s] * equity < value), s);
+      if (in_flight_[s] != 0 || held_[s].exiting || (q == 0 && weight[s] == 0)) continue;
+      order.emplace_back(!(target[s] < value[s]), s);
     }
     std::stable_sort(order.begin(), order.end());
     for (const auto& [buy_first, s] : order) {
@@ -330,9 +361,11 @@ class SelectionStrategy : public Strategy {
                                                  .side = Side::kBuy,
                                                  .type = OrderType::kMarket,
                                                  .tif = TimeInForce::kDay,
-                                                 .target_value = weight[s] * equity,
+                                                 .target_value = target[s],
                                                  .any_side = may_sell,
                                                  .min_notional = 1e-9 * equity,
+                                                 .turnover_max = turnover_max,
+                                                 .turnover_equity = equity,
                                                  .tag = kRebalance});
     }
   }
@@ -340,23 +373,101 @@ class SelectionStrategy : public Strategy {
   void OnFill(const Fill& f, Engine& engine) override {
     entry_bar_.OnFill(f, engine);
     const auto s = static_cast<std::size_t>(f.instrument);
+    Holding& h = held_[s];
+    const Quantity q = engine.account().position(s).quantity;
+    const double units = engine.config().instruments[s].Units(f.quantity);
+    if (f.side == Side::kBuy) {
+      if (q == f.quantity) h = Holding{.blocked_until = h.blocked_until};  // a new holding
+      h.buy_value += f.price * units;
+      h.buy_units += units;
+    }
+    if (q == 0) {
+      // A stop exit blocks re-entry; a drawdown exit is covered by the halt.
+      const auto bar = static_cast<std::int64_t>(BarOf(engine.config().calendar, f.time));
+      if (h.exiting && h.reason != kDrawdown) h.blocked_until = bar + o_.cooldown_bars - 1;
+      h = Holding{.blocked_until = h.blocked_until};
+    }
     if (engine.order(f.order).status == OrderStatus::kFilled && in_flight_[s] == f.order)
       in_flight_[s] = 0;
   }
 
   void OnOrderDone(const Order& o, Engine&) override {
     const auto s = static_cast<std::size_t>(o.request.instrument);
-    if (in_flight_[s] == o.id) in_flight_[s] = 0;
+    if (in_flight_[s] == o.id) in_flight_[s] = 0;  // a refused exit is tried again
   }
 
  private:
+  struct Holding {
+    double buy_value = 0, buy_units = 0;  // the holding's buys at fill prices
+    double peak_close = std::numeric_limits<double>::quiet_NaN();
+    bool exiting = false;
+    std::int64_t reason = kRebalance;
+    std::int64_t blocked_until = -1;  // not eligible at decisions on bars <= this
+  };
+
+  // The stops of the held names at bar t's close, in the weights engine's priority.
+  void Stops(std::size_t t, Engine& engine) {
+    for (std::size_t s = 0; s < S_; ++s) {
+      Holding& h = held_[s];
+      const double c = close_[s * T_ + t];
+      if (engine.account().position(s).quantity <= 0 || !std::isfinite(c)) continue;
+      h.peak_close = std::isnan(h.peak_close) ? c : std::max(h.peak_close, c);
+      if (h.exiting || !(h.buy_units > 0)) continue;
+      const double a = h.buy_value / h.buy_units;
+      std::int64_t hit = 0;
+      if (std::isfinite(o_.stop_loss) && c <= a * (1 - o_.stop_loss)) {
+        hit = kStopLoss;
+      } else if (std::isfinite(o_.trailing_stop) && c <= h.peak_close * (1 - o_.trailing_stop)) {
+        hit = kTrailingStop;
+      } else if (std::isfinite(o_.take_profit) && c >= a * (1 + o_.take_profit)) {
+        hit = kTakeProfit;
+      }
+      if (hit != 0) h.exiting = true, h.reason = hit;
+    }
+  }
+
+  void Breaker(std::int64_t u, double equity, Engine& engine) {
+    if (!std::isfinite(o_.max_drawdown)) return;
+    if (u <= halt_until_) {
+      peak_ = equity;
+      return;
+    }
+    peak_ = std::max(peak_, equity);
+    if (!(equity < (1 - o_.max_drawdown) * peak_)) return;
+    halt_until_ = u + o_.cooldown_bars;
+    for (std::size_t s = 0; s < S_; ++s) {
+      if (engine.account().position(s).quantity > 0 && !held_[s].exiting) {
+        held_[s].exiting = true;
+        held_[s].reason = kDrawdown;
+      }
+    }
+  }
+
+  // Sells the whole position of every name with an exit pending and nothing in flight.
+  void SubmitExits(Engine& engine) {
+    for (std::size_t s = 0; s < S_; ++s) {
+      const Quantity q = engine.account().position(s).quantity;
+      if (!held_[s].exiting || in_flight_[s] != 0 || q <= 0) continue;
+      in_flight_[s] = engine.Submit(OrderRequest{.instrument = static_cast<std::int32_t>(s),
+                                                 .side = Side::kSell,
+                                                 .type = OrderType::kMarket,
+                                                 .tif = TimeInForce::kDay,
+                                                 .quantity = q,
+                                                 .tag = held_[s].reason});
+    }
+  }
+
   const engines::Decisions& d_;
+  const engines::WeightsSimOptions& o_;
   std::span<const double> close_;
   std::size_t S_, T_;
   Rules rules_;
   engines::TargetWeights weights_;
   EntryBars entry_bar_;
   std::vector<OrderId> in_flight_;
+  std::vector<Holding> held_;
+  double peak_;
+  std::int64_t halt_until_ = -1;
 };
 
 // Qlib's TopkDropout (selection.n_drop) order by order. At the close of bar t the weights
@@ -470,12 +581,6 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
                                  const strategy::ParamValues& params,
                                  const PreciseOptions& options) {
   const bool selection = spec.selection.mode != strategy::Selection::Mode::kAllSignals;
-  if (selection) {
-    const strategy::Risk& r = spec.risk;
-    if (r.stop_loss || r.take_profit || r.trailing_stop || r.max_drawdown || r.turnover_max)
-      return Unsupported("stops, max_drawdown and turnover_max with a selection");
-    if (spec.cooldown_bars) return Unsupported("cooldown_days with a selection");
-  }
   engines::MetricsOptions metric_options = options.metrics;
   metric_options.initial_capital = options.initial_capital;
   QRAFT_RETURN_NOT_OK(engines::ValidateMetricsOptions(metric_options));
@@ -633,7 +738,7 @@ Result<PreciseResult> RunPrecise(const StrategySpec& spec, const Panel& data,
                                            .score = decisions.score,
                                            .close = close,
                                            .group = group};
-    SelectionStrategy strategy(decisions, inputs, weigh,
+    SelectionStrategy strategy(decisions, inputs, weigh, options.initial_capital,
                                SelectionStrategy::Rules{.hold_bars = hold_bars, .shift = shift});
     QRAFT_RETURN_NOT_OK(engine->Run(strategy));
   } else {

@@ -33,9 +33,8 @@
 // Short signals trade vectorbt's way: a short entry sells the long and shorts what the sleeve's
 // free cash pays for (OrderRequest::short_budget), a long entry while short buys with all the
 // sleeve's cash; the strategy keeps vectorbt's free cash and debt per sleeve.
-//
-// Not supported yet (Unimplemented, by name): stops, max_drawdown, turnover_max and cooldown
-// with a selection.
+// Selections also follow the weights engine's risk rules at the closes (stops, cooldown, the
+// drawdown breaker) and its turnover budget (OrderRequest::turnover_max).
 #pragma once
 
 #include <cstdint>
