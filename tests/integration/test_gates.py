@@ -17,6 +17,11 @@ def test_gate_a_sweep(qraft, tmp_path):
     report = qraft.json("gate", sweep)
     assert report["format"] == "qraft-gates-v1"
     assert json.loads((sweep / "gates.json").read_text()) == report
+    # The overlap gate's cost curve is kept for the report's overlap chart.
+    sens = json.loads((sweep / "sensitivity.json").read_text())
+    assert [p["scale"] for p in sens["points"]] == [0.5, 0.75, 1.0, 1.25, 1.5]
+    assert {p["component"] for p in sens["points"]} == {"all"}
+    assert min(p["overlap"] for p in sens["points"]) == min(report["overlap"]["low"], report["overlap"]["high"])
     result = json.loads((sweep / "result.json").read_text())
     n = len(result["results"])
     assert report["trials"] == n and len(report["candidates"]) == min(10, n)
@@ -46,6 +51,9 @@ def test_gate_a_sweep(qraft, tmp_path):
     cfg = tmp_path / "g.yaml"
     cfg.write_text("candidates: 3\nsplits: {validation: 2016-01-01, holdout: 2017-01-01}\n"
                    "benchmark: cash\ngates: {overlap: false, consistency: false}\n")
+    (sweep / "sensitivity.json").write_text('{"kept": true}')  # a study already there is kept
+    qraft.run("gate", sweep, "--gates", cfg)
+    assert json.loads((sweep / "sensitivity.json").read_text()) == {"kept": True}
     other = qraft.json("gate", sweep, "--gates", cfg, "--out", tmp_path / "g2.json")
     assert len(other["candidates"]) == 3
     assert other["windows"]["holdout"]["first"] == "2017-01-03"

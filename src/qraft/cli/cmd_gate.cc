@@ -61,11 +61,11 @@ int Gate(const Args& a) {
   TerminalProgress progress;
   auto r = gates::RunGates(**store, a.dir, config, progress);
   if (!r.ok()) return Fail(r.status());
-  const std::filesystem::path out =
-      a.out.empty() ? std::filesystem::path(a.dir) / "gates.json" : std::filesystem::path(a.out);
-  if (Status st = WriteFileAtomically(out, gates::ToJson(*r).dump(2) + "\n"); !st.ok()) {
-    return Fail(st);
-  }
+  // By default the sweep's directory keeps the study (gates.json, and sensitivity.json for the
+  // report's overlap curve when it has none); --out writes the JSON elsewhere instead.
+  Status written = a.out.empty() ? gates::WriteGateReport(a.dir, *r)
+                                 : WriteFileAtomically(a.out, gates::ToJson(*r).dump(2) + "\n");
+  if (!written.ok()) return Fail(written);
   std::printf("%s\n", a.json ? gates::ToJson(*r).dump().c_str() : Text(*r).c_str());
   const bool any = std::any_of(r->candidates.begin(), r->candidates.end(),
                                [](const gates::CandidateGates& g) { return g.pass; });

@@ -248,7 +248,8 @@ Result<GateReport> RunGates(const data::SnapshotStore& store,
   report.overlap_low = report.overlap_high = kNaN;
   if (config.overlap.enabled && chosen.size() >= 2) {
     precise::SensitivityOptions so;
-    so.scales = {1 - config.overlap_scale, 1.0, 1 + config.overlap_scale};
+    const double k = config.overlap_scale;
+    so.scales = {1 - k, 1 - k / 2, 1.0, 1 + k / 2, 1 + k};  // the curve of the report
     so.components = {"all"};
     so.top = std::min(config.overlap_top, chosen.size());
     so.objective = config.objective;
@@ -258,6 +259,7 @@ Result<GateReport> RunGates(const data::SnapshotStore& store,
                            precise::RunSensitivity(spec, panel, cand_params, so));
     report.overlap_low = sr.points.front().overlap;
     report.overlap_high = sr.points.back().overlap;
+    report.sensitivity = sr;
   }
 
   // 5. Every candidate's gates.
@@ -487,6 +489,12 @@ nlohmann::json ToJson(const GateReport& r) {
 }
 
 Status WriteGateReport(const std::filesystem::path& dir, const GateReport& report) {
+  const std::filesystem::path sensitivity = dir / "sensitivity.json";
+  std::error_code ec;
+  if (report.sensitivity && !std::filesystem::exists(sensitivity, ec)) {
+    QRAFT_RETURN_NOT_OK(
+        WriteFileAtomically(sensitivity, precise::ToJson(*report.sensitivity).dump(2) + "\n"));
+  }
   return WriteFileAtomically(dir / "gates.json", ToJson(report).dump(2) + "\n");
 }
 

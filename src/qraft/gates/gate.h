@@ -25,12 +25,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "qraft/core/progress.h"
 #include "qraft/core/status.h"
 #include "qraft/data/store.h"
+#include "qraft/engines/precise/sensitivity.h"
 #include "qraft/gates/config.h"
 #include "qraft/strategy/dsl.h"
 
@@ -88,6 +90,8 @@ struct GateReport {
   std::vector<std::pair<std::size_t, double>> dsr_curve;
   // Costs scaled (precise engine) and the two-stage comparison.
   double overlap_low = 0, overlap_high = 0;
+  /// The cost curve behind the overlap gate (all costs x 1 -/+ s, s/2), when it ran.
+  std::optional<precise::SensitivityReport> sensitivity;
   std::vector<CandidateGates> candidates;  ///< best first by the validation objective
 };
 
@@ -103,7 +107,9 @@ Result<GateReport> RunGates(const data::SnapshotStore& store,
 /// value, threshold, pass, reason, hint}]}]} (docs/gates.md).
 nlohmann::json ToJson(const GateReport& report);
 
-/// Writes ToJson(report) to DIR/gates.json atomically.
+/// Writes ToJson(report) to DIR/gates.json atomically, and the overlap gate's cost curve to
+/// DIR/sensitivity.json when the directory has none yet (so `qraft report` draws the overlap
+/// curve; a `qraft sensitivity` study already there is kept).
 Status WriteGateReport(const std::filesystem::path& dir, const GateReport& report);
 
 }  // namespace qraft::gates
