@@ -286,8 +286,12 @@ void BookEngine::Arrive(Order& o) {
   const bool stop = r.type == OrderType::kStopMarket || r.type == OrderType::kStopLimit;
   const bool supported = r.type == OrderType::kMarket || r.type == OrderType::kLimit || stop;
   const bool needs_limit = r.type == OrderType::kLimit || r.type == OrderType::kStopLimit;
-  if (r.instrument != 0 || !supported || r.quantity <= 0 || r.notional > 0 || r.target_value >= 0 ||
-      r.display < 0 || (needs_limit && !(r.limit > 0)) || (stop && !(r.stop > 0))) {
+  // Sizing at the fill (notional, target value, cash share, short budget, turnover budget) is a
+  // bar concept: orders here carry their quantity.
+  const bool sized_at_fill = r.notional > 0 || r.target_value >= 0 || r.cash_share > 0 ||
+                             r.short_budget >= 0 || r.turnover_max > 0;
+  if (r.instrument != 0 || !supported || r.quantity <= 0 || sized_at_fill || r.display < 0 ||
+      (needs_limit && !(r.limit > 0)) || (stop && !(r.stop > 0))) {
     Finish(o, OrderStatus::kRejected, RejectReason::kInvalid);
     return;
   }

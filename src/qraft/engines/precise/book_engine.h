@@ -35,8 +35,9 @@
 //    from the book on arrival or cancels; DAY expires at the end of the UTC day it arrived on.
 //  * Replace keeps the queue position only when the price is unchanged and the quantity does not
 //    grow (the exchanges' rule); otherwise the order goes to the back of its new level.
-//  * Market-on-open/close, trailing stops, TWAP/VWAP, notional and target-value orders are bar
-//    concepts: on this engine they are rejected (kInvalid).
+//  * Market-on-open/close, trailing stops, TWAP/VWAP, and orders sized at their fill (notional,
+//    target value, cash share, short budget) are bar concepts: on this engine they are rejected
+//    (kInvalid).
 //
 // Accounts, fees and reduce-only behave as on the bar engine (a fill the account refuses ends the
 // order). The equity curve is sampled every `sample_interval` of data time at the mark: the mid

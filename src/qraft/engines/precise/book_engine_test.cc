@@ -398,10 +398,14 @@ TEST(BookEngine, RejectsBarOnlyOrdersAndBadConfiguration) {
   script.at[0] = [](const MarketView&, BookEngine& e) {
     e.Submit(Req(Side::kBuy, OrderType::kTwap, 5));
     e.Submit(Req(Side::kBuy, OrderType::kLimit, 5));  // no limit price
+    OrderRequest sized = Req(Side::kSell, OrderType::kMarket, 5);
+    sized.short_budget = 100;  // sizing at the fill is a bar concept
+    e.Submit(sized);
   };
   auto engine = RunScript(Config(s), script);
   EXPECT_EQ(engine->order(1).reject, RejectReason::kInvalid);
   EXPECT_EQ(engine->order(2).reject, RejectReason::kInvalid);
+  EXPECT_EQ(engine->order(3).reject, RejectReason::kInvalid);
 
   Stream unsorted = Book();
   unsorted.events.back().local_ts = kT0 - 1;
