@@ -176,7 +176,7 @@ Status Engine::Run(Strategy& strategy) {
         if (k == 0) ApplyFunding(i, t);
         if (k == 0 && !state_[i].has_bar) RejectSuspended(i);
       }
-      {
+      if (turnover_pending_ > 0) {
         std::vector<std::pair<OrderId, PriceTicks>> batch;
         for (std::size_t i = 0; i < N; ++i) {
           if (!state_[i].has_bar) continue;
@@ -286,7 +286,7 @@ void Engine::ProcessEventsUpTo(Timestamp t) {
 void Engine::MatchImmediate() {
   std::vector<OrderId> ids;
   ids.swap(immediate_);
-  {
+  if (turnover_pending_ > 0) {
     std::vector<std::pair<OrderId, PriceTicks>> batch;
     for (const OrderId id : ids)
       batch.emplace_back(id, last_[static_cast<std::size_t>(
@@ -430,6 +430,10 @@ void Engine::Arrive(OrderId id) {
     return;
   }
   state_[i].working.push_back(id);
+  if (r.turnover_max > 0 && r.target_value >= 0 && r.type == OrderType::kMarket) {
+    extra_[static_cast<std::size_t>(id - 1)].turnover_pending = true;
+    ++turnover_pending_;
+  }
   // Immediate market fills at the last price (kLastPrice), while the instrument has one: with
   // the other orders arriving at this time (ProcessEventsUpTo).
   if (r.type == OrderType::kMarket &&
@@ -651,6 +655,10 @@ void Engine::ApplyTurnoverBudgets(std::span<const std::pair<OrderId, PriceTicks>
         !(r.turnover_max > 0) || x.turnover_done || p == kNoPrice)
       continue;
     x.turnover_done = true;
+    if (x.turnover_pending) {
+      x.turnover_pending = false;
+      --turnover_pending_;
+    }
     batch.push_back(&o);
     const auto i = static_cast<std::size_t>(r.instrument);
     const Quantity change = TargetQuantity(o, p) - account_.position(i).quantity;
@@ -789,6 +797,10 @@ void Engine::Finish(Order& o, OrderStatus status, RejectReason reason) {
   o.status = status;
   o.reject = reason;
   o.done = now_;
+  if (auto& x = extra_[static_cast<std::size_t>(o.id - 1)]; x.turnover_pending) {
+    x.turnover_pending = false;  // ended before its budget was applied
+    --turnover_pending_;
+  }
   if (status != OrderStatus::kFilled) to_deliver_.push_back({kNoFill, o.id});
   // A bracket entry cancelled after a partial fill still protects what it bought.
   if (status == OrderStatus::kCancelled && o.filled > 0 &&

@@ -184,6 +184,7 @@ class Engine {
     double commission = 0, value = 0;
     double turnover_k = 1;          // target_value: the turnover budget's scale of the change
     bool turnover_done = false;     // target_value with turnover_max: the budget was applied
+    bool turnover_pending = false;  // counted in turnover_pending_
     std::size_t algo_start = 0;     // kTwap / kVwap: the window's first bar
     std::vector<OrderId> children;  // kTwap / kVwap: the child orders
   };
@@ -253,10 +254,11 @@ class Engine {
   Strategy* strategy_ = nullptr;
   std::uint64_t seq_ = 0;
   Timestamp now_ = 0;
-  std::size_t bar_ = 0;          // the bar being replayed
-  bool closed_ = false;          // its close point has been replayed
-  Side pass_side_ = Side::kBuy;  // the side being matched (immediate fills: either)
-  double buy_pass_cash_ = 0;     // the cash when the buys of the current point started
+  std::size_t bar_ = 0;                // the bar being replayed
+  bool closed_ = false;                // its close point has been replayed
+  Side pass_side_ = Side::kBuy;        // the side being matched (immediate fills: either)
+  double buy_pass_cash_ = 0;           // the cash when the buys of the current point started
+  std::int64_t turnover_pending_ = 0;  // working orders whose turnover budget is not applied yet
   BarSeriesOut series_;
   double bar_traded_ = 0, bar_fees_ = 0, funding_ = 0;
   std::int64_t late_cancels_ = 0;
