@@ -12,6 +12,7 @@ Prints one JSON object per benchmark. Run by bench/run.sh; see bench/RESULTS.md.
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -27,19 +28,27 @@ import pyarrow.csv as pacsv
 import pyarrow.ipc as ipc
 
 
+def cpu_seconds():
+    """User + system CPU time of this process and of its finished children (a Qraft run is one)."""
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + c.ru_utime + c.ru_stime
+
+
 def timed_blocks(contenders, repeat):
     """Times each (name, fn) `repeat` times back to back, after one untimed warm-up. Back to back
     favours the in-process peers: their thread pools and allocators stay warm between repeats,
-    while every Qraft run is a fresh process."""
+    while every Qraft run is a fresh process. Also records the median CPU time (all cores)."""
     out = {}
     for name, fn in contenders:
         fn()
-        times = []
+        times, cpus = [], []
         for _ in range(repeat):
-            t0 = time.perf_counter()
+            c0, t0 = cpu_seconds(), time.perf_counter()
             fn()
             times.append(time.perf_counter() - t0)
-        out[name] = {"median_s": statistics.median(times), "best_s": min(times)}
+            cpus.append(cpu_seconds() - c0)
+        out[name] = {"median_s": statistics.median(times), "best_s": min(times),
+                     "cpu_median_s": statistics.median(cpus)}
     return out
 
 

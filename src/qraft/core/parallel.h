@@ -75,6 +75,11 @@ T ParallelReduce(std::size_t n, std::size_t grain, T init, Map&& map, Combine&& 
   return init;
 }
 
+/// The number of threads parallel work may use now: the ThreadLimit in force, else every core.
+inline std::size_t MaxParallelism() {
+  return tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+}
+
 /// Caps the worker threads for its lifetime (threads <= 0: no cap).
 class ThreadLimit {
  public:

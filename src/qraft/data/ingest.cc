@@ -195,10 +195,11 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
       ParallelForStatus(inputs.size(), 1, [&](std::size_t b, std::size_t e) -> Status {
         for (std::size_t i = b; i < e; ++i) {
           const Input& in = inputs[i];
-          // CSV files are hashed from the same read that parses them; other formats read their own
-          // way.
+          // Source hashes are provenance of a published snapshot; a dry run skips them. CSV files
+          // are hashed from the same read that parses them; other formats read their own way.
           const bool csv = in.format == InputFormat::kCsv || in.format == InputFormat::kBinance;
-          if (!csv) {
+          std::string* hash = store != nullptr ? &hashes[i] : nullptr;
+          if (!csv && hash != nullptr) {
             QRAFT_ASSIGN_OR_RETURN(hashes[i], HashSource(in.path));
           }
           switch (in.format) {
@@ -237,8 +238,7 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
                   csv_options.mapping.symbol_value = name->symbol;
                 }
               }
-              QRAFT_ASSIGN_OR_RETURN(SourceTable t,
-                                     io::ReadCsvFile(in.path, csv_options, &hashes[i]));
+              QRAFT_ASSIGN_OR_RETURN(SourceTable t, io::ReadCsvFile(in.path, csv_options, hash));
               per_input[i].push_back(std::move(t));
             }
           }
@@ -270,7 +270,7 @@ Result<IngestResult> Ingest(const IngestOptions& opt, SnapshotStore* store, Prog
     content.source_rows += rows;
     sources.push_back({{"path", inputs[i].path.string()},
                        {"format", FormatName(inputs[i].format)},
-                       {"sha256", hashes[i]},
+                       {"sha256", hashes[i].empty() ? nlohmann::json() : nlohmann::json(hashes[i])},
                        {"bytes", SourceBytes(inputs[i].path)},
                        {"rows", rows}});
   }

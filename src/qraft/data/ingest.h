@@ -58,7 +58,8 @@ struct IngestResult {
 };
 
 /// Reads, checks and (when `store` is not null) publishes. On a quality failure returns a
-/// DataError whose message is the report; nothing is published.
+/// DataError whose message is the report; nothing is published. Without a store (a dry run) the
+/// source files are not hashed: `provenance.sources[].sha256` is null.
 Result<IngestResult> Ingest(const IngestOptions& options, SnapshotStore* store, Progress& progress);
 
 }  // namespace qraft::data

@@ -86,6 +86,8 @@ TEST(IngestTest, DryRunWritesNothing) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->snapshot_id.empty());
   EXPECT_EQ(r->content.panel.num_symbols(), 1u);
+  // Source hashes are provenance of a published snapshot: a dry run does not compute them.
+  EXPECT_TRUE(r->content.provenance["sources"][0]["sha256"].is_null());
 }
 
 TEST(IngestTest, CalendarAndInstrumentsFiles) {

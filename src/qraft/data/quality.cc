@@ -260,7 +260,12 @@ QualityReport CheckPanel(const Panel& panel, const QualityOptions& opt, bool dat
           }
           prev = c[t];
         }
-        if (!returns.empty()) {
+        // The median and MAD (two selections: most of this function's time) matter only when
+        // some return is big enough to be reported.
+        const double reportable = std::min(opt.min_outlier_return, opt.max_abs_return);
+        const bool any_candidate = std::any_of(returns.begin(), returns.end(),
+                                               [&](double r) { return std::fabs(r) > reportable; });
+        if (any_candidate) {
           std::vector<double> tmp = returns;
           auto mid = tmp.begin() + static_cast<std::ptrdiff_t>(tmp.size() / 2);
           std::nth_element(tmp.begin(), mid, tmp.end());

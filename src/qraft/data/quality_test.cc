@@ -99,6 +99,32 @@ TEST(QualityTest, GapsNonPositiveShortHistoryAndSplitMismatch) {
   EXPECT_FALSE(ByCheck(CheckPanel(raw, Lenient(), true)).count("split_mismatch"));
 }
 
+TEST(QualityTest, LargeAndOutlierReturnsAgainstTheirThresholds) {
+  // Closes that move +-0.25% a day (scaled MAD about 0.74%), then one jump.
+  auto closes = [](double jump) {
+    std::vector<double> c;
+    for (int i = 0; i < 20; ++i)
+      c.push_back(i % 2 == 0 ? 100.0 : 100.25);
+    c.push_back(c.back() * (1 + jump));
+    return c;
+  };
+  // 20%: over min_outlier_return and about 27 MADs from the median: info.
+  auto m = ByCheck(CheckPanel(OneSymbol({{"close", closes(0.2)}}), Lenient(), true));
+  ASSERT_TRUE(m.count("large_return"));
+  EXPECT_EQ(m["large_return"].severity, Severity::kInfo);
+  EXPECT_EQ(m["large_return"].first, DateTimestamp(2020, 1, 21));
+  EXPECT_FALSE(m.count("outlier_return"));
+  // 12%: many MADs away but under min_outlier_return: nothing.
+  EXPECT_TRUE(CheckPanel(OneSymbol({{"close", closes(0.12)}}), Lenient(), true).issues.empty());
+  // The same 12% with max_abs_return below it is an outlier, whatever min_outlier_return says.
+  QualityOptions o = Lenient();
+  o.max_abs_return = 0.1;
+  m = ByCheck(CheckPanel(OneSymbol({{"close", closes(0.12)}}), o, true));
+  ASSERT_TRUE(m.count("outlier_return"));
+  EXPECT_EQ(m["outlier_return"].severity, Severity::kWarning);
+  EXPECT_EQ(m["outlier_return"].first, DateTimestamp(2020, 1, 21));
+}
+
 TEST(QualityTest, StrictTurnsWarningsIntoFailureAndJsonCounts) {
   Panel p = OneSymbol({{"close", {1, 1.01, 1.02}}});
   QualityReport r = CheckPanel(p, QualityOptions(), true);  // short history warning

@@ -14,6 +14,7 @@
 #include <limits>
 #include <optional>
 
+#include "qraft/core/parallel.h"
 #include "qraft/data/io/file_reader.h"
 
 namespace qraft::data::io {
@@ -186,12 +187,21 @@ Status WriteLongParquet(const Panel& panel, bool daily,
   // faster than zstd level 1 for a file 1.5x larger (bench/RESULTS.md has the ingest figures).
   // Dictionary-encoding doubles costs more time than it saves space (prices rarely repeat);
   // the symbol column keeps it.
+  // Row groups are cut below, never by the writer.
   auto props = parquet::WriterProperties::Builder()
                    .compression(parquet::Compression::SNAPPY)
                    ->disable_dictionary()
                    ->enable_dictionary("symbol")
+                   ->max_row_group_length(std::numeric_limits<std::int64_t>::max())
                    ->build();
-  auto arrow_props = parquet::ArrowWriterProperties::Builder().store_schema()->build();
+  // Columns are encoded and compressed in parallel on Arrow's CPU pool (buffered row groups), then
+  // written in schema order: the bytes do not depend on the thread count. A ThreadLimit of one
+  // (--threads 1) keeps the encoding on this thread. Our callers never run on Arrow's pool, so
+  // the writer's deadlock caveat does not apply.
+  auto arrow_props = parquet::ArrowWriterProperties::Builder()
+                         .store_schema()
+                         ->set_use_threads(MaxParallelism() > 1)
+                         ->build();
   QRAFT_ARROW_ASSIGN(auto writer,
                      parquet::arrow::FileWriter::Open(*schema, arrow::default_memory_pool(), sink,
                                                       props, arrow_props),
@@ -200,7 +210,6 @@ Status WriteLongParquet(const Panel& panel, bool daily,
   // One row group per run of whole symbols of about a million rows: memory stays bounded by the
   // row group, not the panel, and the layout depends only on the data.
   constexpr std::int64_t kRowGroup = 1 << 20;
-  std::vector<std::uint8_t> valid;
   for (std::size_t s0 = 0; s0 < S;) {
     std::size_t s1 = s0;
     std::int64_t rows = 0;
@@ -236,24 +245,28 @@ Status WriteLongParquet(const Panel& panel, bool daily,
     if (!symbols.ok()) return FromArrow(symbols.status(), path, "building the symbol column");
     arrow::ArrayVector columns = {*symbols, time_array};
     if (values_layout) columns = {time_array, *symbols};
-    for (std::size_t f = 0; f < F; ++f) {
-      arrow::DoubleBuilder b;
-      (void)b.Reserve(rows);
-      for (std::size_t s = s0; s < s1; ++s) {
-        if (span[s].first >= T) continue;
-        auto x = panel.series(f, s).subspan(span[s].first, span[s].second - span[s].first + 1);
-        valid.resize(x.size());
-        for (std::size_t i = 0; i < x.size(); ++i)
-          valid[i] = !std::isnan(x[i]);
-        (void)b.AppendValues(x.data(), static_cast<std::int64_t>(x.size()), valid.data());
+    const std::size_t first_value = columns.size();
+    columns.resize(first_value + F);
+    ParallelFor(F, 1, [&](std::size_t f0, std::size_t f1) {
+      std::vector<std::uint8_t> valid;
+      for (std::size_t f = f0; f < f1; ++f) {
+        arrow::DoubleBuilder b;
+        (void)b.Reserve(rows);
+        for (std::size_t s = s0; s < s1; ++s) {
+          if (span[s].first >= T) continue;
+          auto x = panel.series(f, s).subspan(span[s].first, span[s].second - span[s].first + 1);
+          valid.resize(x.size());
+          for (std::size_t i = 0; i < x.size(); ++i)
+            valid[i] = !std::isnan(x[i]);
+          (void)b.AppendValues(x.data(), static_cast<std::int64_t>(x.size()), valid.data());
+        }
+        (void)b.Finish(&columns[first_value + f]);
       }
-      std::shared_ptr<arrow::Array> a;
-      (void)b.Finish(&a);
-      columns.push_back(a);
-    }
-    auto batch = arrow::Table::Make(schema, columns, rows);
-    QRAFT_RETURN_NOT_OK(FromArrow(writer->WriteTable(*batch, std::max<std::int64_t>(rows, 1)), path,
-                                  "write failed"));
+    });
+    QRAFT_RETURN_NOT_OK(FromArrow(writer->NewBufferedRowGroup(), path, "write failed"));
+    QRAFT_RETURN_NOT_OK(
+        FromArrow(writer->WriteRecordBatch(*arrow::RecordBatch::Make(schema, rows, columns)), path,
+                  "write failed"));
     s0 = s1;
   }
   QRAFT_RETURN_NOT_OK(FromArrow(writer->Close(), path, "write failed"));

@@ -4,7 +4,10 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 
+#include "qraft/core/parallel.h"
 #include "qraft/data/testing.h"
 
 namespace qraft::data::io {
@@ -82,6 +85,45 @@ TEST(ArrowIoTest, BarsParquetReadsBackAsTheSamePanel) {
     EXPECT_TRUE(std::isnan(t->fields[0][1]));
     EXPECT_EQ(t->fields[0][4], 4.0);
   }
+}
+
+std::string FileBytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(ArrowIoTest, BarsParquetSkipsEmptySymbolsAndIsIndependentOfThreads) {
+  // CCC has no bar at all: no rows, but the file is still complete and readable.
+  PanelBuilder b(Calendar({DateTimestamp(2014, 1, 2), DateTimestamp(2014, 1, 3)}),
+                 {"AAA", "BBB", "CCC"});
+  for (const char* f : {"open", "high", "low", "close", "volume"}) {
+    auto x = b.AddField(f);
+    const double v[] = {1, 2, 3, N, N, N};
+    std::copy(std::begin(v), std::end(v), x.begin());
+  }
+  const Panel p = std::move(b).Build();
+  testing::TempDir dir;
+  // Columns are built and encoded in parallel unless one thread is allowed: the same bytes.
+  {
+    ThreadLimit one(1);
+    ASSERT_TRUE(WriteBarsParquet(p, true, dir / "one.parquet", {}).ok());
+  }
+  ASSERT_TRUE(WriteBarsParquet(p, true, dir / "all.parquet", {}).ok());
+  EXPECT_EQ(FileBytes(dir / "one.parquet"), FileBytes(dir / "all.parquet"));
+  auto t = ReadColumnarFile(dir / "one.parquet", {}, TimeLabeler(true, TimeZone()));
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->rows(), 3u);  // AAA's two bars and BBB's first
+  EXPECT_EQ(t->symbols, (std::vector<std::string>{"AAA", "BBB"}));
+  EXPECT_EQ(t->fields[3][2], 3.0);
+
+  // No bar at all: a valid file of no rows.
+  PanelBuilder nb(Calendar({DateTimestamp(2014, 1, 2)}), {"CCC"});
+  nb.AddField("close")[0] = N;
+  ASSERT_TRUE(WriteBarsParquet(std::move(nb).Build(), true, dir / "none.parquet", {}).ok());
+  auto none = ReadColumnarFile(dir / "none.parquet", {}, TimeLabeler(true, TimeZone()));
+  ASSERT_FALSE(none.ok());  // readable, but a file of no rows is not data to ingest
+  EXPECT_NE(none.status().message().find("none.parquet: no rows"), std::string::npos)
+      << none.status().ToString();
 }
 
 TEST(ArrowIoTest, TableParquetReadsBackWithTypesAndNulls) {
