@@ -367,69 +367,6 @@ Result<CombinationResult> ReadCombination(const JsonFields& j, const nlohmann::j
   return r;
 }
 
-// Cell readers for one CSV file: errors name file:line and the column.
-class CsvCells {
- public:
-  CsvCells(const fs::path& file, std::string_view header) : file_(file.string()) {
-    std::size_t start = 0;
-    while (start <= header.size()) {
-      const std::size_t comma = std::min(header.find(',', start), header.size());
-      columns_.emplace_back(header.substr(start, comma - start));
-      start = comma + 1;
-    }
-  }
-
-  Status CheckHeader(const std::vector<CsvRecord>& records) const {
-    if (records.empty()) return Status::InvalidArgument(fmt::format("{}: empty file", file_));
-    if (records[0].fields != columns_) {
-      return Status::InvalidArgument(
-          fmt::format("{}:1: expected the header '{}'", file_, fmt::join(columns_, ",")));
-    }
-    return Status::OK();
-  }
-  Status CheckWidth(const CsvRecord& r) const {
-    if (r.fields.size() == columns_.size()) return Status::OK();
-    return Status::InvalidArgument(fmt::format("{}:{}: expected {} fields, got {}", file_, r.line,
-                                               columns_.size(), r.fields.size()));
-  }
-  Status Bad(const CsvRecord& r, std::size_t col, std::string_view expected) const {
-    return Status::InvalidArgument(fmt::format("{}:{}: field '{}': expected {}, got '{}'", file_,
-                                               r.line, columns_[col], expected, r.fields[col]));
-  }
-  // Empty = NaN.
-  Result<double> Number(const CsvRecord& r, std::size_t col) const {
-    const std::string& s = r.fields[col];
-    if (s.empty()) return kNaN;
-    double v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc() || end != s.data() + s.size()) return Bad(r, col, "a number");
-    return v;
-  }
-  Result<std::int64_t> Integer(const CsvRecord& r, std::size_t col) const {
-    const std::string& s = r.fields[col];
-    std::int64_t v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
-      return Bad(r, col, "an integer");
-    }
-    return v;
-  }
-  // Empty = kNoTimestamp when `optional`. *date_only is cleared by a time of day.
-  Result<Timestamp> Time(const CsvRecord& r, std::size_t col, bool optional,
-                         bool* date_only) const {
-    const std::string& s = r.fields[col];
-    if (s.empty() && optional) return kNoTimestamp;
-    const std::optional<ParsedTime> t = ParseIsoDateTime(s);
-    if (!t) return Bad(r, col, "an ISO-8601 date or UTC time");
-    if (t->has_time) *date_only = false;
-    return t->value;
-  }
-
- private:
-  std::string file_;
-  std::vector<std::string> columns_;
-};
-
 // A candidate directory holds both files; a missing one is a malformed result, not a lookup.
 Result<std::string> ReadCandidateFile(const fs::path& file) {
   std::error_code ec;
@@ -440,17 +377,26 @@ Result<std::string> ReadCandidateFile(const fs::path& file) {
   return ReadText(file);
 }
 
+// A time cell of equity.csv or trades.csv; empty = kNoTimestamp when `optional`. *date_only is
+// cleared by a time of day.
+Result<Timestamp> TimeCell(const CsvTable& cells, const CsvRecord& r, std::size_t col,
+                           bool optional, bool* date_only) {
+  if (optional && r.fields[col].empty()) return kNoTimestamp;
+  QRAFT_ASSIGN_OR_RETURN(const ParsedTime t, cells.Time(r, col));
+  if (t.has_time) *date_only = false;
+  return t.value;
+}
+
 Status ReadEquity(const fs::path& file, CandidateDetail& d, bool* date_only) {
   QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadCandidateFile(file));
-  QRAFT_ASSIGN_OR_RETURN(const std::vector<CsvRecord> records, ParseCsvRecords(text, file));
-  const CsvCells cells(file, kEquityHeader);
-  QRAFT_RETURN_NOT_OK(cells.CheckHeader(records));
-  d.curve.reserve(records.size() - 1);
-  for (std::size_t k = 1; k < records.size(); ++k) {
-    const CsvRecord& r = records[k];
+  QRAFT_ASSIGN_OR_RETURN(const CsvTable cells, CsvTable::Parse(text, file));
+  QRAFT_RETURN_NOT_OK(cells.ExpectHeader(kEquityHeader));
+  d.curve.reserve(cells.rows());
+  for (std::size_t k = 0; k < cells.rows(); ++k) {
+    const CsvRecord& r = cells.row(k);
     QRAFT_RETURN_NOT_OK(cells.CheckWidth(r));
     CurvePoint p;
-    QRAFT_ASSIGN_OR_RETURN(p.time, cells.Time(r, 0, false, date_only));
+    QRAFT_ASSIGN_OR_RETURN(p.time, TimeCell(cells, r, 0, false, date_only));
     QRAFT_ASSIGN_OR_RETURN(p.equity, cells.Number(r, 1));
     QRAFT_RETURN_NOT_OK(cells.Number(r, 2));  // drawdown: derived from equity
     QRAFT_ASSIGN_OR_RETURN(p.exposure, cells.Number(r, 3));
@@ -464,19 +410,18 @@ Status ReadEquity(const fs::path& file, CandidateDetail& d, bool* date_only) {
 
 Status ReadTrades(const fs::path& file, CandidateDetail& d, bool* date_only) {
   QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadCandidateFile(file));
-  QRAFT_ASSIGN_OR_RETURN(const std::vector<CsvRecord> records, ParseCsvRecords(text, file));
-  const CsvCells cells(file, kTradesHeader);
-  QRAFT_RETURN_NOT_OK(cells.CheckHeader(records));
-  d.trades.reserve(records.size() - 1);
-  for (std::size_t k = 1; k < records.size(); ++k) {
-    const CsvRecord& r = records[k];
+  QRAFT_ASSIGN_OR_RETURN(const CsvTable cells, CsvTable::Parse(text, file));
+  QRAFT_RETURN_NOT_OK(cells.ExpectHeader(kTradesHeader));
+  d.trades.reserve(cells.rows());
+  for (std::size_t k = 0; k < cells.rows(); ++k) {
+    const CsvRecord& r = cells.row(k);
     QRAFT_RETURN_NOT_OK(cells.CheckWidth(r));
     TradeRow t;
     t.symbol = r.fields[0];
     if (r.fields[1] != "long" && r.fields[1] != "short") return cells.Bad(r, 1, "long or short");
     t.is_short = r.fields[1] == "short";
-    QRAFT_ASSIGN_OR_RETURN(t.entry_time, cells.Time(r, 2, false, date_only));
-    QRAFT_ASSIGN_OR_RETURN(t.exit_time, cells.Time(r, 3, true, date_only));
+    QRAFT_ASSIGN_OR_RETURN(t.entry_time, TimeCell(cells, r, 2, false, date_only));
+    QRAFT_ASSIGN_OR_RETURN(t.exit_time, TimeCell(cells, r, 3, true, date_only));
     QRAFT_ASSIGN_OR_RETURN(t.entry_price, cells.Number(r, 4));
     QRAFT_ASSIGN_OR_RETURN(t.exit_price, cells.Number(r, 5));
     QRAFT_ASSIGN_OR_RETURN(t.size, cells.Number(r, 6));
@@ -533,6 +478,69 @@ Result<std::vector<CsvRecord>> ParseCsvRecords(std::string_view text, const fs::
     if (!(rec.fields.size() == 1 && rec.fields[0].empty())) out.push_back(std::move(rec));
   }
   return out;
+}
+
+Result<CsvTable> CsvTable::Parse(std::string_view text, const fs::path& file) {
+  CsvTable t;
+  t.file_ = file.string();
+  QRAFT_ASSIGN_OR_RETURN(t.records_, ParseCsvRecords(text, file));
+  if (t.records_.empty()) return Status::InvalidArgument(fmt::format("{}: empty file", t.file_));
+  return t;
+}
+
+Status CsvTable::ExpectHeader(std::string_view columns) const {
+  if (fmt::format("{}", fmt::join(header().fields, ",")) == columns) return Status::OK();
+  return Status::InvalidArgument(
+      fmt::format("{}:{}: expected the header '{}'", file_, header().line, columns));
+}
+
+Result<std::size_t> CsvTable::Column(std::string_view name) const {
+  const std::vector<std::string>& h = header().fields;
+  const auto it = std::find(h.begin(), h.end(), name);
+  if (it == h.end()) {
+    return Status::InvalidArgument(
+        fmt::format("{}:{}: missing the column '{}'", file_, header().line, name));
+  }
+  return static_cast<std::size_t>(it - h.begin());
+}
+
+Status CsvTable::CheckWidth(const CsvRecord& r) const {
+  if (r.fields.size() == header().fields.size()) return Status::OK();
+  return Status::InvalidArgument(fmt::format("{}:{}: expected {} fields, got {}", file_, r.line,
+                                             header().fields.size(), r.fields.size()));
+}
+
+Status CsvTable::Bad(const CsvRecord& r, std::size_t col, std::string_view expected) const {
+  return Status::InvalidArgument(fmt::format("{}:{}: field '{}': expected {}, got '{}'", file_,
+                                             r.line, header().fields[col], expected,
+                                             r.fields[col]));
+}
+
+Result<double> CsvTable::Number(const CsvRecord& r, std::size_t col, bool required) const {
+  const std::string& s = r.fields[col];
+  if (s.empty() && !required) return kNaN;
+  double v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+    return Bad(r, col, required ? "a number" : "a number or nothing");
+  }
+  return v;
+}
+
+Result<std::int64_t> CsvTable::Integer(const CsvRecord& r, std::size_t col) const {
+  const std::string& s = r.fields[col];
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
+    return Bad(r, col, "an integer");
+  }
+  return v;
+}
+
+Result<ParsedTime> CsvTable::Time(const CsvRecord& r, std::size_t col) const {
+  const std::optional<ParsedTime> t = ParseIsoDateTime(r.fields[col]);
+  if (!t) return Bad(r, col, "an ISO-8601 date or UTC time");
+  return *t;
 }
 
 std::string ParamsHash(const strategy::ParamValues& params) {

@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "qraft/core/status.h"
+#include "qraft/core/time.h"
 #include "qraft/engines/backtest.h"
 
 namespace qraft::engines {
@@ -72,6 +73,40 @@ struct CsvRecord {
 };
 Result<std::vector<CsvRecord>> ParseCsvRecords(std::string_view text,
                                                const std::filesystem::path& file);
+
+/// A CSV text with a header row, read back cell by cell: result files, order and fill logs,
+/// returns matrices. Every error is an InvalidArgument naming file:line and the column.
+/// Thread-safety: immutable once parsed.
+class CsvTable {
+ public:
+  /// ParseCsvRecords, then "FILE: empty file" when there is not even a header.
+  static Result<CsvTable> Parse(std::string_view text, const std::filesystem::path& file);
+
+  const std::string& file() const { return file_; }
+  const CsvRecord& header() const { return records_[0]; }
+  std::size_t rows() const { return records_.size() - 1; }
+  /// Data row k, 0-based (the header is not a row).
+  const CsvRecord& row(std::size_t k) const { return records_[k + 1]; }
+
+  /// The header is exactly `columns` (comma-separated).
+  Status ExpectHeader(std::string_view columns) const;
+  /// The index of the header column `name`.
+  Result<std::size_t> Column(std::string_view name) const;
+  /// The row has as many fields as the header.
+  Status CheckWidth(const CsvRecord& r) const;
+  /// "FILE:LINE: field 'COLUMN': expected EXPECTED, got 'CELL'".
+  Status Bad(const CsvRecord& r, std::size_t col, std::string_view expected) const;
+  /// The whole cell as a number (from_chars: "inf" and "nan" included); an empty cell is NaN
+  /// unless `required`.
+  Result<double> Number(const CsvRecord& r, std::size_t col, bool required = false) const;
+  Result<std::int64_t> Integer(const CsvRecord& r, std::size_t col) const;
+  /// An ISO-8601 date or date-time (ParseIsoDateTime).
+  Result<ParsedTime> Time(const CsvRecord& r, std::size_t col) const;
+
+ private:
+  std::string file_;
+  std::vector<CsvRecord> records_;  // the header first; never empty
+};
 
 /// Writes the layout above. IOError naming the file on failure (earlier files may then exist in
 /// DIR, but none is half-written).

@@ -353,5 +353,38 @@ TEST(ResultsTest, MalformedFilesAreClearErrors) {
       << r.status().ToString();
 }
 
+TEST(CsvTableTest, CellsAreCheckedAndErrorsNameFileLineAndColumn) {
+  auto t = CsvTable::Parse(
+      "time,x,n\n2020-01-02,1.5,3\n\n2020-01-03T09:30:00Z,,x\n2020-01-0,inf,\n", "f.csv");
+  ASSERT_TRUE(t.ok()) << t.status().ToString();
+  EXPECT_EQ(t->rows(), 3u);
+  EXPECT_TRUE(t->ExpectHeader("time,x,n").ok());
+  EXPECT_EQ(t->ExpectHeader("time,x").message(), "f.csv:1: expected the header 'time,x'");
+  EXPECT_EQ(*t->Column("n"), 2u);
+  EXPECT_EQ(t->Column("y").status().message(), "f.csv:1: missing the column 'y'");
+
+  const CsvRecord &a = t->row(0), &b = t->row(1), &c = t->row(2);
+  EXPECT_EQ(b.line, 4u);  // the blank line is skipped, not renumbered
+  EXPECT_EQ(*t->Number(a, 1), 1.5);
+  EXPECT_TRUE(std::isnan(*t->Number(b, 1)));
+  EXPECT_EQ(t->Number(b, 1, true).status().message(),
+            "f.csv:4: field 'x': expected a number, got ''");
+  EXPECT_TRUE(std::isinf(*t->Number(c, 1)));
+  EXPECT_EQ(*t->Integer(a, 2), 3);
+  EXPECT_EQ(t->Integer(b, 2).status().message(),
+            "f.csv:4: field 'n': expected an integer, got 'x'");
+  EXPECT_EQ(t->Time(a, 0)->value, DateTimestamp(2020, 1, 2));
+  EXPECT_TRUE(t->Time(b, 0)->has_time);
+  EXPECT_EQ(t->Time(c, 0).status().message(),
+            "f.csv:5: field 'time': expected an ISO-8601 date or UTC time, got '2020-01-0'");
+
+  auto ragged = CsvTable::Parse("a,b\n1\n", "g.csv");
+  ASSERT_TRUE(ragged.ok());
+  EXPECT_EQ(ragged->CheckWidth(ragged->row(0)).message(), "g.csv:2: expected 2 fields, got 1");
+  EXPECT_EQ(CsvTable::Parse("\n\n", "e.csv").status().message(), "e.csv: empty file");
+  EXPECT_EQ(CsvTable::Parse("a\n\"x\n", "q.csv").status().message(),
+            "q.csv:2: a quoted field is not closed");
+}
+
 }  // namespace
 }  // namespace qraft::engines

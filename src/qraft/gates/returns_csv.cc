@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <charconv>
 #include <cmath>
 
 #include "qraft/data/io/file_reader.h"
@@ -19,44 +18,33 @@ const std::string* ReturnsTable::Find(std::string_view name) const {
 
 Result<ReturnsTable> ReadReturnsCsv(const std::filesystem::path& path) {
   QRAFT_ASSIGN_OR_RETURN(const std::string text, data::io::ReadDecompressed(path));
-  QRAFT_ASSIGN_OR_RETURN(const std::vector<engines::CsvRecord> records,
-                         engines::ParseCsvRecords(text, path));
-  const std::string file = path.string();
-  if (records.empty()) return Status::DataError(fmt::format("{}: empty file", file));
-  const std::vector<std::string>& header = records[0].fields;
-  std::string first = header.empty() ? std::string() : header[0];
+  QRAFT_ASSIGN_OR_RETURN(const engines::CsvTable table, engines::CsvTable::Parse(text, path));
+  const std::vector<std::string>& header = table.header().fields;
+  std::string first = header[0];
   std::transform(first.begin(), first.end(), first.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const bool labelled =
-      first == "date" || first == "time" || first == "datetime" || first == "timestamp";
+  const std::size_t skip =
+      first == "date" || first == "time" || first == "datetime" || first == "timestamp" ? 1 : 0;
   ReturnsTable out;
-  out.names.assign(header.begin() + (labelled ? 1 : 0), header.end());
+  out.names.assign(header.begin() + static_cast<std::ptrdiff_t>(skip), header.end());
   if (out.names.empty()) {
-    return Status::DataError(fmt::format("{}:{}: no series in the header", file, records[0].line));
+    return Status::InvalidArgument(
+        fmt::format("{}:{}: no series in the header", table.file(), table.header().line));
+  }
+  out.rows = table.rows();
+  if (out.rows < 2) {
+    return Status::InvalidArgument(
+        fmt::format("{}: {} rows of returns, at least 2 are needed", table.file(), out.rows));
   }
   const std::size_t k = out.names.size();
-  out.rows = records.size() - 1;
-  if (out.rows < 2) {
-    return Status::DataError(
-        fmt::format("{}: {} rows of returns, at least 2 are needed", file, out.rows));
-  }
   out.values.resize(out.rows * k);
   for (std::size_t r = 0; r < out.rows; ++r) {
-    const engines::CsvRecord& rec = records[r + 1];
-    if (rec.fields.size() != header.size()) {
-      return Status::DataError(fmt::format("{}:{}: {} fields, the header has {}", file, rec.line,
-                                           rec.fields.size(), header.size()));
-    }
-    if (labelled) out.labels.push_back(rec.fields[0]);
+    const engines::CsvRecord& rec = table.row(r);
+    QRAFT_RETURN_NOT_OK(table.CheckWidth(rec));
+    if (skip) out.labels.push_back(rec.fields[0]);
     for (std::size_t j = 0; j < k; ++j) {
-      const std::string& cell = rec.fields[j + (labelled ? 1 : 0)];
-      double v = 0;
-      const auto [end, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
-      if (ec != std::errc() || end != cell.data() + cell.size() || !std::isfinite(v)) {
-        return Status::DataError(
-            fmt::format("{}:{}: field '{}': expected a finite number, got '{}'", file, rec.line,
-                        out.names[j], cell));
-      }
+      QRAFT_ASSIGN_OR_RETURN(const double v, table.Number(rec, j + skip, true));
+      if (!std::isfinite(v)) return table.Bad(rec, j + skip, "a finite number");
       out.values[j * out.rows + r] = v;
     }
   }

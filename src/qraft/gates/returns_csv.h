@@ -25,9 +25,9 @@ struct ReturnsTable {
   const std::string* Find(std::string_view name) const;
 };
 
-/// Reads `path` (.csv, or compressed: .gz, .zst). InvalidArgument / DataError naming
-/// file:line and the column for anything that is not a finite number, a ragged row, fewer than
-/// 2 rows or no series; NotFound / IOError for the file.
+/// Reads `path` (.csv, or compressed: .gz, .zst). InvalidArgument naming file:line and the
+/// column for anything that is not a finite number, a ragged row, fewer than 2 rows or no
+/// series; NotFound / IOError for the file.
 Result<ReturnsTable> ReadReturnsCsv(const std::filesystem::path& path);
 
 }  // namespace qraft::gates

@@ -2577,80 +2577,22 @@ bool Exists(const fs::path& file) {
 
 using engines::CsvRecord;
 
-// A CSV file with a header: columns found by name, cells checked; errors name file:line and
-// the column.
-class CsvTable {
- public:
-  static Result<CsvTable> Read(const fs::path& file) {
-    QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadWhole(file));
-    CsvTable t;
-    t.file_ = file.string();
-    QRAFT_ASSIGN_OR_RETURN(t.records_, engines::ParseCsvRecords(text, file));
-    if (t.records_.empty()) {
-      return Status::InvalidArgument(fmt::format("{}: empty file (no header)", t.file_));
-    }
-    return t;
-  }
-  std::size_t rows() const { return records_.size() - 1; }
-  const CsvRecord& row(std::size_t k) const { return records_[k + 1]; }
+using engines::CsvTable;
 
-  Result<std::size_t> Column(std::string_view name) const {
-    const std::vector<std::string>& h = records_[0].fields;
-    auto it = std::find(h.begin(), h.end(), name);
-    if (it == h.end()) {
-      return Status::InvalidArgument(
-          fmt::format("{}:{}: missing the column '{}'", file_, records_[0].line, name));
-    }
-    return static_cast<std::size_t>(it - h.begin());
-  }
-  Status CheckWidth(const CsvRecord& r) const {
-    if (r.fields.size() == records_[0].fields.size()) return Status::OK();
-    return Status::InvalidArgument(fmt::format("{}:{}: expected {} fields, got {}", file_, r.line,
-                                               records_[0].fields.size(), r.fields.size()));
-  }
-  Status Bad(const CsvRecord& r, std::size_t col, std::string_view expected) const {
-    return Status::InvalidArgument(fmt::format("{}:{}: field '{}': expected {}, got '{}'", file_,
-                                               r.line, records_[0].fields[col], expected,
-                                               r.fields[col]));
-  }
-  // Empty = NaN unless `required`.
-  Result<double> Number(const CsvRecord& r, std::size_t col, bool required) const {
-    const std::string& s = r.fields[col];
-    if (s.empty() && !required) return kNaN;
-    double v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v))
-      return Bad(r, col, required ? "a number" : "a number or nothing");
-    return v;
-  }
-  Result<std::int64_t> Integer(const CsvRecord& r, std::size_t col) const {
-    const std::string& s = r.fields[col];
-    std::int64_t v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (s.empty() || ec != std::errc() || end != s.data() + s.size()) {
-      return Bad(r, col, "an integer");
-    }
-    return v;
-  }
-  Result<std::string> OneOf(const CsvRecord& r, std::size_t col, std::string_view a,
-                            std::string_view b) const {
-    const std::string& s = r.fields[col];
-    if (s != a && s != b) return Bad(r, col, fmt::format("{} or {}", a, b));
-    return s;
-  }
-  Result<std::string> Time(const CsvRecord& r, std::size_t col) const {
-    const std::string& s = r.fields[col];
-    if (!ParseIsoDateTime(s)) return Bad(r, col, "an ISO-8601 date or UTC time");
-    return s;
-  }
+Result<CsvTable> ReadCsvTable(const fs::path& file) {
+  QRAFT_ASSIGN_OR_RETURN(const std::string text, ReadWhole(file));
+  return CsvTable::Parse(text, file);
+}
 
- private:
-  std::string file_;
-  std::vector<CsvRecord> records_;
-};
+Result<std::string> OneOf(const CsvTable& t, const CsvRecord& r, std::size_t col,
+                          std::string_view a, std::string_view b) {
+  const std::string& s = r.fields[col];
+  if (s != a && s != b) return t.Bad(r, col, fmt::format("{} or {}", a, b));
+  return s;
+}
 
 Result<std::vector<OrderLogRow>> ReadOrders(const fs::path& file) {
-  QRAFT_ASSIGN_OR_RETURN(const CsvTable t, CsvTable::Read(file));
+  QRAFT_ASSIGN_OR_RETURN(const CsvTable t, ReadCsvTable(file));
   QRAFT_ASSIGN_OR_RETURN(const std::size_t id, t.Column("id"));
   QRAFT_ASSIGN_OR_RETURN(const std::size_t side, t.Column("side"));
   QRAFT_ASSIGN_OR_RETURN(const std::size_t type, t.Column("type"));
@@ -2666,7 +2608,7 @@ Result<std::vector<OrderLogRow>> ReadOrders(const fs::path& file) {
     QRAFT_RETURN_NOT_OK(t.CheckWidth(r));
     OrderLogRow o;
     QRAFT_ASSIGN_OR_RETURN(o.id, t.Integer(r, id));
-    QRAFT_ASSIGN_OR_RETURN(o.side, t.OneOf(r, side, "buy", "sell"));
+    QRAFT_ASSIGN_OR_RETURN(o.side, OneOf(t, r, side, "buy", "sell"));
     o.type = r.fields[type];
     QRAFT_ASSIGN_OR_RETURN(o.quantity, t.Number(r, quantity, false));
     o.status = r.fields[status];
@@ -2680,7 +2622,7 @@ Result<std::vector<OrderLogRow>> ReadOrders(const fs::path& file) {
 }
 
 Result<std::vector<FillLogRow>> ReadFills(const fs::path& file) {
-  QRAFT_ASSIGN_OR_RETURN(const CsvTable t, CsvTable::Read(file));
+  QRAFT_ASSIGN_OR_RETURN(const CsvTable t, ReadCsvTable(file));
   QRAFT_ASSIGN_OR_RETURN(const std::size_t order, t.Column("order"));
   QRAFT_ASSIGN_OR_RETURN(const std::size_t time, t.Column("time"));
   QRAFT_ASSIGN_OR_RETURN(const std::size_t symbol, t.Column("symbol"));
@@ -2704,10 +2646,11 @@ Result<std::vector<FillLogRow>> ReadFills(const fs::path& file) {
     QRAFT_RETURN_NOT_OK(t.CheckWidth(r));
     FillLogRow f;
     QRAFT_ASSIGN_OR_RETURN(f.order, t.Integer(r, order));
-    QRAFT_ASSIGN_OR_RETURN(f.time, t.Time(r, time));
+    QRAFT_RETURN_NOT_OK(t.Time(r, time).status());
+    f.time = r.fields[time];
     f.symbol = r.fields[symbol];
-    QRAFT_ASSIGN_OR_RETURN(f.side, t.OneOf(r, side, "buy", "sell"));
-    QRAFT_ASSIGN_OR_RETURN(f.liquidity, t.OneOf(r, liquidity, "maker", "taker"));
+    QRAFT_ASSIGN_OR_RETURN(f.side, OneOf(t, r, side, "buy", "sell"));
+    QRAFT_ASSIGN_OR_RETURN(f.liquidity, OneOf(t, r, liquidity, "maker", "taker"));
     for (std::size_t c = 0; c < 8; ++c) {
       QRAFT_ASSIGN_OR_RETURN(f.*fields[c], t.Number(r, num[c], true));
     }
