@@ -57,7 +57,13 @@ def test_backtest_and_sweep_json_contract(qraft, tmp_path):
     for key in ("total_return", "annual_return", "sharpe", "max_drawdown", "turnover", "trades", "fees"):
         assert key in one["metrics"]
     assert one["metrics"]["trades"] > 0 and one["metrics"]["fees"] > 0
+    # The fast engine charges fee_bps, not the us_stock pack's fee schedule, and says so.
+    assert len(one["warnings"]) == 1 and "costs.market us_stock" in one["warnings"][0]
+    assert "(given: fee_bps)" in one["warnings"][0]
+    text = qraft.run("backtest", strategy, "--data", snap, "--params", "fast=10", "--params", "slow=30")
+    assert f"warning: {one['warnings'][0]}" in text.stderr
     sweep = qraft.json("sweep", strategy, "--data", snap, "--top", "3", "--out", tmp_path / "out")
+    assert sweep["warnings"] == one["warnings"]
     assert sweep["combinations"] == 28 and len(sweep["results"]) == 3
     assert sweep["dsl_hash"] == one["dsl_hash"] and sweep["snapshot_id"] == one["snapshot_id"]
     sharpes = [r["metrics"]["sharpe"] for r in sweep["results"]]

@@ -148,6 +148,9 @@ int Run(const Args& a, bool sweep) {
   }
   auto spec = strategy::LoadStrategy(a.file);
   if (!spec.ok()) return Fail(spec.status());
+  const std::vector<std::string> warnings = engines::FastEngineWarnings(*spec);
+  for (const std::string& w : warnings)
+    std::fprintf(stderr, "warning: %s\n", w.c_str());
   auto combos = Combinations(a, *spec, sweep);
   if (!combos.ok()) return Fail(combos.status());
   auto early = EarlyStopOf(a);
@@ -178,11 +181,10 @@ int Run(const Args& a, bool sweep) {
   }
   const auto& results = out.results;
   if (!sweep) {
-    const nlohmann::json j = {{"dsl_hash", out.dsl_hash},
-                              {"snapshot_id", out.snapshot_id},
-                              {"params", results[0].params},
-                              {"metrics", engines::ToJson(results[0].metrics)},
-                              {"assumptions", spec->assumptions}};
+    const nlohmann::json j = {
+        {"dsl_hash", out.dsl_hash},         {"snapshot_id", out.snapshot_id},
+        {"params", results[0].params},      {"metrics", engines::ToJson(results[0].metrics)},
+        {"assumptions", spec->assumptions}, {"warnings", warnings}};
     if (a.json) {
       std::printf("%s\n", j.dump().c_str());
     } else {
@@ -201,7 +203,8 @@ int Run(const Args& a, bool sweep) {
                         {"combinations", results.size()},
                         {"objective", out.objective},
                         {"results", list},
-                        {"pareto", out.pareto}};
+                        {"pareto", out.pareto},
+                        {"warnings", warnings}};
     if (!a.out.empty()) j["out"] = a.out;
     std::printf("%s\n", j.dump().c_str());
     return kExitOk;

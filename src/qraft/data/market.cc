@@ -317,6 +317,17 @@ Status Costs(const YAML::Node& v, std::string_view source, const std::string& wh
 
 }  // namespace
 
+bool ChargesFees(const PackCosts& c) {
+  auto nonzero = [](double v) { return !std::isnan(v) && v != 0; };
+  auto ever = [&](const Schedule& s) {
+    return std::any_of(s.begin(), s.end(), [&](const DatedValue& d) { return nonzero(d.value); });
+  };
+  return nonzero(c.commission_bps) || nonzero(c.commission_per_share) ||
+         nonzero(c.commission_per_contract) || nonzero(c.min_commission) || nonzero(c.maker_bps) ||
+         nonzero(c.taker_bps) || ever(c.stamp_duty_bps) || ever(c.buy_stamp_duty_bps) ||
+         ever(c.transfer_fee_bps) || ever(c.exchange_fee_bps) || ever(c.sell_fee_bps);
+}
+
 double ValueOn(const Schedule& schedule, Timestamp t) {
   double v = std::numeric_limits<double>::quiet_NaN();
   for (const DatedValue& d : schedule) {

@@ -80,6 +80,10 @@ struct PackCosts {
   double spread_bps = std::numeric_limits<double>::quiet_NaN();
 };
 
+/// Whether a pack's cost model charges anything: a commission term or a levy with a non-zero
+/// rate on some date.
+bool ChargesFees(const PackCosts& costs);
+
 struct MarketSpec {
   std::string name;
   std::string description;

@@ -79,6 +79,15 @@ TEST(MarketTest, BuiltinPackRulesAndCosts) {
   EXPECT_EQ(adhoc.sell_after_days, 0);
   EXPECT_EQ(adhoc.costs.commission_bps, 0);
   EXPECT_TRUE(adhoc.costs.stamp_duty_bps.empty());
+
+  for (const MarketSpec* m : {&cn, &us, &spot, &perp, &fut})
+    EXPECT_TRUE(ChargesFees(m->costs)) << m->name;
+  EXPECT_FALSE(ChargesFees(adhoc.costs));
+  PackCosts levy_ended;  // a levy that was abolished before any date in the data still counts
+  levy_ended.sell_fee_bps = {{DateTimestamp(2020, 1, 1), 0.2}, {DateTimestamp(2021, 1, 1), 0}};
+  EXPECT_TRUE(ChargesFees(levy_ended));
+  levy_ended.sell_fee_bps = {{DateTimestamp(2020, 1, 1), 0}};
+  EXPECT_FALSE(ChargesFees(levy_ended));
 }
 
 // Every field of a pack, written once by hand.

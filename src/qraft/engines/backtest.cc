@@ -936,6 +936,21 @@ Result<PreparedUniverse> PrepareUniverse(const StrategySpec& spec, const Panel& 
 
 }  // namespace
 
+std::vector<std::string> FastEngineWarnings(const StrategySpec& spec) {
+  const strategy::Costs& c = spec.costs;
+  if (c.market.empty() || !data::ChargesFees(data::FindMarket(c.market).costs)) return {};
+  std::vector<std::string> given;
+  if (c.fee_bps) given.emplace_back("fee_bps");
+  if (c.min_fee) given.emplace_back("min_fee");
+  if (c.tax_bps) given.emplace_back("tax_bps");
+  return {fmt::format(
+      "costs.market {}: the fast engine does not charge the pack's fee schedule, only "
+      "costs.fee_bps, min_fee and tax_bps ({}); run --engine precise for the pack's fees",
+      c.market,
+      given.empty() ? "none given: no fees at all"
+                    : fmt::format("given: {}", fmt::join(given, ", ")))};
+}
+
 Result<SweepResult> RunSweep(const StrategySpec& spec, const Panel& data,
                              std::span<const strategy::ParamValues> combinations,
                              const BacktestOptions& options, Progress& progress) {

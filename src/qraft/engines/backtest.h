@@ -138,6 +138,12 @@ struct SweepResult {
   std::vector<double> returns;
 };
 
+/// What the fast engines leave out of what `spec` asks for, one sentence each, for the edges to
+/// show (CLI warnings, a JSON "warnings" list). Today one thing: a costs.market pack's fee
+/// schedule (commission per share, minimum and cap, dated stamp duty and levies) is charged only
+/// by the precise engine; the fast engines charge costs.fee_bps, min_fee and tax_bps alone.
+std::vector<std::string> FastEngineWarnings(const strategy::StrategySpec& spec);
+
 /// Runs `combinations` of `spec` on `data` (the universe's symbols are selected from it).
 /// Errors: unsupported DSL features (Unimplemented), a universe symbol or field the data lacks,
 /// invalid metrics options. `progress` advances once per combination. On a stored snapshot, with

@@ -73,6 +73,22 @@ params:
   fee: {values: [0, 5, 10]}
 )";
 
+TEST(BacktestTest, WarnsThatThePacksFeeScheduleIsNotCharged) {
+  auto with_costs = [](const std::string& costs) {
+    return Spec("version: 1\nsignals:\n  long: close > 1\ncosts: " + costs + "\n");
+  };
+  EXPECT_TRUE(FastEngineWarnings(Spec(kCross)).empty());  // no pack
+  std::vector<std::string> w = FastEngineWarnings(with_costs("{market: cn_stock}"));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0],
+            "costs.market cn_stock: the fast engine does not charge the pack's fee schedule, only "
+            "costs.fee_bps, min_fee and tax_bps (none given: no fees at all); run --engine "
+            "precise for the pack's fees");
+  w = FastEngineWarnings(with_costs("{market: us_stock, fee_bps: 1, tax_bps: 0}"));
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("(given: fee_bps, tax_bps)"), std::string::npos) << w[0];
+}
+
 // The engine is the sum of independent per-symbol simulations fed next-open fills: rebuild one
 // combination by hand from the expression values and SimulateSignals.
 TEST(BacktestTest, EqualsHandBuiltPerSymbolSimulations) {
