@@ -19,6 +19,22 @@ bool IsMarketLike(OrderType t) {
   return t == OrderType::kMarket || t == OrderType::kMarketOnOpen || t == OrderType::kMarketOnClose;
 }
 
+// The largest n in [0, hi] with fits(n), by bisection (deterministic); fits must hold at 0 and
+// stay false once it fails.
+template <class Fits>
+Quantity LargestFitting(Quantity hi, Fits fits) {
+  Quantity lo = 0;
+  while (lo < hi) {
+    const Quantity mid = lo + (hi - lo + 1) / 2;
+    if (fits(mid)) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Engine>> Engine::Create(EngineConfig c) {
@@ -692,7 +708,21 @@ Quantity Engine::SizeAtFill(const Order& o, PriceTicks p, Quantity volume) {
     const double budget = r.short_budget + ins.Units(long_q) * a * (1 - rate);
     const double lot_units = ins.size_increment * static_cast<double>(ins.lot);
     const double y = budget > 0 && a > 0 ? budget / (a * (1 + rate)) / lot_units : 0.0;
-    return long_q + static_cast<Quantity>(std::floor(y + 1e-9)) * ins.lot;
+    Quantity lots = static_cast<Quantity>(std::floor(y + 1e-9));
+    // The closed form prices the fees proportionally; a minimum commission or a per-unit term
+    // can make them larger. Then the largest short whose whole sale's fees the budget still pays:
+    // short_budget + L a - y a - fees((L + y) a) >= 0, by bisection on lots (fees grow with y).
+    const auto pays = [&](Quantity n) {
+      const double units = ins.Units(long_q + n * ins.lot);
+      const double fees =
+          FillFees(config_.fees, Side::kSell, Liquidity::kTaker, units * a, units, now_, 0, 0, 0)
+              .Total();
+      const double left =
+          r.short_budget + ins.Units(long_q) * a - static_cast<double>(n) * lot_units * a - fees;
+      return left >= -1e-9 * (r.short_budget + ins.Units(long_q) * a);
+    };
+    if (lots > 0 && !pays(lots)) lots = LargestFitting(lots - 1, pays);
+    return long_q + lots * ins.lot;
   }
   if (r.cash_share > 0) {
     const double lot_value =
@@ -721,16 +751,8 @@ Quantity Engine::Affordable(const Instrument& ins, PriceTicks p, Quantity volume
   const double unit_value = ins.Price(p) * (1 + config_.fill.half_spread) * ins.size_increment *
                             ins.multiplier * static_cast<double>(ins.lot);
   if (!(unit_value > 0) || !(budget > 0)) return 0;
-  Quantity lo = 0, hi = static_cast<Quantity>(std::floor(budget / unit_value)) + 1;
-  while (lo < hi) {
-    const Quantity mid = lo + (hi - lo + 1) / 2;
-    if (cost(mid * ins.lot) <= budget) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return lo * ins.lot;
+  const Quantity hi = static_cast<Quantity>(std::floor(budget / unit_value)) + 1;
+  return LargestFitting(hi, [&](Quantity n) { return cost(n * ins.lot) <= budget; }) * ins.lot;
 }
 
 bool Engine::Execute(Order& o, Quantity q, PriceTicks p, Liquidity liq, Quantity volume) {

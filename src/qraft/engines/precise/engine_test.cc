@@ -337,6 +337,17 @@ TEST(Engine, ShortBudgetSellsTheLongAndShortsWhatItPays) {
   ASSERT_EQ(r->fills().size(), 2u);
   EXPECT_EQ(r->fills()[1].quantity, 50 + 49);
   EXPECT_EQ(r->account().position(0).quantity, -49);
+
+  // A minimum commission of 20 binds: 95 at 10.4 would leave 1,000 - 988 - 20 < 0; 94 leaves
+  // 1,000 - 977.6 - 20 = 2.4 (the fast engine's rule with min_fee, signal_sim.h).
+  c.fees.min_commission = 20;
+  Script min;
+  min.on_bar[0] = [](Engine& e) {
+    e.Submit(OrderRequest{.side = Side::kSell, .type = OrderType::kMarket, .short_budget = 1000});
+  };
+  auto m = Replay(c, min);
+  ASSERT_GE(m->fills().size(), 1u);
+  EXPECT_EQ(m->fills()[0].quantity, 94);
 }
 
 TEST(Engine, ParticipationCapGivesPartialFillsAndFokOrIocCancel) {

@@ -53,8 +53,9 @@
 //  `short_budget` >= 0 (market sells) is vectorbt's "sell all": at its fill price a (spread
 //  included), the order sells the long position L and shorts y = Lots((short_budget +
 //  L a (1 - r)) / (a (1 + r))) more, r the proportional sell fees (fees.h SellRate): the free cash
-//  and the long's net proceeds pay for the short's margin. Signal strategies open and reverse
-//  shorts this way.
+//  and the long's net proceeds pay for the short's margin. When a minimum or per-unit commission
+//  makes the sale's fees exceed r x value, y is the largest number of lots with short_budget +
+//  L a - y a - fees((L + y) a) >= 0. Signal strategies open and reverse shorts this way.
 //
 // Thread-safety: plain values.
 #pragma once
