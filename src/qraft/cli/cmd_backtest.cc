@@ -181,12 +181,10 @@ int Run(const Args& a, bool sweep) {
   }
   const auto& results = out.results;
   if (!sweep) {
-    nlohmann::json j = {{"dsl_hash", out.dsl_hash},
-                        {"snapshot_id", out.snapshot_id},
-                        {"params", results[0].params},
-                        {"metrics", engines::ToJson(results[0].metrics)},
-                        {"assumptions", spec->assumptions}};
-    j["warnings"] = warnings;
+    const nlohmann::json j = {
+        {"dsl_hash", out.dsl_hash},         {"snapshot_id", out.snapshot_id},
+        {"params", results[0].params},      {"metrics", engines::ToJson(results[0].metrics)},
+        {"assumptions", spec->assumptions}, {"warnings", warnings}};
     if (a.json) {
       std::printf("%s\n", j.dump().c_str());
     } else {
