@@ -64,6 +64,12 @@ def test_backtest_and_sweep_json_contract(qraft, tmp_path):
     assert f"warning: {one['warnings'][0]}" in text.stderr
     sweep = qraft.json("sweep", strategy, "--data", snap, "--top", "3", "--out", tmp_path / "out")
     assert sweep["warnings"] == one["warnings"]
+    # Without a market pack there is nothing to warn about: an empty list, not a missing key.
+    plain = tmp_path / "plain.yaml"
+    plain.write_text(strategy.read_text().replace("  market: us_stock\n", ""))
+    quiet = qraft.json("backtest", plain, "--data", snap, "--params", "fast=10", "--params", "slow=30")
+    assert quiet["warnings"] == []
+    assert qraft.json("sweep", plain, "--data", snap, "--top", "1", "--out", tmp_path / "q")["warnings"] == []
     assert sweep["combinations"] == 28 and len(sweep["results"]) == 3
     assert sweep["dsl_hash"] == one["dsl_hash"] and sweep["snapshot_id"] == one["snapshot_id"]
     sharpes = [r["metrics"]["sharpe"] for r in sweep["results"]]
